@@ -1,0 +1,108 @@
+"""Settings for every stepmap process, read once from the environment (prefix ``STEPMAP_``).
+
+Nested groups use ``__`` as the delimiter: ``STEPMAP_REDIS__URL``, ``STEPMAP_S3__ENDPOINT_URL``,
+``STEPMAP_API__TOKENS``. Entry points build one :class:`Settings` and pass it down; no module
+reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RedisSettings(BaseModel):
+    """Where the store, the broker and the semaphores live."""
+
+    url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL for the state store.")
+    broker_url: str | None = Field(
+        None, description="Celery broker URL; defaults to the store's Redis URL."
+    )
+    key_prefix: str = Field("stepmap", description="Prefix of every Redis key stepmap writes.")
+
+
+class S3Settings(BaseModel):
+    """The S3-compatible object store used by ItemReader and ResultWriter."""
+
+    endpoint_url: str | None = Field(
+        None, description="S3 endpoint URL (MinIO, moto, ...); unset means AWS S3."
+    )
+    region: str = Field("us-east-1", description="Region given to the S3 client.")
+    access_key_id: SecretStr = Field(SecretStr("stepmap"), description="S3 access key id.")
+    secret_access_key: SecretStr = Field(SecretStr("stepmap"), description="S3 secret key.")
+
+
+class CelerySettings(BaseModel):
+    """Queues and worker behaviour."""
+
+    control_queue: str = Field("stepmap.control", description="Queue of the control plane tasks.")
+    children_queue: str = Field("stepmap.children", description="Queue of child workflow tasks.")
+    children_per_message: int = Field(
+        32,
+        ge=1,
+        le=1000,
+        description="Child executions carried by one broker message (each stays its own execution).",
+    )
+
+
+class ApiSettings(BaseModel):
+    """The REST API."""
+
+    auth_enabled: bool = Field(True, description="Require a bearer token on every request.")
+    tokens: list[SecretStr] = Field(
+        default_factory=list, description="Accepted bearer tokens (comma-separated in env)."
+    )
+    region: str = Field("us-east-1", description="Region shown in ARNs.")
+    account_id: str = Field("000000000000", description="Account id shown in ARNs.")
+
+
+class LimitsSettings(BaseModel):
+    """Service limits (AWS's defaults)."""
+
+    payload_bytes: int = Field(262_144, description="Max payload size (States.DataLimitExceeded).")
+    max_concurrency_ceiling: int = Field(
+        10_000, description="Concurrent children of one Map Run when MaxConcurrency is 0."
+    )
+    segment_size: int = Field(
+        256, ge=1, description="Child executions per chord segment of a Map Run."
+    )
+    segments_in_flight: int = Field(
+        4, ge=1, description="Chord segments of one Map Run dispatched at once."
+    )
+    lease_seconds: float = Field(
+        60.0, gt=0, description="Lease on a concurrency permit; renewed while the child runs."
+    )
+    result_file_bytes: int = Field(
+        5 * 1024**3, description="ResultWriter files roll over at this size."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings of a stepmap process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STEPMAP_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    celery: CelerySettings = Field(default_factory=CelerySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    handler_modules: list[str] = Field(
+        default_factory=lambda: ["workers.handlers.examples"],
+        description="Modules imported by workers to register Task handlers.",
+    )
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker URL (the store's Redis unless set)."""
+        return self.redis.broker_url or self.redis.url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,115 @@
+"""Every Redis key stepmap writes: one prefix, one schema version, ids last.
+
+Templates are methods of :class:`Keys` so a prefix can be set per deployment or per test.
+Values:
+
+========================  ======  =================================================================
+key                       type    content
+========================  ======  =================================================================
+sm:{arn}                  hash    state machine record (name, definition, type, roleArn, dates ...)
+sm:index                  zset    state machine ARNs by creation time
+sm:{arn}:executions       zset    execution ARNs of one state machine by start time
+ex:{arn}                  hash    execution record (status, input, output, error, cause, dates ...)
+ex:{arn}:history          list    history events (JSON), in id order
+ex:{arn}:checkpoint       string  engine checkpoint (JSON) of a suspended parent execution
+ex:{arn}:mapruns          zset    Map Run ARNs of one execution by start time
+ex:{arn}:lock             string  advance lock (one control process advances an execution)
+mr:{arn}                  hash    Map Run record (request, settings, status, dates, cursor ...)
+mr:{arn}:counters         hash    item and execution counters (i.<name>, e.<name>)
+mr:{arn}:inputs           hash    child index -> child input (JSON): the dispatch window
+mr:{arn}:children         hash    child index -> child record (JSON)
+mr:{arn}:status           hash    child index -> terminal status (the idempotent transition)
+mr:{arn}:queue            zset    child indexes ready to dispatch (score = index)
+mr:{arn}:sem              zset    concurrency permits: holder -> lease expiry (ms)
+mr:{arn}:segments         hash    chord segment id -> JSON {children, deadline, closed}
+mr:{arn}:results          hash    child index -> result record (JSON), spooled for the writer
+mr:{arn}:feed             string  feeder lock
+mr:open                   zset    open Map Run ARNs by start time (the reconciler's work list)
+child:{name}              string  child execution name -> "{map run arn}|{index}"
+token:{id}                string  pagination token payload (JSON), 24 h TTL
+========================  ======  =================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key templates under ``{prefix}:{SCHEMA_VERSION}:``."""
+
+    prefix: str = "stepmap"
+
+    @property
+    def base(self) -> str:
+        """The namespace every key starts with."""
+        return f"{self.prefix}:{SCHEMA_VERSION}"
+
+    # state machines
+    def state_machine(self, arn: str) -> str:
+        return f"{self.base}:sm:{arn}"
+
+    def state_machine_index(self) -> str:
+        return f"{self.base}:sm:index"
+
+    def state_machine_executions(self, arn: str) -> str:
+        return f"{self.base}:sm:{arn}:executions"
+
+    # executions
+    def execution(self, arn: str) -> str:
+        return f"{self.base}:ex:{arn}"
+
+    def history(self, arn: str) -> str:
+        return f"{self.base}:ex:{arn}:history"
+
+    def checkpoint(self, arn: str) -> str:
+        return f"{self.base}:ex:{arn}:checkpoint"
+
+    def execution_map_runs(self, arn: str) -> str:
+        return f"{self.base}:ex:{arn}:mapruns"
+
+    def execution_lock(self, arn: str) -> str:
+        return f"{self.base}:ex:{arn}:lock"
+
+    # map runs
+    def map_run(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}"
+
+    def map_run_counters(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:counters"
+
+    def map_run_inputs(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:inputs"
+
+    def map_run_children(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:children"
+
+    def map_run_status(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:status"
+
+    def map_run_queue(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:queue"
+
+    def map_run_semaphore(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:sem"
+
+    def map_run_segments(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:segments"
+
+    def map_run_results(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:results"
+
+    def map_run_feed_lock(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:feed"
+
+    def open_map_runs(self) -> str:
+        return f"{self.base}:mr:open"
+
+    def child(self, name: str) -> str:
+        return f"{self.base}:child:{name}"
+
+    def page_token(self, token_id: str) -> str:
+        return f"{self.base}:token:{token_id}"
