@@ -25,6 +25,10 @@ mr:{arn}:segments         hash    chord segment id -> JSON {children, deadline, 
 mr:{arn}:results          hash    child index -> result record (JSON), spooled for the writer
 mr:{arn}:feed             string  feeder lock
 mr:open                   zset    open Map Run ARNs by start time (the reconciler's work list)
+proc:{digest}             string  an ItemProcessor definition (JSON), read by workers
+ex:{arn}:task:{seq}       string  result of a parent Task run on a worker (JSON)
+mr:{arn}:finalize         string  finalizer lock
+reconcile:lock            string  one reconciler pass at a time
 child:{name}              string  child execution name -> "{map run arn}|{index}"
 token:{id}                string  pagination token payload (JSON), 24 h TTL
 ========================  ======  =================================================================
@@ -107,6 +111,18 @@ class Keys:
 
     def open_map_runs(self) -> str:
         return f"{self.base}:mr:open"
+
+    def processor(self, digest: str) -> str:
+        return f"{self.base}:proc:{digest}"
+
+    def reconcile_lock(self) -> str:
+        return f"{self.base}:reconcile:lock"
+
+    def map_run_finalize_lock(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:finalize"
+
+    def task_result(self, arn: str, sequence: int) -> str:
+        return f"{self.base}:ex:{arn}:task:{sequence}"
 
     def child(self, name: str) -> str:
         return f"{self.base}:child:{name}"

@@ -1,0 +1,1 @@
+"""The control plane's Celery worker: parent executions and Map Run coordination."""

@@ -1,0 +1,24 @@
+"""The control plane's Celery app: ``celery -A orchestrator.control.app worker -Q stepmap.control``."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from orchestrator import messages
+from orchestrator.settings import Settings, get_settings
+
+
+def create_app(settings: Settings) -> Celery:
+    """A Celery app for the control worker with the control tasks registered."""
+    app = Celery("stepmap-control")
+    app.conf.update(messages.celery_config(
+        settings.broker_url, control_queue=settings.celery.control_queue,
+        children_queue=settings.celery.children_queue,
+    ))
+    from orchestrator.control.tasks import register
+
+    register(app, settings)
+    return app
+
+
+app = create_app(get_settings())

@@ -1,0 +1,193 @@
+"""Running parent executions in the control plane, across restarts.
+
+``advance`` runs the engine on an execution until it ends or suspends. A suspended execution
+keeps its engine checkpoint in Redis; whatever it waits for (a Task on a worker, a timer, a
+Map Run) sends ``advance`` again, and the engine replays its journal and goes on. A lock
+makes sure one control process advances an execution at a time; a restarted orchestrator
+loses nothing because every step it took is in Redis (ARCHITECTURE invariant 6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import redis
+
+from orchestrator import messages
+from orchestrator.asl import (
+    Checkpoint,
+    EngineOptions,
+    ExecutionInfo,
+    Failed,
+    Ports,
+    StateMachine,
+    Succeeded,
+    Suspended,
+    TaskRequest,
+    WaitRequest,
+    parse_definition,
+    run_execution,
+)
+from orchestrator.asl.ports import MapRunResultRequest
+from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
+from orchestrator.maprun.context import MapRunContext
+from orchestrator.maprun.starter import split_execution_arn
+
+log = logging.getLogger(__name__)
+
+LOCK_MS = 300_000
+
+
+class ExecutionRecords(Protocol):
+    """What the parent runner needs from the execution store."""
+
+    def get_execution(self, arn: str) -> dict[str, Any] | None: ...
+    def update_execution(self, arn: str, fields: dict[str, Any]) -> None: ...
+    def append_history(self, arn: str, events: list[dict[str, Any]]) -> None: ...
+    def get_state_machine(self, arn: str) -> dict[str, Any] | None: ...
+    def get_checkpoint(self, arn: str) -> str | None: ...
+    def set_checkpoint(self, arn: str, checkpoint: str | None) -> None: ...
+
+
+class ParentRunner:
+    """Advances parent executions with the engine's suspend/resume."""
+
+    def __init__(self, ctx: MapRunContext, records: ExecutionRecords) -> None:
+        self.ctx = ctx
+        self.records = records
+        self._machines: dict[str, StateMachine] = {}
+
+    # -- entry points -------------------------------------------------------------------
+    def advance(self, arn: str) -> None:
+        """Run the execution as far as it goes now."""
+        lock = self.ctx.keys.execution_lock(arn)
+        token = uuid.uuid4().hex
+        r: redis.Redis = self.ctx.redis
+        if not r.set(lock, token, nx=True, px=LOCK_MS):
+            # Another control process is advancing it; look again shortly.
+            self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=0.5)
+            return
+        try:
+            self._advance(arn)
+        finally:
+            if (r.get(lock) or b"").decode() == token:
+                r.delete(lock)
+
+    def task_done(self, report: messages.TaskReport) -> None:
+        """A parent Task finished on a worker: keep its result, then advance."""
+        key = self.ctx.keys.task_result(report.execution_arn, report.sequence)
+        self.ctx.redis.set(key, report.model_dump_json(), ex=7 * 24 * 3600)
+        self.advance(report.execution_arn)
+
+    # -- internals ----------------------------------------------------------------------
+    def _machine(self, sm: dict[str, Any]) -> StateMachine:
+        definition = sm["definition"]
+        digest = hashlib.sha256(definition.encode()).hexdigest()
+        machine = self._machines.get(digest)
+        if machine is None:
+            machine = parse_definition(definition, machine_type=sm.get("type", "STANDARD"))
+            self._machines[digest] = machine
+        return machine
+
+    def _advance(self, arn: str) -> None:
+        ex = self.records.get_execution(arn)
+        if ex is None or ex.get("status") != "RUNNING":
+            return
+        sm = self.records.get_state_machine(ex["stateMachineArn"])
+        if sm is None:
+            self._close(arn, Failed("States.Runtime", "the state machine was deleted", []))
+            return
+        machine = self._machine(sm)
+        checkpoint: Checkpoint | None = None
+        raw = self.records.get_checkpoint(arn)
+        if raw:
+            checkpoint = Checkpoint.from_dict(json.loads(raw))
+            if checkpoint.pending_kind is not None and not self._resolve(arn, checkpoint):
+                return
+        _, _, sm_part, name = split_execution_arn(arn)
+        info = ExecutionInfo(
+            execution_arn=arn, name=name, state_machine_arn=ex["stateMachineArn"],
+            state_machine_name=sm_part, start_time=datetime.fromtimestamp(float(ex["startDate"]), UTC),
+            redrive_count=int(ex.get("redriveCount") or 0),
+            redrive_time=(datetime.fromtimestamp(float(ex["redriveDate"]), UTC)
+                          if ex.get("redriveDate") else None),
+        )
+        ports = Ports(tasks=ControlTaskInvoker(), clock=ControlClock(),
+                      map_runner=ControlMapRunner(self.ctx, arn))
+        options = EngineOptions(payload_limit_bytes=self.ctx.settings.limits.payload_bytes)
+        outcome = run_execution(machine, json.loads(ex["input"]), info, ports,
+                                options=options, checkpoint=checkpoint)
+        if outcome.events:
+            self.records.append_history(arn, list(outcome.events))
+        if isinstance(outcome, Suspended):
+            self.records.set_checkpoint(arn, json.dumps(outcome.checkpoint.to_dict()))
+            self._act(arn, outcome)
+            return
+        self._close(arn, outcome)
+
+    def _close(self, arn: str, outcome: Succeeded | Failed) -> None:
+        fields: dict[str, Any] = {"stopDate": time.time()}
+        if isinstance(outcome, Succeeded):
+            fields.update(status="SUCCEEDED", output=json.dumps(outcome.output, separators=(",", ":")))
+        else:
+            status = "TIMED_OUT" if outcome.error == "States.Timeout" and getattr(outcome, "timed_out", False) else "FAILED"
+            fields.update(status=status, error=outcome.error, cause=outcome.cause)
+        self.records.update_execution(arn, fields)
+        self.records.set_checkpoint(arn, None)
+        log.info("execution %s %s", arn, fields["status"])
+
+    def _resolve(self, arn: str, checkpoint: Checkpoint) -> bool:
+        """Answer the pending request if its answer is there; False to keep waiting."""
+        request = checkpoint.pending_request()
+        if isinstance(request, TaskRequest):
+            raw = self.ctx.redis.get(self.ctx.keys.task_result(arn, len(checkpoint.entries)))
+            if raw is None:
+                return False
+            report = messages.TaskReport.model_validate_json(raw)
+            if report.ok:
+                checkpoint.resolve(report.result)
+            else:
+                checkpoint.reject(report.error or "States.TaskFailed", report.cause or "")
+            return True
+        if isinstance(request, WaitRequest):
+            remaining = (request.until - datetime.now(UTC)).total_seconds()
+            if remaining > 0:
+                self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
+                return False
+            checkpoint.resolve(None)
+            return True
+        if isinstance(request, MapRunResultRequest):
+            rec = self.ctx.store.get(request.map_run_arn)
+            if rec is None or rec["status"] not in ("SUCCEEDED", "FAILED", "ABORTED"):
+                return False
+            if rec["status"] == "SUCCEEDED":
+                checkpoint.resolve(json.loads(rec["result"]))
+            else:
+                checkpoint.reject(rec.get("error") or "States.MapRunFailed", rec.get("cause") or "")
+            return True
+        return False
+
+    def _act(self, arn: str, outcome: Suspended) -> None:
+        request = outcome.request
+        if isinstance(request, TaskRequest):
+            invocation = messages.TaskInvocation(
+                execution_arn=arn, sequence=len(outcome.checkpoint.entries), request=request.to_dict()
+            )
+            from celery import signature
+
+            settings = self.ctx.settings
+            signature(
+                messages.INVOKE_TASK, args=[invocation.model_dump()],
+                queue=settings.celery.children_queue,
+                link=signature(messages.TASK_DONE, queue=settings.celery.control_queue),
+            ).apply_async()
+        elif isinstance(request, WaitRequest):
+            remaining = max(0.0, (request.until - datetime.now(UTC)).total_seconds())
+            self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
+        # MapRunResultRequest: the Map Run sends ADVANCE_EXECUTION when it closes.

@@ -1,0 +1,1 @@
+"""Map Run coordination: feeding items, dispatching children, counting, finishing."""

@@ -1,0 +1,115 @@
+"""The dispatcher: turns free concurrency permits into Celery chord segments of children.
+
+One Lua call reclaims expired leases, computes the free permits under the Map Run's current
+limit (so UpdateMapRun applies to the very next dispatch), pops that many ready children and
+grants each a permit held by a unique holder id. The children are packed into broker messages
+(several child executions per message when the limit is large, one per message when it is
+small, so a slow child never holds others back: ARCHITECTURE invariant 2), and the messages
+into bounded chord segments. Each message links to ``children_done`` so a finished message
+refills its slots at once; the chord body only closes the segment's books.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from celery import chord, signature
+
+from orchestrator import messages
+from orchestrator.maprun.context import MapRunContext, child_name
+
+log = logging.getLogger(__name__)
+
+MAX_PER_CALL = 1024
+
+
+def children_per_message(limit: int, ceiling: int) -> int:
+    """How many child executions one broker message carries under a concurrency limit.
+
+    Small limits get one child per message, so every permit is a worker slot of its own and a
+    slow child delays nobody; large limits amortise Celery's per-message cost.
+    """
+    return max(1, min(ceiling, limit // 64))
+
+
+def dispatch(ctx: MapRunContext, arn: str) -> int:
+    """Dispatch as many ready children as permits allow; returns how many were sent."""
+    keys = ctx.keys
+    rec = ctx.store.get(arn)
+    if rec is None or rec["status"] != "RUNNING":
+        return 0
+    limit = int(rec.get("limit", "10000"))
+    per_message = children_per_message(limit, ctx.settings.celery.children_per_message)
+    lease_ms = int(ctx.settings.limits.lease_seconds * 1000)
+    sent = 0
+    while True:
+        tag = uuid.uuid4().hex[:10]
+        result = ctx.scripts.dispatch(
+            keys=[keys.map_run_semaphore(arn), keys.map_run_queue(arn), keys.map_run(arn),
+                  keys.map_run_inputs(arn), keys.map_run_status(arn), keys.map_run_counters(arn)],
+            args=[int(time.time() * 1000), lease_ms, MAX_PER_CALL, tag],
+        )
+        reclaimed = int(result[0])
+        if reclaimed:
+            log.warning("map run %s: reclaimed %d expired permits", arn, reclaimed)
+        granted = result[1:]
+        if not granted:
+            break
+        children = [
+            messages.ChildWork(index=int(granted[i]), name=child_name(rec["mapRunId"], int(granted[i])),
+                               holder=granted[i + 1].decode(), input=granted[i + 2].decode())
+            for i in range(0, len(granted), 3)
+        ]
+        _send_segments(ctx, arn, rec, children, per_message, lease_ms)
+        sent += len(children)
+        if len(children) < MAX_PER_CALL:
+            break
+    _maybe_feed(ctx, arn, rec)
+    return sent
+
+
+def _send_segments(ctx: MapRunContext, arn: str, rec: dict[str, str],
+                   children: list[messages.ChildWork], per_message: int, lease_ms: int) -> None:
+    keys = ctx.keys
+    settings = ctx.settings
+    segment_size = max(per_message, settings.limits.segment_size)
+    for start in range(0, len(children), segment_size):
+        segment_children = children[start:start + segment_size]
+        segment = uuid.uuid4().hex[:12]
+        header = []
+        for m in range(0, len(segment_children), per_message):
+            batch = messages.ChildBatch(
+                map_run_arn=arn, segment=segment, state_machine_arn=rec["labelledArn"],
+                execution_prefix=rec["executionPrefix"], processor_key=rec["processorKey"],
+                processor_hash=rec["processorHash"], execution_type=rec["executionType"],  # type: ignore[arg-type]
+                semaphore_key=keys.map_run_semaphore(arn), status_key=keys.map_run_status(arn),
+                control_key=keys.map_run(arn), lease_ms=lease_ms,
+                redrive_count=int(rec.get("redriveCount", "0")),
+                children=segment_children[m:m + per_message],
+            )
+            header.append(signature(
+                messages.RUN_CHILDREN, args=[batch.model_dump()],
+                queue=settings.celery.children_queue,
+                link=signature(messages.CHILDREN_DONE, queue=settings.celery.control_queue),
+            ))
+        body = signature(messages.CLOSE_SEGMENT, args=[arn, segment],
+                         queue=settings.celery.control_queue)
+        ctx.redis.hset(keys.map_run_segments(arn), segment,
+                       f"{len(segment_children)}|{time.time():.3f}")
+        _apply(chord(header, body))
+
+
+def _apply(canvas: Any) -> None:
+    canvas.apply_async()
+
+
+def _maybe_feed(ctx: MapRunContext, arn: str, rec: dict[str, str]) -> None:
+    """Ask for more items when the window has drained below half."""
+    if rec.get("readerDone") == "1":
+        return
+    queued = int(ctx.redis.zcard(ctx.keys.map_run_queue(arn)))
+    if queued < int(rec["window"]) // 2 and not ctx.redis.exists(ctx.keys.map_run_feed_lock(arn)):
+        ctx.send_control(messages.MAP_RUN_FEED, arn)

@@ -1,0 +1,140 @@
+"""Atomic Redis operations of a Map Run, as Lua scripts (one round trip each).
+
+The concurrency semaphore is a sorted set ``holder -> lease expiry (ms)``. A holder id is
+``{child index}:{dispatch tag}``, unique per dispatch attempt, so a stale holder (a message
+redelivered after its lease was reclaimed) can only remove its own entry, never someone
+else's permit. Expired leases are reclaimed by the next dispatch: their children go back to
+the ready queue unless they already have a terminal status.
+
+A child's terminal status is written with HSETNX, keyed by its index: the first report wins
+and a redelivered or duplicated message never counts an item twice (ARCHITECTURE invariant 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+# KEYS: sem, queue, control, inputs, status, counters
+# ARGV: now_ms, lease_ms, max_n, tag
+# Returns: {reclaimed_count, idx1, holder1, input1, idx2, ...}
+DISPATCH = r"""
+local sem, queue, control, inputs, status, counters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local now, lease, max_n, tag = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local reclaimed = 0
+local expired = redis.call('ZRANGEBYSCORE', sem, '-inf', now)
+if #expired > 0 then
+  redis.call('ZREMRANGEBYSCORE', sem, '-inf', now)
+  for _, holder in ipairs(expired) do
+    local idx = string.match(holder, '^(%d+):')
+    if idx and redis.call('HEXISTS', status, idx) == 0 then
+      local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+      redis.call('ZADD', queue, tonumber(idx), idx)
+      redis.call('HINCRBY', counters, 'i.dispatched', -w)
+      redis.call('HINCRBY', counters, 'e.dispatched', -1)
+      reclaimed = reclaimed + 1
+    end
+  end
+end
+if redis.call('HGET', control, 'status') ~= 'RUNNING' then return {reclaimed} end
+local limit = tonumber(redis.call('HGET', control, 'limit') or '10000')
+local free = limit - redis.call('ZCARD', sem)
+local n = math.min(free, max_n)
+local out = {reclaimed}
+if n <= 0 then return out end
+local popped = redis.call('ZPOPMIN', queue, n)
+for i = 1, #popped, 2 do
+  local idx = popped[i]
+  if redis.call('HEXISTS', status, idx) == 0 then
+    local input = redis.call('HGET', inputs, idx)
+    if input then
+      local holder = idx .. ':' .. tag
+      local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+      redis.call('ZADD', sem, now + lease, holder)
+      redis.call('HINCRBY', counters, 'i.dispatched', w)
+      redis.call('HINCRBY', counters, 'e.dispatched', 1)
+      table.insert(out, idx)
+      table.insert(out, holder)
+      table.insert(out, input)
+    end
+  end
+end
+return out
+"""
+
+# KEYS: status, counters, sem, children, inputs, queue
+# ARGV: n, then per outcome: idx, holder, status, record_json
+# Returns: the indexes newly recorded
+COMPLETE = r"""
+local status, counters, sem, children, inputs, queue = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local n = tonumber(ARGV[1])
+local fresh = {}
+for i = 0, n - 1 do
+  local idx, holder, st, record = ARGV[2 + i*4], ARGV[3 + i*4], ARGV[4 + i*4], ARGV[5 + i*4]
+  local live = redis.call('ZREM', sem, holder)
+  local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+  if redis.call('HSETNX', status, idx, st) == 1 then
+    redis.call('HINCRBY', counters, 'i.' .. st, w)
+    redis.call('HINCRBY', counters, 'e.' .. st, 1)
+    redis.call('HSET', children, idx, record)
+    if st == 'SUCCEEDED' then
+      redis.call('HINCRBY', counters, 'i.resultsWritten', w)
+      redis.call('HINCRBY', counters, 'e.resultsWritten', 1)
+    end
+    if live == 0 then
+      -- its lease had been reclaimed: it counts as dispatched again and leaves the queue
+      redis.call('HINCRBY', counters, 'i.dispatched', w)
+      redis.call('HINCRBY', counters, 'e.dispatched', 1)
+      redis.call('ZREM', queue, idx)
+    end
+    table.insert(fresh, idx)
+  elseif live == 1 and redis.call('HGET', status, idx) ~= 'ABORTED' then
+    -- a redundant re-dispatch of a child that had already finished
+    redis.call('HINCRBY', counters, 'i.dispatched', -w)
+    redis.call('HINCRBY', counters, 'e.dispatched', -1)
+  end
+end
+return fresh
+"""
+
+# KEYS: status, counters, sem, inputs
+# ARGV: status to give (ABORTED)
+# Marks every child that holds a permit as aborted; returns their indexes.
+ABORT_RUNNING = r"""
+local status, counters, sem, inputs = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local holders = redis.call('ZRANGE', sem, 0, -1)
+local out = {}
+for _, holder in ipairs(holders) do
+  local idx = string.match(holder, '^(%d+):')
+  if idx and redis.call('HSETNX', status, idx, ARGV[1]) == 1 then
+    local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+    redis.call('HINCRBY', counters, 'i.' .. ARGV[1], w)
+    redis.call('HINCRBY', counters, 'e.' .. ARGV[1], 1)
+    table.insert(out, idx)
+  end
+end
+redis.call('DEL', sem)
+return out
+"""
+
+# Worker side: KEYS: sem; ARGV: expiry_ms, holders... -> renews existing holders (XX)
+RENEW = r"""
+local n = 0
+for i = 2, #ARGV do
+  n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', tonumber(ARGV[1]), ARGV[i])
+end
+return n
+"""
+
+
+class Scripts:
+    """The registered scripts of one Redis client."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.dispatch = client.register_script(DISPATCH)
+        self.complete = client.register_script(COMPLETE)
+        self.abort_running = client.register_script(ABORT_RUNNING)
+
+    def __getattr__(self, name: str) -> Any:  # pragma: no cover - clearer error for typos
+        raise AttributeError(f"no Map Run script named {name!r}")

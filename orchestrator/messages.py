@@ -1,0 +1,143 @@
+"""The wire contract between the control plane and the workers.
+
+Celery task names are explicit, stable strings (they are protocol and what Flower shows); the
+payloads are pydantic models serialised to JSON. Bump :data:`SCHEMA_VERSION` on any
+incompatible change. Both sides build their Celery app from :func:`celery_config`, so the two
+apps agree on serialisation, acknowledgement and routing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+# Control plane (queue: settings.celery.control_queue).
+ADVANCE_EXECUTION = "stepmap.control.advance_execution"
+STOP_EXECUTION = "stepmap.control.stop_execution"
+REDRIVE_EXECUTION = "stepmap.control.redrive_execution"
+MAP_RUN_FEED = "stepmap.control.map_run_feed"
+MAP_RUN_DISPATCH = "stepmap.control.map_run_dispatch"
+CHILDREN_DONE = "stepmap.control.children_done"
+CLOSE_SEGMENT = "stepmap.control.close_segment"
+TASK_DONE = "stepmap.control.task_done"
+RECONCILE = "stepmap.control.reconcile"
+
+# Data plane (queue: settings.celery.children_queue).
+RUN_CHILDREN = "stepmap.children.run_children"
+INVOKE_TASK = "stepmap.children.invoke_task"
+
+ChildStatus = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+class ChildWork(BaseModel):
+    """One child execution carried by a :class:`ChildBatch` message."""
+
+    index: int = Field(description="Child index in the Map Run (batch index with ItemBatcher).")
+    name: str = Field(description="Child execution name (a UUID string).")
+    holder: str = Field(description="Concurrency permit holder id of this dispatch attempt.")
+    input: str = Field(description="Child input as JSON text.")
+    items: int = Field(1, description="Items this child carries (its weight in itemCounts).")
+
+
+class ChildBatch(BaseModel):
+    """Several child executions in one broker message; each stays its own execution."""
+
+    v: int = SCHEMA_VERSION
+    map_run_arn: str
+    segment: str = Field(description="Chord segment id.")
+    state_machine_arn: str = Field(description="The labelled state machine ARN of the children.")
+    execution_prefix: str = Field(description="Child ARN = execution_prefix + name.")
+    processor_key: str = Field(description="Redis key holding the ItemProcessor definition JSON.")
+    processor_hash: str = Field(description="Content hash of that definition (worker cache key).")
+    execution_type: Literal["STANDARD", "EXPRESS"]
+    semaphore_key: str = Field(description="Redis key of the Map Run's permit zset (lease renewal).")
+    status_key: str = Field(description="Redis key of the children's terminal statuses (read-only).")
+    control_key: str = Field(description="Redis key of the Map Run record (read: aborted?).")
+    lease_ms: int
+    redrive_count: int = 0
+    children: list[ChildWork]
+
+
+class ChildOutcome(BaseModel):
+    """What happened to one child execution."""
+
+    index: int
+    name: str
+    holder: str
+    status: ChildStatus
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    start: float = Field(description="Start time, epoch seconds.")
+    stop: float = Field(description="Stop time, epoch seconds.")
+    history: list[dict[str, Any]] | None = Field(
+        None, description="History events (STANDARD children only)."
+    )
+    skipped: bool = Field(
+        False, description="Not run: already succeeded before, or the Map Run was aborted."
+    )
+
+
+class ChildrenReport(BaseModel):
+    """The envelope a ``run_children`` task returns (and its link callback receives)."""
+
+    v: int = SCHEMA_VERSION
+    map_run_arn: str
+    segment: str
+    outcomes: list[ChildOutcome]
+
+
+class TaskInvocation(BaseModel):
+    """A Task state of a parent execution, run on a worker."""
+
+    v: int = SCHEMA_VERSION
+    execution_arn: str
+    sequence: int = Field(description="Journal position of the pending call (idempotency key).")
+    request: dict[str, Any] = Field(description="orchestrator.asl TaskRequest.to_dict().")
+
+
+class TaskReport(BaseModel):
+    """Result of a :class:`TaskInvocation`."""
+
+    v: int = SCHEMA_VERSION
+    execution_arn: str
+    sequence: int
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+
+def celery_config(broker_url: str, *, control_queue: str, children_queue: str,
+                  visibility_timeout: int = 3600) -> dict[str, Any]:
+    """The Celery configuration both apps use.
+
+    Children ack late and are rejected back to the queue when their worker dies, with a
+    prefetch of one, so that a killed worker loses nothing and does not hoard messages.
+    """
+    return {
+        "broker_url": broker_url,
+        "result_backend": broker_url,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": control_queue,
+        "task_routes": {
+            "stepmap.control.*": {"queue": control_queue},
+            "stepmap.children.*": {"queue": children_queue},
+        },
+        "broker_transport_options": {"visibility_timeout": visibility_timeout},
+        "result_backend_transport_options": {"visibility_timeout": visibility_timeout},
+        "result_expires": 24 * 3600,
+        "worker_hijack_root_logger": False,
+        "broker_connection_retry_on_startup": True,
+        "task_track_started": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": False,
+    }

@@ -1,0 +1,66 @@
+"""ItemBatcher semantics (spec 2.5)."""
+
+from __future__ import annotations
+
+import json
+
+from orchestrator.maprun.batching import Batcher, dumps
+
+
+def _run(config: dict | None, items: list) -> list[tuple[dict, int]]:
+    batcher = Batcher(config)
+    out = []
+    for item in items:
+        out.extend(batcher.add(dumps(item)))
+    out.extend(batcher.flush())
+    return [(json.loads(b.input_json), b.items) for b in out]
+
+
+def test_without_batcher_each_item_is_a_child_input() -> None:
+    assert _run(None, [{"a": 1}, 2]) == [({"a": 1}, 1), (2, 1)]
+
+
+def test_batches_are_consecutive_runs_of_max_items() -> None:
+    batches = _run({"MaxItemsPerBatch": 100}, list(range(1130)))
+    assert [n for _, n in batches] == [100] * 11 + [30]
+    assert batches[0][0] == {"Items": list(range(100))}
+    assert batches[-1][0] == {"Items": list(range(1100, 1130))}
+
+
+def test_batch_input_is_added_to_every_batch() -> None:
+    batches = _run({"MaxItemsPerBatch": 2, "BatchInput": {"model": "v3"}}, [1, 2, 3])
+    assert [b for b, _ in batches] == [
+        {"Items": [1, 2], "BatchInput": {"model": "v3"}},
+        {"Items": [3], "BatchInput": {"model": "v3"}},
+    ]
+
+
+def test_max_bytes_bounds_the_serialised_child_input() -> None:
+    items = [{"k": "x" * 10} for _ in range(10)]  # 18 bytes each; {"Items":[...]} adds 12 + commas
+    batches = _run({"MaxInputBytesPerBatch": 60}, items)
+    for batch, _ in batches:
+        assert len(dumps(batch).encode()) <= 60
+    assert sum(n for _, n in batches) == 10
+    assert [n for _, n in batches] == [2, 2, 2, 2, 2]
+
+
+def test_both_limits_reduce_the_item_count_to_fit_the_bytes() -> None:
+    batches = _run({"MaxItemsPerBatch": 5, "MaxInputBytesPerBatch": 40}, list(range(100, 110)))
+    for batch, n in batches:
+        assert n <= 5
+        assert len(dumps(batch).encode()) <= 40
+
+
+def test_an_item_larger_than_the_byte_bound_forms_a_batch_of_its_own() -> None:
+    batches = _run({"MaxInputBytesPerBatch": 20}, ["short", "x" * 50, "y"])
+    assert [n for _, n in batches] == [1, 1, 1]
+
+
+def test_open_batch_survives_a_restart() -> None:
+    first = Batcher({"MaxItemsPerBatch": 3})
+    assert list(first.add(dumps(1))) == []
+    assert list(first.add(dumps(2))) == []
+    second = Batcher({"MaxItemsPerBatch": 3})
+    second.restore(first.carried)
+    (batch,) = list(second.add(dumps(3)))
+    assert json.loads(batch.input_json) == {"Items": [1, 2, 3]}

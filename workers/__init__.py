@@ -1,0 +1,1 @@
+"""stepmap data plane: Celery workers that run child workflows and Task handlers."""

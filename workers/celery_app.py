@@ -1,0 +1,28 @@
+"""The children worker's Celery app: ``celery -A workers.celery_app worker -Q stepmap.children``.
+
+Built from the worker settings and the shared configuration in :mod:`orchestrator.messages`.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from orchestrator import messages
+from workers.settings import WorkerSettings, get_worker_settings
+
+
+def create_app(settings: WorkerSettings) -> Celery:
+    """A Celery app for child workers with stepmap's tasks registered."""
+    app = Celery("stepmap-children")
+    app.conf.update(messages.celery_config(
+        settings.broker_url, control_queue=settings.celery.control_queue,
+        children_queue=settings.celery.children_queue,
+        visibility_timeout=settings.celery.visibility_timeout,
+    ))
+    from workers.tasks import register
+
+    register(app, settings)
+    return app
+
+
+app = create_app(get_worker_settings())

@@ -1,0 +1,135 @@
+"""The child-workflow runner: runs the ItemProcessor once per child of a message.
+
+Each child is its own execution with its own name, ARN, context object and (for STANDARD)
+history. Before running a child the runner looks up whether it already finished: a STANDARD
+child that succeeded is never run again (a redelivered message only reports it), and no child
+starts once its Map Run has been failed or aborted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from orchestrator import messages
+from orchestrator.asl import (
+    EngineOptions,
+    ExecutionInfo,
+    Failed,
+    Ports,
+    StateMachine,
+    Succeeded,
+    Suspended,
+    parse_definition,
+    run_execution,
+)
+from workers.invoker import WorkerTaskInvoker
+from workers.leases import LeaseKeeper
+
+log = logging.getLogger(__name__)
+
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+class SleepingClock:
+    """Real time for child workflows: waits and retry delays sleep in the worker."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def wait_until(self, state_name: str, until: datetime) -> None:
+        delay = (until - datetime.now(UTC)).total_seconds()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class ChildRunner:
+    """Runs :class:`messages.ChildBatch` messages; one instance per worker process."""
+
+    def __init__(self, client: redis.Redis, *, payload_limit: int = 262_144,
+                 region: str = "us-east-1", account_id: str = "000000000000") -> None:
+        self.redis = client
+        self.payload_limit = payload_limit
+        self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
+        self.clock = SleepingClock()
+        self._machines: dict[str, StateMachine] = {}
+
+    def machine(self, key: str, digest: str) -> StateMachine:
+        """The parsed ItemProcessor (cached by content hash)."""
+        machine = self._machines.get(digest)
+        if machine is None:
+            raw = self.redis.get(key)
+            if raw is None:
+                raise LookupError(f"ItemProcessor definition {key} is missing")
+            machine = parse_definition(raw.decode(), machine_type="STANDARD")
+            self._machines[digest] = machine
+        return machine
+
+    def run(self, batch: messages.ChildBatch) -> messages.ChildrenReport:
+        """Run every child of ``batch`` in order and report each outcome."""
+        indexes = [str(c.index) for c in batch.children]
+        known = self.redis.hmget(batch.status_key, indexes) if indexes else []
+        outcomes: list[messages.ChildOutcome] = []
+        machine = self.machine(batch.processor_key, batch.processor_hash)
+        standard = batch.execution_type == "STANDARD"
+        options = EngineOptions(payload_limit_bytes=self.payload_limit, history=standard)
+        holders = [c.holder for c in batch.children]
+        with LeaseKeeper(self.redis, batch.semaphore_key, holders, batch.lease_ms) as lease:
+            for child, status in zip(batch.children, known, strict=True):
+                now = time.time()
+                previous = status.decode() if status else None
+                if previous == "SUCCEEDED" and standard:
+                    outcomes.append(messages.ChildOutcome(
+                        index=child.index, name=child.name, holder=child.holder,
+                        status="SUCCEEDED", start=now, stop=now, skipped=True))
+                elif self._map_run_closed(batch):
+                    outcomes.append(messages.ChildOutcome(
+                        index=child.index, name=child.name, holder=child.holder,
+                        status="ABORTED", start=now, stop=now, skipped=True))
+                else:
+                    outcomes.append(self._run_one(batch, child, machine, options))
+                lease.finished(child.holder)
+        return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
+                                       outcomes=outcomes)
+
+    def _map_run_closed(self, batch: messages.ChildBatch) -> bool:
+        status = self.redis.hget(batch.control_key, "status")
+        return status is not None and status.decode() not in ("RUNNING",)
+
+    def _run_one(self, batch: messages.ChildBatch, child: messages.ChildWork,
+                 machine: StateMachine, options: EngineOptions) -> messages.ChildOutcome:
+        start = time.time()
+        arn = batch.execution_prefix + child.name
+        info = ExecutionInfo(
+            execution_arn=arn, name=child.name, state_machine_arn=batch.state_machine_arn,
+            state_machine_name=batch.state_machine_arn.rsplit(":", 1)[-1],
+            start_time=datetime.fromtimestamp(start, UTC), redrive_count=batch.redrive_count,
+        )
+        ports = Ports(tasks=self.invoker, clock=self.clock)
+        try:
+            outcome = run_execution(machine, json.loads(child.input), info, ports, options=options)
+        except Exception as exc:  # noqa: BLE001 - a child never takes its worker down
+            log.exception("child %s crashed the engine", arn)
+            outcome = Failed("States.Runtime", f"{type(exc).__name__}: {exc}", [])
+        stop = time.time()
+        history = list(outcome.events) if options.history else None
+        if isinstance(outcome, Succeeded):
+            return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
+                                         status="SUCCEEDED", output=_DUMPS(outcome.output),
+                                         start=start, stop=stop, history=history)
+        if isinstance(outcome, Suspended):
+            # Children run with synchronous ports; only a nested Distributed Map suspends.
+            return messages.ChildOutcome(
+                index=child.index, name=child.name, holder=child.holder, status="FAILED",
+                error="States.Runtime",
+                cause="a Distributed Map inside a child workflow is not supported by this worker",
+                start=start, stop=stop, history=history)
+        status: Any = "TIMED_OUT" if getattr(outcome, "timed_out", False) else "FAILED"
+        return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
+                                     status=status, error=outcome.error, cause=outcome.cause,
+                                     start=start, stop=stop, history=history)

@@ -1,0 +1,58 @@
+"""Thin Celery tasks: decode the message, call the runner, return the result envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from celery import Celery, signals
+
+from orchestrator import messages
+from orchestrator.asl import StatesError, TaskRequest
+from workers.handlers.registry import load_handler_modules
+from workers.invoker import WorkerTaskInvoker
+from workers.runner import ChildRunner
+from workers.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Celery, settings: WorkerSettings) -> None:
+    """Register the data-plane tasks on ``app``."""
+    state: dict[str, Any] = {}
+
+    def runner() -> ChildRunner:
+        if "runner" not in state:
+            load_handler_modules(settings.handler_modules)
+            state["runner"] = ChildRunner(
+                redis.Redis.from_url(settings.redis.url),
+                payload_limit=settings.limits.payload_bytes,
+                region=settings.region, account_id=settings.account_id,
+            )
+        result: ChildRunner = state["runner"]
+        return result
+
+    @signals.worker_process_init.connect(weak=False)
+    def _warm(**_: Any) -> None:  # pragma: no cover - runs in pool processes
+        runner()
+
+    @app.task(name=messages.RUN_CHILDREN, acks_late=True, reject_on_worker_lost=True)
+    def run_children(payload: dict[str, Any]) -> dict[str, Any]:
+        batch = messages.ChildBatch.model_validate(payload)
+        return runner().run(batch).model_dump()
+
+    @app.task(name=messages.INVOKE_TASK, acks_late=True, reject_on_worker_lost=True)
+    def invoke_task(payload: dict[str, Any]) -> dict[str, Any]:
+        invocation = messages.TaskInvocation.model_validate(payload)
+        runner()  # loads the handler modules
+        invoker = WorkerTaskInvoker(region=settings.region, account_id=settings.account_id)
+        try:
+            result = invoker.invoke(TaskRequest.from_dict(invocation.request))
+            report = messages.TaskReport(execution_arn=invocation.execution_arn,
+                                         sequence=invocation.sequence, ok=True, result=result)
+        except StatesError as exc:
+            report = messages.TaskReport(execution_arn=invocation.execution_arn,
+                                         sequence=invocation.sequence, ok=False,
+                                         error=exc.error, cause=exc.cause)
+        return report.model_dump()
