@@ -151,7 +151,8 @@ class DefinitionProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.code} at {self.path or '/'}: {self.message}"
+        # AWS's InvalidDefinition text: "CODE: message at /States/X/Field".
+        return f"{self.code}: {self.message} at {self.path or '/'}"
 
 
 class InvalidDefinition(Exception):
@@ -159,4 +160,9 @@ class InvalidDefinition(Exception):
 
     def __init__(self, problems: list[DefinitionProblem]) -> None:
         self.problems = list(problems)
-        super().__init__("; ".join(str(p) for p in self.problems) or "invalid definition")
+        listed = ", ".join(f"'{p}'" for p in self.problems)
+        super().__init__(f"Invalid State Machine Definition: {listed}")
+
+
+class UnsupportedFeature(InvalidDefinition):
+    """A valid definition using a feature this engine does not run yet (e.g. JSONata)."""

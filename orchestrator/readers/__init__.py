@@ -1,0 +1,189 @@
+"""Item readers of the Distributed Map (spec §2.2, §2.3): streaming, resumable.
+
+Use :func:`open_items` with the resolved ``ItemReader`` (or None and the state-input
+items) and iterate the returned :class:`ItemStream`; :meth:`ItemStream.cursor` gives a
+JSON-serialisable position that :func:`open_items` accepts back to resume right after
+the last item yielded. Every failure is ``States.ItemReaderFailed``.
+
+Sources: state input (array or object), ``s3:getObject`` with ``InputType`` CSV, JSON,
+JSONL or MANIFEST / ``ManifestType`` S3_INVENTORY or ATHENA_DATA, and
+``s3:listObjectsV2`` with ``Transformation`` NONE or LOAD_AND_FLATTEN. Not supported
+(clear ItemReaderFailed): PARQUET.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from itertools import islice
+from types import TracebackType
+from typing import Any
+
+from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.readers._base import STATE_DATA, Item, Reader
+from orchestrator.readers._inline import InlineItems
+from orchestrator.readers._listing import FlattenItems, ListingItems
+from orchestrator.readers._manifests import ManifestItems
+from orchestrator.readers._objects import ObjectItems
+
+__all__ = ["MAX_ITEMS_CEILING", "STATE_DATA", "Item", "ItemStream", "open_items"]
+
+#: Hard quota on items read by one Map Run (spec §6); larger MaxItems act as this cap.
+MAX_ITEMS_CEILING = 100_000_000
+
+_RESOURCE = re.compile(r"^arn:[a-z-]+:states:::s3:(getObject|listObjectsV2)$")
+
+
+class ItemStream:
+    """The items of one Map Run's dataset, in order, truncated to ``MaxItems``.
+
+    Iterating returns the same underlying iterator each time, so a consumer may take a
+    window of items, persist :meth:`cursor`, and continue later in the same process.
+    """
+
+    def __init__(self, reader: Reader, *, max_items: int | None, start_index: int) -> None:
+        self._reader = reader
+        self._iter: Iterator[Item] | None = None
+        self._limit = None if not max_items else max(0, max_items - start_index)
+
+    def __iter__(self) -> Iterator[Item]:
+        if self._iter is None:
+            inner = iter(self._reader)
+            self._iter = inner if self._limit is None else islice(inner, self._limit)
+        return self._iter
+
+    def cursor(self) -> dict[str, Any]:
+        """JSON-serialisable position right after the last item yielded."""
+        return self._reader.cursor()
+
+    def close(self) -> None:
+        """Stop reading and release any open S3 response."""
+        self._reader.close()
+
+    def __enter__(self) -> ItemStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_items(
+    reader: Mapping[str, Any] | None,
+    items: Any,
+    s3: Any,
+    *,
+    cursor: Mapping[str, Any] | None = None,
+) -> ItemStream:
+    """Open the item stream of a Distributed Map.
+
+    Args:
+        reader: the resolved ``ItemReader`` (``Resource``, ``Parameters`` with Bucket/
+            Key/Prefix/VersionId/ExpectedBucketOwner, ``ReaderConfig`` with MaxItems an
+            int), or None to iterate ``items``.
+        items: the state-input array or object selected by ItemsPath (when no reader).
+        s3: a boto3 S3 client (unused for state input).
+        cursor: a value from :meth:`ItemStream.cursor` to resume after.
+
+    Returns:
+        The stream; nothing is read from S3 until it is iterated.
+
+    Raises:
+        ItemReaderFailed: for an unusable configuration or items value. Read errors are
+            raised while iterating.
+    """
+    cursor = dict(cursor or {})
+    start = int(cursor.get("index", 0))
+    if reader is None:
+        return ItemStream(InlineItems(items, index=start), max_items=None, start_index=start)
+    config: Mapping[str, Any] = reader.get("ReaderConfig") or {}
+    max_items = _max_items(config.get("MaxItems"))
+    source = _s3_reader(reader, config, s3, cursor)
+    return ItemStream(source, max_items=max_items, start_index=start)
+
+
+def _max_items(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ItemReaderFailed(f"field MaxItems must be an integer, got {value!r}")
+    if value < 0:
+        # Cause observed on AWS for a negative MaxItemsPath value.
+        raise ItemReaderFailed("field MaxItems must be positive")
+    return min(value, MAX_ITEMS_CEILING) or None
+
+
+def _s3_reader(
+    reader: Mapping[str, Any], config: Mapping[str, Any], s3: Any, cursor: dict[str, Any]
+) -> Reader:
+    resource = str(reader.get("Resource", ""))
+    match = _RESOURCE.match(resource)
+    if match is None:
+        raise ItemReaderFailed(
+            f"Unsupported ItemReader Resource {resource!r}; expected "
+            "arn:aws:states:::s3:getObject or arn:aws:states:::s3:listObjectsV2."
+        )
+    params: Mapping[str, Any] = reader.get("Parameters") or reader.get("Arguments") or {}
+    bucket = params.get("Bucket")
+    if not isinstance(bucket, str) or not bucket:
+        raise ItemReaderFailed("The ItemReader needs a Bucket (a non-empty string).")
+    owner = params.get("ExpectedBucketOwner")
+    input_type = config.get("InputType")
+    if match.group(1) == "listObjectsV2":
+        prefix = params.get("Prefix")
+        if prefix is not None and not isinstance(prefix, str):
+            raise ItemReaderFailed(f"The ItemReader Prefix must be a string, got {prefix!r}.")
+        transformation = config.get("Transformation") or "NONE"
+        if transformation == "LOAD_AND_FLATTEN":
+            if not input_type:
+                raise ItemReaderFailed("Transformation LOAD_AND_FLATTEN needs an InputType.")
+            return FlattenItems(
+                s3, bucket, prefix, config=config, cursor=cursor, expected_owner=owner
+            )
+        if transformation != "NONE":
+            raise ItemReaderFailed(
+                f"Unsupported ReaderConfig Transformation {transformation!r}; "
+                "expected NONE or LOAD_AND_FLATTEN."
+            )
+        return ListingItems(
+            s3, bucket, prefix, index=int(cursor.get("index", 0)),
+            start_after=cursor.get("after"), expected_owner=owner,
+        )
+    key = params.get("Key")
+    if not isinstance(key, str) or not key:
+        raise ItemReaderFailed("The s3:getObject ItemReader needs a Key (a non-empty string).")
+    manifest_type = config.get("ManifestType")
+    if manifest_type == "S3_INVENTORY" or (input_type == "MANIFEST" and not manifest_type):
+        return ManifestItems(s3, bucket, key, cursor=cursor, expected_owner=owner)
+    if manifest_type == "ATHENA_DATA":
+        if input_type not in ("CSV", "JSONL", "PARQUET"):
+            raise ItemReaderFailed(
+                "ManifestType ATHENA_DATA needs InputType CSV, JSONL or PARQUET, "
+                f"got {input_type!r}."
+            )
+        return ManifestItems(
+            s3, bucket, key, kind="ATHENA_DATA", config=config, cursor=cursor,
+            expected_owner=owner,
+        )
+    if manifest_type is not None:
+        raise ItemReaderFailed(
+            f"Unsupported ReaderConfig ManifestType {manifest_type!r}; "
+            "expected S3_INVENTORY or ATHENA_DATA."
+        )
+    if not input_type:
+        raise ItemReaderFailed("The s3:getObject ItemReader needs ReaderConfig.InputType.")
+    return ObjectItems(
+        s3,
+        bucket,
+        key,
+        input_type=str(input_type),
+        config=config,
+        index=int(cursor.get("index", 0)),
+        state=cursor or None,
+        version_id=params.get("VersionId"),
+        expected_owner=owner,
+    )

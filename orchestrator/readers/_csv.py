@@ -1,0 +1,227 @@
+"""CSV parsing for the item readers (spec §2.3), streaming over byte chunks.
+
+The rules implemented, all from AWS's "How Step Functions parses input CSV files":
+
+- fields are separated by ``CSVDelimiter`` (COMMA, PIPE, SEMICOLON, SPACE, TAB) and
+  records by newlines (``\\n``, ``\\r\\n`` or ``\\r``);
+- every value is a string, kept verbatim (no trimming, no type coercion);
+- double quotes are optional; a quoted field may hold delimiters and newlines, and
+  ``""`` inside quotes is one ``"``;
+- a backslash escapes the next character: ``\\\\`` -> ``\\``, ``\\"`` -> ``"``,
+  ``\\,`` -> ``,``; a backslash before any other character is dropped;
+- a short row is padded with ``""``; extra fields are dropped;
+- ``FIRST_ROW``: the first record is the header (names verbatim, ``""`` allowed);
+  ``GIVEN``: ``CSVHeaders`` is the header and every record is data;
+- duplicate header names fail with ``CSV headers cannot contain duplicates.``;
+- a trailing newline does not make an extra item; the header is at most 10 KiB.
+
+Python's C ``csv`` module does the tokenising (``escapechar='\\\\'`` gives exactly
+the backslash rule above). It is fed one decoded line at a time from a generator
+that also keeps each chunk's line-end byte offsets, so the byte offset after any
+record is known from ``reader.line_num`` without per-row bookkeeping: that offset is
+the resume cursor, and a resumed parser starts reading at it (HTTP Range).
+
+Decisions on unverified points: blank lines (no characters at all) are skipped,
+like the trailing newline; a UTF-8 byte order mark is kept as part of the first
+header name (header names are verbatim); the header limit counts the header record
+with its line ending.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate, chain
+from typing import Any
+
+from orchestrator.asl.errors import ItemReaderFailed
+
+DELIMITERS: dict[str, str] = {
+    "COMMA": ",",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "SPACE": " ",
+    "TAB": "\t",
+}
+
+#: Observed AWS cause for duplicate header names (GIVEN; applied to FIRST_ROW too).
+DUPLICATE_HEADERS_CAUSE = "CSV headers cannot contain duplicates."
+
+#: CSV header limit (spec §6).
+MAX_HEADER_BYTES = 10 * 1024
+
+#: Largest item read from CSV/JSON/JSONL (spec §6, 8 MB); bounds memory per record.
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+
+# The csv module's per-field limit is process-wide; raise it (never lower it) so a
+# field may be as large as an item may be.
+if csv.field_size_limit() < MAX_RECORD_BYTES:
+    csv.field_size_limit(MAX_RECORD_BYTES)
+
+
+def check_headers(headers: Sequence[str]) -> list[str]:
+    """Return the header names as a list, failing on duplicates.
+
+    Raises:
+        ItemReaderFailed: cause ``CSV headers cannot contain duplicates.``
+    """
+    names = [str(h) for h in headers]
+    if len(set(names)) != len(names):
+        raise ItemReaderFailed(DUPLICATE_HEADERS_CAUSE)
+    return names
+
+
+class CsvRecords:
+    """Iterate the records of a CSV byte stream as ``{header: string}`` dicts.
+
+    Args:
+        chunks: the object's bytes in chunks, starting at byte ``offset``.
+        delimiter: ``CSVDelimiter`` name (``COMMA`` ...); None means COMMA.
+        header_location: ``FIRST_ROW`` or ``GIVEN``.
+        headers: ``CSVHeaders`` for GIVEN, or the header already read when resuming.
+        where: ``s3://bucket/key`` used in causes.
+        offset: byte offset of the first chunk in the (decompressed) object.
+        line: number of physical lines before ``offset`` (for line numbers in causes).
+    """
+
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        delimiter: str | None,
+        header_location: str | None,
+        headers: Sequence[str] | None = None,
+        where: str = "<memory>",
+        offset: int = 0,
+        line: int = 0,
+    ) -> None:
+        name = delimiter or "COMMA"
+        if name not in DELIMITERS:
+            raise ItemReaderFailed(
+                f"Unsupported CSVDelimiter {name!r} for {where}; "
+                f"expected one of {', '.join(DELIMITERS)}."
+            )
+        location = header_location or "FIRST_ROW"
+        if location not in ("FIRST_ROW", "GIVEN"):
+            raise ItemReaderFailed(
+                f"Unsupported CSVHeaderLocation {location!r} for {where}; "
+                "expected FIRST_ROW or GIVEN."
+            )
+        if location == "GIVEN" and not headers:
+            raise ItemReaderFailed(
+                f"CSVHeaderLocation GIVEN needs a non-empty CSVHeaders array ({where})."
+            )
+        self._chunks = chunks
+        self._delimiter = DELIMITERS[name]
+        self._headers: list[str] | None = check_headers(headers) if headers else None
+        self._where = where
+        self._start_offset = offset
+        self._start_line = line
+        # Line-end table of the chunk the csv reader is currently consuming:
+        # _ends[i] is the byte offset where local line (_first_line + i) starts.
+        self._ends: list[int] = [offset]
+        self._first_line = 0
+        self._reader: Any = None
+
+    # -- position -------------------------------------------------------------------------
+
+    def position(self) -> dict[str, Any]:
+        """Cursor fields after the last record yielded: offset, line, headers."""
+        consumed = self._reader.line_num if self._reader is not None else 0
+        return {
+            "offset": self._ends[consumed - self._first_line],
+            "line": self._start_line + consumed,
+            "headers": self._headers,
+        }
+
+    # -- iteration ------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        reader = csv.reader(
+            chain.from_iterable(self._lines()),
+            delimiter=self._delimiter,
+            quotechar='"',
+            escapechar="\\",
+            doublequote=True,
+            skipinitialspace=False,
+            strict=False,
+        )
+        self._reader = reader
+        try:
+            headers = self._headers
+            if headers is None:
+                for row in reader:
+                    if row:
+                        consumed = self._ends[reader.line_num - self._first_line]
+                        if consumed - self._start_offset > MAX_HEADER_BYTES:
+                            raise ItemReaderFailed(
+                                f"The CSV header of {self._where} is larger than "
+                                f"{MAX_HEADER_BYTES} bytes (10 KiB)."
+                            )
+                        headers = self._headers = check_headers(row)
+                        break
+                else:
+                    return
+            width = len(headers)
+            pad = [""] * width
+            for row in reader:
+                size = len(row)
+                if size < width:
+                    if not size:
+                        continue
+                    row += pad[size:]
+                yield dict(zip(headers, row))
+        except csv.Error as exc:
+            line = self._start_line + reader.line_num
+            raise ItemReaderFailed(
+                f"Cannot parse CSV {self._where} at line {line}: {exc}"
+            ) from exc
+
+    def _lines(self) -> Iterator[list[str]]:
+        """Yield the decoded lines of each chunk, recording their byte offsets first."""
+        offset = self._start_offset
+        local_line = 0
+        carry = b""
+        for chunk in self._chunks:
+            if not chunk:
+                continue
+            data = carry + chunk if carry else chunk
+            # Cut after the last '\n' so lines (and UTF-8 sequences) are never split.
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                if len(carry) > MAX_RECORD_BYTES:
+                    raise ItemReaderFailed(
+                        f"A CSV row of {self._where} at line {self._start_line + local_line + 1} "
+                        f"(byte offset {offset}) is larger than {MAX_RECORD_BYTES} bytes."
+                    )
+                continue
+            carry = data[cut:]
+            lines = data[:cut].splitlines(True)
+            yield self._table(lines, offset, local_line)
+            offset = self._ends[-1]
+            local_line += len(lines)
+        if carry:
+            yield self._table(carry.splitlines(True), offset, local_line)
+
+    def _table(self, lines: list[bytes], offset: int, local_line: int) -> list[str]:
+        try:
+            decoded = list(map(bytes.decode, lines))
+        except UnicodeDecodeError:
+            self._bad_utf8(lines, offset, local_line)
+            raise  # pragma: no cover - _bad_utf8 always raises
+        self._ends = list(accumulate(map(len, lines), initial=offset))
+        self._first_line = local_line
+        return decoded
+
+    def _bad_utf8(self, lines: list[bytes], offset: int, local_line: int) -> None:
+        for number, raw in enumerate(lines):
+            try:
+                raw.decode()
+            except UnicodeDecodeError as exc:
+                line = self._start_line + local_line + number + 1
+                raise ItemReaderFailed(
+                    f"Invalid UTF-8 in CSV {self._where} at line {line} "
+                    f"(byte offset {offset + exc.start})."
+                ) from exc
+            offset += len(raw)

@@ -1,0 +1,147 @@
+"""Items of one S3 object parsed as CSV, JSON or JSONL (``s3:getObject`` and friends).
+
+Resume: CSV and JSONL cursors hold the byte offset after the last record (in the
+decompressed stream), the physical line count and, for CSV, the header; a resumed
+reader asks S3 for ``Range: bytes={offset}-`` and never re-reads what it already
+passed (compressed objects are re-streamed and the prefix discarded, see ``_s3``).
+A JSON array is re-parsed and the first ``done`` elements skipped. The object's ETag
+is kept in the cursor and sent as ``If-Match`` on resume, so a replaced object fails
+loudly instead of yielding a mix of two versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.readers._base import Item, Reader, s3_source
+from orchestrator.readers._csv import CsvRecords
+from orchestrator.readers._json import JsonArrayItems, JsonLines
+from orchestrator.readers._s3 import describe, iter_object
+
+INPUT_TYPES = ("CSV", "JSON", "JSONL")
+
+
+class ObjectItems(Reader):
+    """Items of one object, parsed as ``input_type``.
+
+    Args:
+        s3: a boto3 S3 client.
+        bucket: bucket of the object.
+        key: key of the object.
+        input_type: ``CSV``, ``JSON`` or ``JSONL``.
+        config: the ``ReaderConfig`` (CSV header location/headers/delimiter, ItemsPointer).
+        index: dataset index of the first item this reader yields.
+        state: this object's part of a cursor previously returned by :meth:`cursor`.
+        version_id: optional ``VersionId``.
+        expected_owner: optional ``ExpectedBucketOwner``.
+        headers: CSV headers that override the config (S3 inventory ``fileSchema``).
+    """
+
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        key: str,
+        *,
+        input_type: str,
+        config: Mapping[str, Any],
+        index: int = 0,
+        state: Mapping[str, Any] | None = None,
+        version_id: str | None = None,
+        expected_owner: str | None = None,
+        headers: Sequence[str] | None = None,
+    ) -> None:
+        if input_type not in INPUT_TYPES:
+            if input_type == "PARQUET":
+                raise ItemReaderFailed(
+                    f"Cannot read {describe(bucket, key)}: InputType PARQUET is not supported "
+                    "by this engine."
+                )
+            raise ItemReaderFailed(
+                f"Cannot read {describe(bucket, key)}: unsupported InputType {input_type!r}; "
+                f"expected one of {', '.join(INPUT_TYPES)}."
+            )
+        self._s3 = s3
+        self._bucket = bucket
+        self._key = key
+        self._type = input_type
+        self._config = config
+        self._next = index
+        self._state = dict(state or {})
+        self._version_id = version_id
+        self._owner = expected_owner
+        self._headers = headers
+        self._meta: dict[str, Any] = {"ETag": self._state.get("etag")}
+        self._parser: Any = None
+
+    @property
+    def next_index(self) -> int:
+        """Index the next item will get."""
+        return self._next
+
+    def cursor(self) -> dict[str, Any]:
+        """Position after the last item: index plus the format's resume fields."""
+        cursor: dict[str, Any] = {"index": self._next, "etag": self._meta.get("ETag")}
+        if self._type == "JSON":
+            cursor["done"] = self._state.get("done", 0) + self._yielded
+        elif self._parser is not None:
+            cursor.update(self._parser.position())
+        else:
+            cursor.update({k: v for k, v in self._state.items() if k not in cursor})
+        return cursor
+
+    _yielded = 0
+
+    def _generate(self) -> Iterator[Item]:
+        state = self._state
+        where = describe(self._bucket, self._key)
+        offset = int(state.get("offset", 0)) if self._type != "JSON" else 0
+        chunks = iter_object(
+            self._s3,
+            self._bucket,
+            self._key,
+            version_id=self._version_id,
+            expected_owner=self._owner,
+            if_match=state.get("etag"),
+            start=offset,
+            meta=self._meta,
+        )
+        line = int(state.get("line", 0))
+        records: Any
+        if self._type == "CSV":
+            config = self._config
+            headers = self._headers or state.get("headers")
+            location = "GIVEN" if self._headers else config.get("CSVHeaderLocation")
+            if location == "GIVEN" and not headers:
+                headers = config.get("CSVHeaders")
+            self._parser = records = CsvRecords(
+                chunks,
+                delimiter=config.get("CSVDelimiter"),
+                header_location=location,
+                headers=headers,
+                where=where,
+                offset=offset,
+                line=line,
+            )
+        elif self._type == "JSONL":
+            self._parser = records = JsonLines(chunks, where=where, offset=offset, line=line)
+        else:
+            records = JsonArrayItems(chunks, where=where, pointer=self._config.get("ItemsPointer"))
+            done = int(state.get("done", 0))
+            if done:
+                records = islice(records, done, None)
+        source = s3_source(self._bucket, self._key)
+        if self._type == "JSON":
+            for value in records:
+                index = self._next
+                self._next = index + 1
+                self._yielded += 1
+                yield Item(index, value, source)
+            return
+        for value in records:
+            index = self._next
+            self._next = index + 1
+            yield Item(index, value, source)

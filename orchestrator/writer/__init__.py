@@ -1,0 +1,22 @@
+"""Result writer of the Distributed Map (spec §2.7): result records, files, manifest.
+
+- :func:`result_record` builds the NONE record of one child execution.
+- :class:`ResultFileWriter` streams records to ``{Prefix}/{mapRunId}/{STATUS}_{n}.json``
+  (rolling over at 5 GB) and writes ``manifest.json``; errors are
+  ``States.ResultWriterFailed``.
+- :func:`transform_results` formats results as the state result when ``ResultWriter``
+  has only a ``WriterConfig``.
+"""
+
+from __future__ import annotations
+
+from orchestrator.writer._files import ResultFileWriter, result_prefix
+from orchestrator.writer._records import iso_millis, result_record, transform_results
+
+__all__ = [
+    "ResultFileWriter",
+    "iso_millis",
+    "result_prefix",
+    "result_record",
+    "transform_results",
+]

@@ -1,0 +1,270 @@
+"""Streaming export of Map Run results to S3 (spec §2.7 layout and manifest).
+
+Layout: ``{Prefix}/{mapRunId}/SUCCEEDED_0.json``, ``FAILED_0.json``, ``PENDING_0.json``
+(``_1``, ``_2`` ... after each rollover) and ``{Prefix}/{mapRunId}/manifest.json``.
+``{mapRunId}`` is the Map Run ARN's text after its last ``:``; a ``/`` is added after a
+Prefix that lacks one. Decision (unverified): an empty or absent Prefix puts the files
+at ``{mapRunId}/...`` in the bucket root. JSONL files use the ``.jsonl`` extension
+(unverified; spec §2.7 says likely).
+
+Each file is streamed: records are encoded one by one into a buffer that is sent as a
+multipart-upload part whenever it reaches ``part_size``; a file that never fills one
+part is written with a single PutObject. Memory is bounded by one part per category.
+A file is closed and the next one started when adding a record would take it past
+``max_file_bytes`` (5 GB on AWS); a single larger record still gets a file of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from orchestrator.asl.errors import ResultWriterFailed
+from orchestrator.writer._records import CATEGORY, dumps, transformed, writer_options
+
+#: Multipart part size; S3 requires at least 5 MiB for every part but the last.
+PART_SIZE = 8 * 1024 * 1024
+_CATEGORIES = ("FAILED", "PENDING", "SUCCEEDED")
+
+
+@contextmanager
+def s3_write_errors(bucket: str, key: str) -> Iterator[None]:
+    """Translate botocore errors raised inside the block into ResultWriterFailed.
+
+    Raises:
+        ResultWriterFailed: cause ``Failed to write s3://b/k: Code: message``.
+    """
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or "ClientError"
+        message = error.get("Message") or str(exc)
+        raise ResultWriterFailed(f"Failed to write s3://{bucket}/{key}: {code}: {message}") from exc
+    except (BotoCoreError, OSError) as exc:
+        raise ResultWriterFailed(
+            f"Failed to write s3://{bucket}/{key}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def result_prefix(prefix: str | None, map_run_arn: str) -> str:
+    """``{Prefix}/{mapRunId}/`` (or ``{mapRunId}/`` without a Prefix)."""
+    run_id = map_run_arn.rsplit(":", 1)[-1]
+    if not prefix:
+        return f"{run_id}/"
+    return f"{prefix}{'' if prefix.endswith('/') else '/'}{run_id}/"
+
+
+class _StreamedObject:
+    """One S3 object written incrementally (PutObject, or multipart once large)."""
+
+    def __init__(self, s3: Any, bucket: str, key: str, part_size: int) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self.key = key
+        self._part_size = part_size
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        self.size += len(data)
+        if len(self._buffer) >= self._part_size:
+            self._flush_part()
+
+    def _flush_part(self) -> None:
+        with s3_write_errors(self._bucket, self.key):
+            if self._upload_id is None:
+                started = self._s3.create_multipart_upload(
+                    Bucket=self._bucket, Key=self.key, ContentType="application/json"
+                )
+                self._upload_id = started["UploadId"]
+            number = len(self._parts) + 1
+            sent = self._s3.upload_part(
+                Bucket=self._bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=bytes(self._buffer),
+            )
+        self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
+        self._buffer.clear()
+
+    def finish(self) -> None:
+        with s3_write_errors(self._bucket, self.key):
+            if self._upload_id is None:
+                self._s3.put_object(
+                    Bucket=self._bucket,
+                    Key=self.key,
+                    Body=bytes(self._buffer),
+                    ContentType="application/json",
+                )
+                self._buffer.clear()
+                return
+        if self._buffer:
+            self._flush_part()
+        with s3_write_errors(self._bucket, self.key):
+            self._s3.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+
+    def abort(self) -> None:
+        if self._upload_id is None:
+            return
+        try:
+            self._s3.abort_multipart_upload(
+                Bucket=self._bucket, Key=self.key, UploadId=self._upload_id
+            )
+        except (ClientError, BotoCoreError, OSError):
+            pass  # best effort: a lifecycle rule cleans up what is left
+
+
+class ResultFileWriter:
+    """Writes a Map Run's results to S3 as AWS lays them out, then the manifest.
+
+    Args:
+        s3: a boto3 S3 client.
+        bucket: destination bucket (``ResultWriter`` Parameters ``Bucket``).
+        prefix: ``Prefix`` (None or "" for the bucket root).
+        map_run_arn: the Map Run ARN (its last segment names the folder).
+        writer_config: ``WriterConfig`` (Transformation, OutputType) or None.
+        max_file_bytes: rollover size of a result file (5 GiB as on AWS).
+        part_size: multipart part size (at least 5 MiB on S3).
+
+    Raises:
+        ResultWriterFailed: for an invalid WriterConfig, and later for S3 failures.
+    """
+
+    def __init__(
+        self,
+        s3: Any,
+        *,
+        bucket: str,
+        prefix: str | None,
+        map_run_arn: str,
+        writer_config: Mapping[str, Any] | None,
+        max_file_bytes: int = 5 * 1024**3,
+        part_size: int = PART_SIZE,
+    ) -> None:
+        try:
+            self._transformation, output_type = writer_options(writer_config)
+        except ValueError as exc:
+            raise ResultWriterFailed(str(exc)) from exc
+        self._s3 = s3
+        self._bucket = bucket
+        self._map_run_arn = map_run_arn
+        self._folder = result_prefix(prefix, map_run_arn)
+        self._jsonl = output_type == "JSONL"
+        self._extension = ".jsonl" if self._jsonl else ".json"
+        self._max = max_file_bytes
+        self._part_size = part_size
+        self._open: dict[str, _StreamedObject] = {}
+        self._done: dict[str, list[dict[str, Any]]] = {c: [] for c in _CATEGORIES}
+        self._closed = False
+
+    @property
+    def manifest_key(self) -> str:
+        """Key of the manifest.json this writer writes on close."""
+        return f"{self._folder}manifest.json"
+
+    def add(self, status: str, record: dict[str, Any]) -> None:
+        """Append one child's result (a NONE record) to the file of its status.
+
+        Args:
+            status: SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING.
+            record: the child's NONE record (see ``result_record``).
+
+        Raises:
+            ResultWriterFailed: unknown status, bad Output JSON, or an S3 failure.
+        """
+        if self._closed:
+            raise ResultWriterFailed(f"Results were added after {self.manifest_key} was written.")
+        category = CATEGORY.get(status)
+        if category is None:
+            raise ResultWriterFailed(f"Cannot write a result with status {status!r}.")
+        try:
+            entries = list(transformed(status, record, self._transformation))
+        except ValueError as exc:
+            raise ResultWriterFailed(
+                f"The Output of {record.get('ExecutionArn', 'a child execution')} "
+                f"is not valid JSON: {exc}"
+            ) from exc
+        for entry in entries:
+            self._append(category, dumps(entry).encode())
+
+    def _append(self, category: str, encoded: bytes) -> None:
+        current = self._open.get(category)
+        # Bytes this entry adds: "[" or "," before it (JSON) / "\n" after it (JSONL);
+        # a JSON array also needs its closing "]".
+        extra = 1 if self._jsonl else 2
+        if current is not None and current.size + len(encoded) + extra > self._max:
+            self._finish(category)
+            current = None
+        if current is None:
+            number = len(self._done[category])
+            key = f"{self._folder}{category}_{number}{self._extension}"
+            current = self._open[category] = _StreamedObject(
+                self._s3, self._bucket, key, self._part_size
+            )
+            if not self._jsonl:
+                current.write(b"[")
+        elif not self._jsonl:
+            current.write(b",")
+        current.write(encoded)
+        if self._jsonl:
+            current.write(b"\n")
+
+    def _finish(self, category: str) -> None:
+        current = self._open.pop(category)
+        if not self._jsonl:
+            current.write(b"]")
+        try:
+            current.finish()
+        except ResultWriterFailed:
+            current.abort()
+            raise
+        self._done[category].append({"Key": current.key, "Size": current.size})
+
+    def close(self) -> dict[str, str]:
+        """Finish every open file and write ``manifest.json``.
+
+        Returns:
+            ``{"Bucket": bucket, "Key": "{Prefix}/{mapRunId}/manifest.json"}`` — the
+            ``ResultWriterDetails`` of the state result.
+
+        Raises:
+            ResultWriterFailed: on an S3 failure.
+        """
+        if not self._closed:
+            for category in _CATEGORIES:
+                if category in self._open:
+                    self._finish(category)
+            manifest = {
+                "DestinationBucket": self._bucket,
+                "MapRunArn": self._map_run_arn,
+                "ResultFiles": {c: self._done[c] for c in _CATEGORIES},
+            }
+            with s3_write_errors(self._bucket, self.manifest_key):
+                self._s3.put_object(
+                    Bucket=self._bucket,
+                    Key=self.manifest_key,
+                    Body=json.dumps(manifest, separators=(",", ":")).encode(),
+                    ContentType="application/json",
+                )
+            self._closed = True
+        return {"Bucket": self._bucket, "Key": self.manifest_key}
+
+    def abort(self) -> None:
+        """Abandon open multipart uploads (after a failure); writes no manifest."""
+        for current in self._open.values():
+            current.abort()
+        self._open.clear()
