@@ -48,8 +48,9 @@ class ExecutionRecords(Protocol):
     """What the parent runner needs from the execution store."""
 
     def get_execution(self, arn: str) -> dict[str, Any] | None: ...
-    def update_execution(self, arn: str, fields: dict[str, Any]) -> None: ...
-    def append_history(self, arn: str, events: list[dict[str, Any]]) -> None: ...
+    def transition_execution(self, arn: str, from_statuses: Any, fields: Any,
+                             event: Any = None) -> dict[str, Any] | None: ...
+    def append_history(self, arn: str, events: Any, *, require_status: str | None = None) -> bool: ...
     def get_state_machine(self, arn: str) -> dict[str, Any] | None: ...
     def get_checkpoint(self, arn: str) -> str | None: ...
     def set_checkpoint(self, arn: str, checkpoint: str | None) -> None: ...
@@ -123,8 +124,10 @@ class ParentRunner:
         options = EngineOptions(payload_limit_bytes=self.ctx.settings.limits.payload_bytes)
         outcome = run_execution(machine, json.loads(ex["input"]), info, ports,
                                 options=options, checkpoint=checkpoint)
-        if outcome.events:
-            self.records.append_history(arn, list(outcome.events))
+        if outcome.events and not self.records.append_history(
+            arn, list(outcome.events), require_status="RUNNING"
+        ):
+            return  # stopped meanwhile: StopExecution already closed it
         if isinstance(outcome, Suspended):
             self.records.set_checkpoint(arn, json.dumps(outcome.checkpoint.to_dict()))
             self._act(arn, outcome)
@@ -138,7 +141,9 @@ class ParentRunner:
         else:
             status = "TIMED_OUT" if outcome.error == "States.Timeout" and getattr(outcome, "timed_out", False) else "FAILED"
             fields.update(status=status, error=outcome.error, cause=outcome.cause)
-        self.records.update_execution(arn, fields)
+        # Only a RUNNING execution closes: a concurrent StopExecution wins.
+        if self.records.transition_execution(arn, {"RUNNING"}, fields) is None:
+            return
         self.records.set_checkpoint(arn, None)
         log.info("execution %s %s", arn, fields["status"])
 

@@ -1,0 +1,96 @@
+"""The FastAPI application: AWS JSON 1.0 face at ``/``, resource face at ``/v1``, ``/healthz``.
+
+OpenAPI document at ``/openapi.json``, interactive docs at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from orchestrator.api import aws_json, rest
+from orchestrator.api.errors import lookup, rest_error_body, translate_validation
+from orchestrator.executions.errors import ServiceError
+from orchestrator.executions.service import StepFunctionsService
+from orchestrator.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_service(settings: Settings) -> StepFunctionsService:
+    """The production service: Redis store, Celery publisher and (when present) the Map Run API.
+
+    The Map Run API is ``orchestrator.maprun.api.MapRunApi(client, settings)``.
+    """
+    import redis
+
+    from orchestrator.executions.publisher import CeleryPublisher
+    from orchestrator.store.keys import Keys
+    from orchestrator.store.redis_store import RedisStore
+
+    client = redis.Redis.from_url(settings.redis.url)
+    store = RedisStore(client, Keys(settings.redis.key_prefix))
+    map_runs: Any = None
+    try:
+        from orchestrator.maprun.api import MapRunApi
+    except ImportError:  # the Map Run package is optional while it is being built
+        logger.warning("orchestrator.maprun.api.MapRunApi not importable: no Map Run API")
+    else:
+        map_runs = MapRunApi(client, settings)
+    return StepFunctionsService(store, settings, CeleryPublisher(settings), map_runs)
+
+
+def create_app(settings: Settings, service: StepFunctionsService | None = None) -> FastAPI:
+    """Build the API application.
+
+    Args:
+        settings: API settings (auth, tokens, region, account) and store/broker URLs.
+        service: the service to serve; built from ``settings`` by :func:`build_service` if omitted.
+    """
+    app = FastAPI(
+        title="stepmap",
+        description=(
+            "AWS Step Functions with Distributed Map, self-hosted. Two faces on one server: the "
+            "AWS JSON 1.0 protocol at `POST /` (point boto3's `endpoint_url` here) and a resource "
+            "API under `/v1`."
+        ),
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.service = service if service is not None else build_service(settings)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        status, _code = lookup(exc)
+        return JSONResponse(rest_error_body(exc), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        error = translate_validation(list(exc.errors()), aws_face=False)
+        return JSONResponse(rest_error_body(error), status_code=400)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("internal error", exc_info=exc)
+        return JSONResponse(rest_error_body(exc), status_code=500)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and Redis reachability (no auth)")
+    async def healthz(request: Request) -> JSONResponse:
+        current: StepFunctionsService = request.app.state.service
+        reachable = await run_in_threadpool(current.store.ping)
+        return JSONResponse(
+            {
+                "status": "ok" if reachable else "unavailable",
+                "redis": "reachable" if reachable else "unreachable",
+            },
+            status_code=200 if reachable else 503,
+        )
+
+    app.include_router(rest.router)
+    app.include_router(aws_json.router)
+    return app

@@ -1,0 +1,70 @@
+"""Bearer-token authentication (``api.auth_enabled``, ``api.tokens``).
+
+/v1 face: ``Authorization: Bearer <token>``.
+
+AWS JSON face: AWS SDKs always put a SigV4 signature in ``Authorization``, which stepmap does
+not verify (any credentials and region are accepted). So, when auth is enabled, the AWS face
+accepts the token in an ``X-Stepmap-Token: <token>`` header (or ``Authorization: Bearer``);
+with boto3, add the header in a ``before-sign`` event handler::
+
+    def add_token(request, **_):
+        request.headers["X-Stepmap-Token"] = token
+
+    client.meta.events.register("before-sign.states.*", add_token)
+
+When auth is disabled, every request passes. When it is enabled with no tokens configured,
+every request is refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+from fastapi.security import HTTPBearer
+
+from orchestrator.executions.errors import Unauthorized
+from orchestrator.settings import Settings
+
+TOKEN_HEADER = "X-Stepmap-Token"
+
+#: Shown in the OpenAPI document; the check itself is :func:`require_token`.
+bearer_scheme = HTTPBearer(auto_error=False, description="A token from api.tokens")
+
+
+def _token_ok(settings: Settings, token: str | None) -> bool:
+    if not token:
+        return False
+    given = token.encode()
+    accepted = (
+        getattr(secret, "get_secret_value", lambda s=secret: s)() for secret in settings.api.tokens
+    )
+    return any(hmac.compare_digest(given, str(secret).encode()) for secret in accepted)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def check_rest(request: Request, settings: Settings) -> None:
+    """Raise :class:`Unauthorized` unless the /v1 request carries a valid bearer token."""
+    if settings.api.auth_enabled and not _token_ok(settings, _bearer(request)):
+        raise Unauthorized("Missing or invalid bearer token")
+
+
+def check_aws(request: Request, settings: Settings) -> None:
+    """Raise :class:`Unauthorized` unless the AWS-face request carries a valid token."""
+    if not settings.api.auth_enabled:
+        return
+    if not (
+        _token_ok(settings, request.headers.get(TOKEN_HEADER))
+        or _token_ok(settings, _bearer(request))
+    ):
+        raise Unauthorized("The security token included in the request is invalid.")
+
+
+async def require_token(request: Request) -> None:
+    """FastAPI dependency of the /v1 routers."""
+    check_rest(request, request.app.state.settings)

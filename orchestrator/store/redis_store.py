@@ -1,0 +1,336 @@
+"""Redis :class:`~orchestrator.store.base.StateStore` (key templates in :mod:`.keys`).
+
+Records are hashes with one field per attribute: strings as they are, dates and counts as
+decimal text, nested objects as JSON, so Lua scripts of the control plane can read ``status``
+directly. Creation and status transitions are Lua scripts, so two API processes (or the API and
+the control plane) never both win a race. History events are JSON strings in a list.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any
+
+import redis
+
+from orchestrator.store.base import DATE_FIELDS, INT_FIELDS, JSON_FIELDS, Cursor
+from orchestrator.store.keys import Keys
+
+_BATCH = 200
+
+# KEYS: record hash, index zset. ARGV: member, score, then field/value pairs.
+_INSERT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"""
+
+# KEYS: record hash (must exist). ARGV: n_set, pairs..., n_del, names...
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local i = 1
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
+return 1
+"""
+
+# KEYS: execution hash, history list. ARGV: n_allowed, statuses..., n_set, pairs..., n_del,
+# names..., event body ('' = none; else the event JSON without id/previousEventId).
+_TRANSITION = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 0 end
+local i = 1
+local n = tonumber(ARGV[i]); i = i + 1
+local allowed = false
+for _ = 1, n do
+  if ARGV[i] == status then allowed = true end
+  i = i + 1
+end
+if not allowed then return 0 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
+local body = ARGV[i]
+if body ~= '' then
+  local last = 0
+  local tail = redis.call('LRANGE', KEYS[2], -1, -1)
+  if #tail == 1 then
+    local found = string.match(tail[1], '"id":%s*(%d+)')
+    if found then last = tonumber(found) else last = redis.call('LLEN', KEYS[2]) end
+  end
+  local prefix = '{"id":' .. (last + 1) .. ',"previousEventId":' .. last
+  if body == '{}' then
+    redis.call('RPUSH', KEYS[2], prefix .. '}')
+  else
+    redis.call('RPUSH', KEYS[2], prefix .. ',' .. string.sub(body, 2))
+  end
+end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: execution hash, history list. ARGV: required status ('' = none), events...
+_APPEND = """
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+return 1
+"""
+
+
+def _encode_value(name: str, value: Any) -> str:
+    if name in JSON_FIELDS:
+        return json.dumps(value, separators=(",", ":"))
+    if name in DATE_FIELDS:
+        return repr(float(value))
+    if name in INT_FIELDS:
+        return str(int(value))
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, data in raw.items():
+        name = _text(key)
+        text = _text(data)
+        if name in JSON_FIELDS:
+            record[name] = json.loads(text)
+        elif name in DATE_FIELDS:
+            record[name] = float(text)
+        elif name in INT_FIELDS:
+            record[name] = int(text)
+        else:
+            record[name] = text
+    return record
+
+
+def _split_fields(fields: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(flat name/value pairs to set, names to delete)."""
+    pairs: list[str] = []
+    deletes: list[str] = []
+    for name, value in fields.items():
+        if value is None:
+            deletes.append(name)
+        else:
+            pairs.extend((name, _encode_value(name, value)))
+    return pairs, deletes
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class RedisStore:
+    """A :class:`StateStore` in Redis.
+
+    Args:
+        client: a Redis client (``decode_responses`` must be off).
+        keys: the key templates (their prefix isolates deployments and tests).
+    """
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self._redis = client
+        self._keys = keys
+        self._insert = client.register_script(_INSERT)
+        self._update = client.register_script(_UPDATE)
+        self._transition = client.register_script(_TRANSITION)
+        self._append = client.register_script(_APPEND)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "stepmap") -> RedisStore:
+        """A store on the Redis server at ``url``."""
+        return cls(redis.Redis.from_url(url), Keys(prefix))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _insert_record(
+        self, key: str, index: str, member: str, score: float, record: Mapping[str, Any]
+    ) -> bool:
+        pairs, _ = _split_fields(record)
+        return bool(self._insert(keys=[key, index], args=[member, repr(float(score)), *pairs]))
+
+    def _update_record(self, key: str, fields: Mapping[str, Any]) -> None:
+        pairs, deletes = _split_fields(fields)
+        self._update(keys=[key], args=[len(pairs) // 2, *pairs, len(deletes), *deletes])
+
+    def _get_record(self, key: str) -> dict[str, Any] | None:
+        raw = self._redis.hgetall(key)
+        return _decode_record(raw) if raw else None
+
+    def _iter_index(
+        self, index: str, after: Cursor | None, reverse: bool, record_key: Any
+    ) -> Iterator[tuple[Cursor, dict[str, Any]]]:
+        """Walk a zset in (score, member) order from strictly after ``after``, with records."""
+        offset = 0
+        while True:
+            if reverse:
+                top = repr(after[0]) if after is not None else "+inf"
+                rows = self._redis.zrevrangebyscore(
+                    index, top, "-inf", start=offset, num=_BATCH, withscores=True
+                )
+            else:
+                bottom = repr(after[0]) if after is not None else "-inf"
+                rows = self._redis.zrangebyscore(
+                    index, bottom, "+inf", start=offset, num=_BATCH, withscores=True
+                )
+            if not rows:
+                return
+            offset += len(rows)
+            cursors = [(float(row[1]), _text(row[0])) for row in rows]
+            if after is not None:
+                # Same score as the cursor: members sort lexically (reversed when walking back).
+                cursors = [
+                    c
+                    for c in cursors
+                    if c[0] != after[0] or (c[1] < after[1] if reverse else c[1] > after[1])
+                ]
+            pipe = self._redis.pipeline(transaction=False)
+            for _, member in cursors:
+                pipe.hgetall(record_key(member))
+            for cursor, raw in zip(cursors, pipe.execute(), strict=True):
+                if raw:
+                    yield cursor, _decode_record(raw)
+            if len(rows) < _BATCH:
+                return
+
+    # -- state machines -------------------------------------------------------------------------
+
+    def insert_state_machine(self, record: Mapping[str, Any]) -> bool:
+        arn = record["stateMachineArn"]
+        return self._insert_record(
+            self._keys.state_machine(arn),
+            self._keys.state_machine_index(),
+            arn,
+            record["creationDate"],
+            record,
+        )
+
+    def get_state_machine(self, arn: str) -> dict[str, Any] | None:
+        return self._get_record(self._keys.state_machine(arn))
+
+    def update_state_machine(self, arn: str, fields: Mapping[str, Any]) -> None:
+        self._update_record(self._keys.state_machine(arn), fields)
+
+    def delete_state_machine(self, arn: str) -> None:
+        pipe = self._redis.pipeline()
+        pipe.delete(self._keys.state_machine(arn))
+        pipe.zrem(self._keys.state_machine_index(), arn)
+        pipe.execute()
+
+    def iter_state_machines(
+        self, after: Cursor | None = None
+    ) -> Iterator[tuple[Cursor, dict[str, Any]]]:
+        return self._iter_index(
+            self._keys.state_machine_index(), after, False, self._keys.state_machine
+        )
+
+    # -- executions -----------------------------------------------------------------------------
+
+    def insert_execution(self, record: Mapping[str, Any]) -> bool:
+        arn = record["executionArn"]
+        return self._insert_record(
+            self._keys.execution(arn),
+            self._keys.state_machine_executions(record["stateMachineArn"]),
+            arn,
+            record["startDate"],
+            record,
+        )
+
+    def get_execution(self, arn: str) -> dict[str, Any] | None:
+        return self._get_record(self._keys.execution(arn))
+
+    def update_execution(self, arn: str, fields: Mapping[str, Any]) -> None:
+        self._update_record(self._keys.execution(arn), fields)
+
+    def transition_execution(
+        self,
+        arn: str,
+        from_statuses: Collection[str],
+        fields: Mapping[str, Any],
+        event: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        pairs, deletes = _split_fields(fields)
+        body = ""
+        if event is not None:
+            body = _dumps({k: v for k, v in event.items() if k not in ("id", "previousEventId")})
+        statuses = list(from_statuses)
+        result = self._transition(
+            keys=[self._keys.execution(arn), self._keys.history(arn)],
+            args=[len(statuses), *statuses, len(pairs) // 2, *pairs, len(deletes), *deletes, body],
+        )
+        if not isinstance(result, list):
+            return None
+        flat = dict(zip(result[::2], result[1::2], strict=True))
+        return _decode_record(flat)
+
+    def iter_executions(
+        self, state_machine_arn: str, after: Cursor | None = None
+    ) -> Iterator[tuple[Cursor, dict[str, Any]]]:
+        return self._iter_index(
+            self._keys.state_machine_executions(state_machine_arn),
+            after,
+            True,
+            self._keys.execution,
+        )
+
+    # -- history --------------------------------------------------------------------------------
+
+    def append_history(
+        self, arn: str, events: Sequence[Mapping[str, Any]], *, require_status: str | None = None
+    ) -> bool:
+        if not events and require_status is None:
+            return True
+        encoded = [_dumps(dict(event)) for event in events]
+        return bool(
+            self._append(
+                keys=[self._keys.execution(arn), self._keys.history(arn)],
+                args=[require_status or "", *encoded],
+            )
+        )
+
+    def history_length(self, arn: str) -> int:
+        return int(self._redis.llen(self._keys.history(arn)))
+
+    def get_history(self, arn: str, start: int, stop: int) -> list[dict[str, Any]]:
+        start = max(start, 0)
+        if stop <= start:
+            return []
+        raw = self._redis.lrange(self._keys.history(arn), start, stop - 1)
+        return [json.loads(item) for item in raw]
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def get_checkpoint(self, arn: str) -> str | None:
+        raw = self._redis.get(self._keys.checkpoint(arn))
+        return _text(raw) if raw is not None else None
+
+    def set_checkpoint(self, arn: str, checkpoint: str | None) -> None:
+        if checkpoint is None:
+            self._redis.delete(self._keys.checkpoint(arn))
+        else:
+            self._redis.set(self._keys.checkpoint(arn), checkpoint)
+
+    # -- pagination tokens ----------------------------------------------------------------------
+
+    def put_page_token(self, payload: Mapping[str, Any], ttl_seconds: int) -> str:
+        token = uuid.uuid4().hex
+        self._redis.set(self._keys.page_token(token), _dumps(dict(payload)), ex=ttl_seconds)
+        return token
+
+    def get_page_token(self, token: str) -> dict[str, Any] | None:
+        raw = self._redis.get(self._keys.page_token(token))
+        return json.loads(raw) if raw is not None else None
