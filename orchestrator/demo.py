@@ -132,6 +132,6 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, *
     from orchestrator.devstack.stack import LocalStack
 
     console = console or Console()
-    with LocalStack(workers=workers, flower=False) as stack:
+    with LocalStack(base_settings=settings, workers=workers, flower=False, loglevel="WARNING") as stack:
         console.print(f"Local stack up: API {stack.api_url}, S3 {stack.s3_url}")
         return drive(stack.api_url, stack.s3_url, console, rows)

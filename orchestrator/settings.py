@@ -52,7 +52,7 @@ class ApiSettings(BaseModel):
 
     auth_enabled: bool = Field(True, description="Require a bearer token on every request.")
     tokens: list[SecretStr] = Field(
-        default_factory=list, description="Accepted bearer tokens (comma-separated in env)."
+        default_factory=list, description='Accepted bearer tokens (a JSON list in env: \'["t1","t2"]\').'
     )
     region: str = Field("us-east-1", description="Region shown in ARNs.")
     account_id: str = Field("000000000000", description="Account id shown in ARNs.")

@@ -91,15 +91,19 @@ def _spawn(name: str, argv: Sequence[str], workdir: Path) -> tuple[subprocess.Po
 
 def _wait_until(check: object, server: LocalServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise ServerError(f"{server.name} exited at start:\n{server.log_tail()}")
-        with contextlib.suppress(Exception):
-            if check():  # type: ignore[operator]
-                return
-        time.sleep(0.05)
-    server.stop()
-    raise ServerError(f"{server.name} did not become ready in {timeout}s:\n{server.log_tail()}")
+    try:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise ServerError(f"{server.name} exited at start:\n{server.log_tail()}")
+            with contextlib.suppress(Exception):
+                if check():  # type: ignore[operator]
+                    return
+            time.sleep(0.05)
+        raise ServerError(f"{server.name} did not become ready in {timeout}s:\n{server.log_tail()}")
+    except BaseException:
+        # Not ready (or Ctrl-C while waiting): never leave the process behind.
+        server.stop()
+        raise
 
 
 def start_redis(

@@ -1,0 +1,289 @@
+"""The ``stepmap`` command: a local stack for development, and each process of a deployment.
+
+``stepmap dev`` runs everything on loopback; ``stepmap api``, ``stepmap worker control``,
+``stepmap worker children`` and ``stepmap flower`` are the commands of the container image
+(compose.yaml, deploy/). Settings come from ``STEPMAP_*`` environment variables (see
+:mod:`orchestrator.settings`); options here only choose what runs and where it listens.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import ipaddress
+import os
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.devstack import commands
+from orchestrator.settings import get_settings
+
+app = typer.Typer(
+    name="stepmap",
+    help=(
+        "stepmap: AWS Step Functions state machines with Distributed Map, on Celery and Redis. "
+        "Settings come from STEPMAP_* environment variables, '__' between nested names "
+        "(STEPMAP_REDIS__URL, STEPMAP_S3__ENDPOINT_URL, STEPMAP_API__TOKENS)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    # Plain tracebacks: they end up in log files, and locals may hold secrets.
+    pretty_exceptions_enable=False,
+)
+
+ADVANCED = "Advanced"
+
+
+class WorkerChoice(str, enum.Enum):
+    """The two kinds of Celery worker."""
+
+    control = "control"
+    children = "children"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _import_object(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr or "app")
+
+
+def _exec(argv: list[str], dry_run: bool) -> None:
+    if dry_run:
+        typer.echo(shlex.join(argv))
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec, not a child process: signals (docker stop, Ctrl-C) reach Celery directly.
+    os.execv(argv[0], argv)  # noqa: S606 - argv built from our own constants
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8080,
+    log_level: Annotated[str, typer.Option(help="Uvicorn log level (debug, info, warning, ...).")] = "info",
+    factory: Annotated[
+        str,
+        typer.Option(help="Import path module:function of the app factory.", rich_help_panel=ADVANCED),
+    ] = commands.API_FACTORY,
+) -> None:
+    """Serve the REST API (uvicorn) with settings from STEPMAP_* variables."""
+    import uvicorn
+
+    settings = get_settings()
+    if not _is_loopback(host) and not settings.api.auth_enabled:
+        typer.echo(f"warning: serving on {host} with authentication disabled", err=True)
+    uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower())
+
+
+@app.command()
+def worker(
+    kind: Annotated[
+        WorkerChoice, typer.Argument(help="control: parent executions and Map Runs; children: child workflows.")
+    ],
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", min=1, help="Pool size (default: CPU count).")
+    ] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Celery log level.")] = "INFO",
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Node name before '@hostname' (default: the kind).")
+    ] = None,
+    pool: Annotated[
+        str | None, typer.Option(help="Celery pool: prefork (default), threads, solo.", rich_help_panel=ADVANCED)
+    ] = None,
+    celery_app: Annotated[
+        str | None,
+        typer.Option("--app", help="Celery app import path (default: the kind's).", rich_help_panel=ADVANCED),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the celery command instead of running it.")] = False,
+) -> None:
+    """Run a Celery worker consuming the control or the children queue."""
+    settings = get_settings()
+    args = commands.celery_worker_args(
+        kind.value, settings, app=celery_app, name=name, concurrency=concurrency,
+        loglevel=loglevel, pool=pool,
+    )
+    _exec(commands.python_celery(args), dry_run)
+
+
+@app.command()
+def flower(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 5555,
+    basic_auth: Annotated[
+        str | None,
+        typer.Option(envvar="FLOWER_BASIC_AUTH", help="user:password; required off loopback."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the celery command instead of running it.")] = False,
+) -> None:
+    """Run Flower, the Celery monitor, on the children app's broker."""
+    if not _is_loopback(host) and not basic_auth:
+        typer.echo(
+            f"error: refusing to serve Flower on {host} without --basic-auth or FLOWER_BASIC_AUTH",
+            err=True,
+        )
+        raise typer.Exit(2)
+    args = commands.flower_args(host=host, port=port, basic_auth=basic_auth)
+    if dry_run:
+        args = [a if not a.startswith("--basic-auth=") else "--basic-auth=***" for a in args]
+    _exec(commands.python_celery(args), dry_run)
+
+
+@app.command()
+def dev(
+    workers: Annotated[int, typer.Option("--workers", "-w", min=0, help="Children worker processes.")] = 2,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Pool size of each children worker.")
+    ] = 4,
+    control_concurrency: Annotated[int, typer.Option(min=1, help="Pool size of the control worker.")] = 2,
+    with_flower: Annotated[bool, typer.Option("--flower/--no-flower", help="Start Flower.")] = True,
+    with_api: Annotated[bool, typer.Option("--api/--no-api", help="Start the API.")] = True,
+    with_control: Annotated[bool, typer.Option("--control/--no-control", help="Start the control worker.")] = True,
+    api_port: Annotated[int, typer.Option(help="Port of the API.")] = 8080,
+    flower_port: Annotated[int, typer.Option(help="Port of Flower.")] = 5555,
+    redis_port: Annotated[int, typer.Option(help="Port of Redis (0: a free port).")] = 0,
+    s3_port: Annotated[int, typer.Option(help="Port of the S3 server (0: a free port).")] = 0,
+    free_ports: Annotated[bool, typer.Option("--free-ports", help="Pick free ports for every component.")] = False,
+    bucket: Annotated[str, typer.Option(help="S3 bucket created at start.")] = "stepmap",
+    log_dir: Annotated[
+        Path | None, typer.Option(help="Keep logs and data here (default: a temporary folder, removed at exit).")
+    ] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level of the API and workers.")] = "INFO",
+    startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for every component.")] = 90.0,
+    api_factory: Annotated[
+        str, typer.Option(help="App factory of the API.", rich_help_panel=ADVANCED)
+    ] = commands.API_FACTORY,
+    control_app: Annotated[
+        str, typer.Option(help="Celery app of the control worker.", rich_help_panel=ADVANCED)
+    ] = commands.CONTROL_APP,
+    children_app: Annotated[
+        str, typer.Option(help="Celery app of the children workers and Flower.", rich_help_panel=ADVANCED)
+    ] = commands.CHILDREN_APP,
+) -> None:
+    """Run Redis, S3, the API, the workers and Flower on 127.0.0.1 until Ctrl-C."""
+    from orchestrator.devstack.process import StackError
+    from orchestrator.devstack.stack import LocalStack
+
+    console = Console()
+    ports = {} if free_ports else {"api": api_port, "flower": flower_port}
+    ports.update({k: v for k, v in (("redis", redis_port), ("s3", s3_port)) if v and not free_ports})
+    stack = LocalStack(
+        base_settings=get_settings(), workers=workers, concurrency=concurrency,
+        control_concurrency=control_concurrency, api=with_api, control=with_control,
+        flower=with_flower, bucket=bucket, ports=ports, workdir=log_dir, loglevel=loglevel,
+        startup_timeout=startup_timeout,
+        apps={"api": api_factory, "control": control_app, "children": children_app},
+    )
+    _on_signals_raise_interrupt()
+    code = 0
+    try:
+        with console.status("Starting the local stack..."):
+            stack.start()
+        console.print(_stack_table(stack))
+        console.print("[bold green]stepmap dev is ready.[/] Press Ctrl-C to stop.")
+        sys.stdout.flush()
+        while not (dead := stack.dead()):
+            time.sleep(0.5)
+        for proc in dead:
+            console.print(str(proc.failure("stopped unexpectedly")), style="bold red", markup=False)
+        code = 1
+    except StackError as exc:
+        console.print(f"error: {exc}", style="bold red", markup=False)
+        code = 1
+    except KeyboardInterrupt:
+        console.print("Stopping...")
+    finally:
+        # A second Ctrl-C must not cut the shutdown short and leak processes.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop()
+    console.print("Stopped." if code == 0 else "Stopped after an error.")
+    raise typer.Exit(code)
+
+
+def _on_signals_raise_interrupt() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _stack_table(stack: Any) -> Table:
+    table = Table(title="stepmap dev (127.0.0.1 only)")
+    table.add_column("component")
+    table.add_column("address")
+    table.add_column("notes")
+    settings = stack.settings
+    notes = {
+        "api": "REST + AWS JSON 1.0; authentication off",
+        "flower": "Celery monitor",
+        "redis": "store and broker",
+        "s3": f"bucket {stack.bucket}; any access key",
+    }
+    for name in ("api", "flower", "redis", "s3"):
+        if name in stack.urls:
+            table.add_row(name, stack.urls[name], notes[name])
+    for name in stack.worker_names():
+        proc = stack.processes[name]
+        queue = commands.worker_queue(proc.kind, settings)
+        table.add_row(name, f"pid {proc.pid}", f"queue {queue}, concurrency {proc.concurrency}")
+    table.add_row("logs", str(stack.workdir), "one file per component")
+    return table
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(min=1, help="Rows of the generated CSV (one child each).")] = 100_000,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Children worker processes.")] = 2,
+) -> None:
+    """Run the Distributed Map demo on an embedded local stack."""
+    from orchestrator.devstack.process import StackError
+
+    try:
+        from orchestrator.demo import run_demo
+    except ImportError as exc:
+        typer.echo(f"error: the demo is not available: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    console = Console()
+    try:
+        code = run_demo(get_settings(), console, rows=rows, workers=workers)
+    except StackError as exc:
+        console.print(f"error: {exc}", style="bold red", markup=False)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        console.print("Interrupted; the local stack was stopped.")
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print stepmap's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        typer.echo(f"stepmap {dist_version('stepmap')}")
+    except PackageNotFoundError:
+        typer.echo("stepmap (not installed)")
+
+
+if __name__ == "__main__":
+    app()

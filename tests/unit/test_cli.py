@@ -1,0 +1,137 @@
+"""The ``stepmap`` command line: every command's help, and the commands workers are run with."""
+
+from __future__ import annotations
+
+import inspect
+import shlex
+import sys
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.devstack import commands
+from orchestrator.settings import Settings
+
+runner = CliRunner()
+# A wide terminal, so that rich's help panels never shorten an option name.
+WIDE = {"COLUMNS": "250", "TERMINAL_WIDTH": "250"}
+COMMANDS = ["api", "worker", "flower", "dev", "demo", "version"]
+
+
+def _click_group() -> Any:
+    """The click group typer builds (typer vendors click, so no isinstance checks)."""
+    return typer.main.get_command(app)
+
+
+def test_stepmap_lists_every_command_with_its_help() -> None:
+    result = runner.invoke(app, ["--help"], env=WIDE)
+    assert result.exit_code == 0
+    group = _click_group()
+    assert sorted(group.commands) == sorted(COMMANDS)
+    for name, command in group.commands.items():
+        assert name in result.output
+        assert command.help, f"{name} has no help text"
+        assert command.help.splitlines()[0] in result.output
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_command_help_mentions_every_option_and_argument(name: str) -> None:
+    result = runner.invoke(app, [name, "--help"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    command = _click_group().commands[name]
+    for param in command.params:
+        if param.name == "help":
+            continue
+        assert getattr(param, "help", None), f"{name}: {param.name} has no help text"
+        if param.param_type_name == "option":
+            for opt in [*param.opts, *param.secondary_opts]:
+                assert opt in result.output, f"{name} --help does not mention {opt}"
+        else:
+            assert param.name is not None and param.name in result.output
+
+
+def test_worker_children_runs_celery_on_the_children_queue_one_message_at_a_time() -> None:
+    result = runner.invoke(app, ["worker", "children", "--concurrency", "3", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert shlex.split(result.output) == [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app:app", "worker",
+        "-Q", "stepmap.children", "-n", "children@%h", "--loglevel", "INFO",
+        "--without-gossip", "--without-mingle", "-c", "3", "--prefetch-multiplier", "1",
+    ]
+
+
+def test_worker_control_runs_celery_on_the_control_queue() -> None:
+    result = runner.invoke(app, ["worker", "control", "-n", "ctl", "-l", "debug", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert shlex.split(result.output) == [
+        sys.executable, "-m", "celery", "-A", "orchestrator.control.app:app", "worker",
+        "-Q", "stepmap.control", "-n", "ctl@%h", "--loglevel", "DEBUG",
+        "--without-gossip", "--without-mingle",
+    ]
+
+
+def test_worker_rejects_an_unknown_kind() -> None:
+    result = runner.invoke(app, ["worker", "parents", "--dry-run"])
+    assert result.exit_code == 2
+
+
+def test_flower_refuses_to_listen_off_loopback_without_basic_auth() -> None:
+    result = runner.invoke(app, ["flower", "--host", "0.0.0.0", "--dry-run"], env={"FLOWER_BASIC_AUTH": ""})
+    assert result.exit_code == 2
+    assert "refusing to serve Flower on 0.0.0.0 without --basic-auth" in result.output
+
+
+def test_flower_reads_basic_auth_from_the_environment_and_masks_it() -> None:
+    result = runner.invoke(
+        app, ["flower", "--host", "0.0.0.0", "--port", "5556", "--dry-run"],
+        env={"FLOWER_BASIC_AUTH": "admin:secret"},
+    )
+    assert result.exit_code == 0, result.output
+    assert shlex.split(result.output)[3:] == [
+        "-A", "workers.celery_app:app", "flower", "--address=0.0.0.0", "--port=5556",
+        "--basic-auth=***",
+    ]
+
+
+def test_demo_options_are_parameters_of_run_demo() -> None:
+    from orchestrator.demo import run_demo
+
+    parameters = inspect.signature(run_demo).parameters
+    assert list(parameters)[:2] == ["settings", "console"]
+    assert {"rows", "workers"} <= set(parameters)
+
+
+def test_version_prints_the_program_name() -> None:
+    result = runner.invoke(app, ["version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("stepmap ")
+
+
+def test_settings_env_round_trips_through_pydantic_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(
+        redis={"url": "redis://127.0.0.1:7000/3"},
+        s3={"endpoint_url": "http://127.0.0.1:9000", "secret_access_key": "s3cret"},
+        api={"auth_enabled": False, "tokens": ["t1", "t2"]},
+        limits={"segment_size": 7},
+        handler_modules=["x.y"],
+    )
+    env = commands.settings_env(settings)
+    assert env["STEPMAP_REDIS__BROKER_URL"] is None
+    assert env["STEPMAP_API__TOKENS"] == '["t1", "t2"]'
+    assert env["STEPMAP_API__AUTH_ENABLED"] == "false"
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    assert Settings() == settings
+
+
+def test_merge_settings_applies_nested_overrides_only() -> None:
+    base = Settings(redis={"url": "redis://127.0.0.1:7000/0", "key_prefix": "p"})
+    merged = commands.merge_settings(base, {"redis": {"url": "redis://127.0.0.1:7001/0"}})
+    assert (merged.redis.url, merged.redis.key_prefix) == ("redis://127.0.0.1:7001/0", "p")
+    assert base.redis.url == "redis://127.0.0.1:7000/0"
