@@ -28,6 +28,8 @@ RECONCILE = "stepmap.control.reconcile"
 # Data plane (queue: settings.celery.children_queue).
 RUN_CHILDREN = "stepmap.children.run_children"
 INVOKE_TASK = "stepmap.children.invoke_task"
+#: Does nothing; the benchmark's plain-Celery baseline (a ``group`` of these).
+NOOP = "stepmap.children.noop"
 
 ChildStatus = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 

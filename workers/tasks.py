@@ -42,6 +42,10 @@ def register(app: Celery, settings: WorkerSettings) -> None:
         batch = messages.ChildBatch.model_validate(payload)
         return runner().run(batch).model_dump()
 
+    @app.task(name=messages.NOOP, acks_late=True)
+    def noop(payload: Any = None) -> None:
+        return None
+
     @app.task(name=messages.INVOKE_TASK, acks_late=True, reject_on_worker_lost=True)
     def invoke_task(payload: dict[str, Any]) -> dict[str, Any]:
         invocation = messages.TaskInvocation.model_validate(payload)
