@@ -31,7 +31,7 @@ INVOKE_TASK = "stepmap.children.invoke_task"
 #: Does nothing; the benchmark's plain-Celery baseline (a ``group`` of these).
 NOOP = "stepmap.children.noop"
 
-ChildStatus = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+ChildStatus = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "SUSPENDED"]
 
 
 class ChildWork(BaseModel):
@@ -80,6 +80,11 @@ class ChildOutcome(BaseModel):
     )
     skipped: bool = Field(
         False, description="Not run: already succeeded before, or the Map Run was aborted."
+    )
+    checkpoint: dict[str, Any] | None = Field(
+        None,
+        description="SUSPENDED only: the engine checkpoint of a child that reached a nested "
+        "Distributed Map; the control plane hosts it from there.",
     )
 
 

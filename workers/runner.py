@@ -18,9 +18,11 @@ import redis
 
 from orchestrator import messages
 from orchestrator.asl import (
+    DistributedMapRequest,
     EngineOptions,
     ExecutionInfo,
     Failed,
+    Pending,
     Ports,
     StateMachine,
     Succeeded,
@@ -48,6 +50,21 @@ class SleepingClock:
             time.sleep(delay)
 
 
+class HandOverMapRunner:
+    """A child that reaches a (nested) Distributed Map is handed over to the control plane.
+
+    Starting a Map Run is coordination work that workers never do: the engine suspends the
+    child, the worker reports it SUSPENDED with its checkpoint, and the control plane runs it
+    from there like a parent execution (ARCHITECTURE: workers never import the coordinator).
+    """
+
+    def start(self, request: DistributedMapRequest) -> str:
+        raise Pending(request)
+
+    def result(self, map_run_arn: str) -> Any:  # pragma: no cover - never reached on a worker
+        raise LookupError("a worker never waits for a Map Run")
+
+
 class ChildRunner:
     """Runs :class:`messages.ChildBatch` messages; one instance per worker process."""
 
@@ -57,6 +74,7 @@ class ChildRunner:
         self.payload_limit = payload_limit
         self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
         self.clock = SleepingClock()
+        self.map_runner = HandOverMapRunner()
         self._machines: dict[str, StateMachine] = {}
 
     def machine(self, key: str, digest: str) -> StateMachine:
@@ -110,7 +128,7 @@ class ChildRunner:
             state_machine_name=batch.state_machine_arn.rsplit(":", 1)[-1],
             start_time=datetime.fromtimestamp(start, UTC), redrive_count=batch.redrive_count,
         )
-        ports = Ports(tasks=self.invoker, clock=self.clock)
+        ports = Ports(tasks=self.invoker, clock=self.clock, map_runner=self.map_runner)
         try:
             outcome = run_execution(machine, json.loads(child.input), info, ports, options=options)
         except Exception as exc:  # noqa: BLE001 - a child never takes its worker down
@@ -125,10 +143,9 @@ class ChildRunner:
         if isinstance(outcome, Suspended):
             # Children run with synchronous ports; only a nested Distributed Map suspends.
             return messages.ChildOutcome(
-                index=child.index, name=child.name, holder=child.holder, status="FAILED",
-                error="States.Runtime",
-                cause="a Distributed Map inside a child workflow is not supported by this worker",
-                start=start, stop=stop, history=history)
+                index=child.index, name=child.name, holder=child.holder, status="SUSPENDED",
+                start=start, stop=stop, history=history,
+                checkpoint=outcome.checkpoint.to_dict())
         status: Any = "TIMED_OUT" if getattr(outcome, "timed_out", False) else "FAILED"
         return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
                                      status=status, error=outcome.error, cause=outcome.cause,

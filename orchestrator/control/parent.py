@@ -22,6 +22,7 @@ import redis
 from orchestrator import messages
 from orchestrator.asl import (
     Checkpoint,
+    DistributedMapRequest,
     EngineOptions,
     ExecutionInfo,
     Failed,
@@ -36,8 +37,9 @@ from orchestrator.asl import (
 )
 from orchestrator.asl.ports import MapRunResultRequest
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
+from orchestrator.maprun import completion
 from orchestrator.maprun.context import MapRunContext
-from orchestrator.maprun.starter import split_execution_arn
+from orchestrator.maprun.starter import split_execution_arn, start_map_run
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class ExecutionRecords(Protocol):
                              event: Any = None) -> dict[str, Any] | None: ...
     def append_history(self, arn: str, events: Any, *, require_status: str | None = None) -> bool: ...
     def get_state_machine(self, arn: str) -> dict[str, Any] | None: ...
+    def insert_execution(self, record: dict[str, Any]) -> bool: ...
     def get_checkpoint(self, arn: str) -> str | None: ...
     def set_checkpoint(self, arn: str, checkpoint: str | None) -> None: ...
 
@@ -86,13 +89,48 @@ class ParentRunner:
         self.ctx.redis.set(key, report.model_dump_json(), ex=7 * 24 * 3600)
         self.advance(report.execution_arn)
 
+    def host_child(self, map_run_arn: str, outcome: messages.ChildOutcome) -> None:
+        """Take over a child that suspended at a nested Distributed Map on its worker.
+
+        From here the child runs in the control plane like a parent execution; when it ends,
+        its outcome is recorded on its own Map Run like any child's.
+        """
+        rec = self.ctx.store.get(map_run_arn)
+        if rec is None or outcome.checkpoint is None:
+            return
+        arn = rec["executionPrefix"] + outcome.name
+        record = {
+            "executionArn": arn, "stateMachineArn": rec["labelledArn"], "name": outcome.name,
+            "status": "RUNNING", "startDate": outcome.start,
+            "input": self.ctx.store.child_input(map_run_arn, outcome.index) or "null",
+            "redriveCount": 0, "hostedBy": map_run_arn, "childIndex": outcome.index,
+            "holder": outcome.holder, "processorKey": rec["processorKey"],
+        }
+        if not self.records.insert_execution(record):
+            return  # a redelivered report: already hosted
+        if outcome.history:
+            self.records.append_history(arn, outcome.history)
+        self.records.set_checkpoint(arn, json.dumps(outcome.checkpoint))
+        # The child keeps its concurrency permit while it waits for its nested Map Run.
+        far = int((time.time() + 10 * 365 * 86400) * 1000)
+        self.ctx.redis.zadd(self.ctx.keys.map_run_semaphore(map_run_arn), {outcome.holder: far})
+        self.advance(arn)
+
     # -- internals ----------------------------------------------------------------------
-    def _machine(self, sm: dict[str, Any]) -> StateMachine:
-        definition = sm["definition"]
+    def _machine(self, ex: dict[str, Any]) -> StateMachine | None:
+        if ex.get("processorKey"):
+            raw = self.ctx.redis.get(ex["processorKey"])
+            definition, machine_type = (raw.decode() if raw else None), "STANDARD"
+        else:
+            sm = self.records.get_state_machine(ex["stateMachineArn"])
+            definition = sm["definition"] if sm else None
+            machine_type = sm.get("type", "STANDARD") if sm else "STANDARD"
+        if definition is None:
+            return None
         digest = hashlib.sha256(definition.encode()).hexdigest()
         machine = self._machines.get(digest)
         if machine is None:
-            machine = parse_definition(definition, machine_type=sm.get("type", "STANDARD"))
+            machine = parse_definition(definition, machine_type=machine_type)
             self._machines[digest] = machine
         return machine
 
@@ -100,11 +138,10 @@ class ParentRunner:
         ex = self.records.get_execution(arn)
         if ex is None or ex.get("status") != "RUNNING":
             return
-        sm = self.records.get_state_machine(ex["stateMachineArn"])
-        if sm is None:
-            self._close(arn, Failed("States.Runtime", "the state machine was deleted", []))
+        machine = self._machine(ex)
+        if machine is None:
+            self._close(arn, ex, Failed("States.Runtime", "the state machine was deleted", []))
             return
-        machine = self._machine(sm)
         checkpoint: Checkpoint | None = None
         raw = self.records.get_checkpoint(arn)
         if raw:
@@ -132,9 +169,9 @@ class ParentRunner:
             self.records.set_checkpoint(arn, json.dumps(outcome.checkpoint.to_dict()))
             self._act(arn, outcome)
             return
-        self._close(arn, outcome)
+        self._close(arn, ex, outcome)
 
-    def _close(self, arn: str, outcome: Succeeded | Failed) -> None:
+    def _close(self, arn: str, ex: dict[str, Any], outcome: Succeeded | Failed) -> None:
         fields: dict[str, Any] = {"stopDate": time.time()}
         if isinstance(outcome, Succeeded):
             fields.update(status="SUCCEEDED", output=json.dumps(outcome.output, separators=(",", ":")))
@@ -146,6 +183,19 @@ class ParentRunner:
             return
         self.records.set_checkpoint(arn, None)
         log.info("execution %s %s", arn, fields["status"])
+        if ex.get("hostedBy"):
+            self._report_hosted(ex, fields)
+
+    def _report_hosted(self, ex: dict[str, Any], fields: dict[str, Any]) -> None:
+        """A hosted child ended: record it on its Map Run like any child outcome."""
+        map_run_arn = ex["hostedBy"]
+        outcome = messages.ChildOutcome(
+            index=int(ex["childIndex"]), name=ex["name"], holder=ex["holder"],
+            status=fields["status"], output=fields.get("output"), error=fields.get("error"),
+            cause=fields.get("cause"), start=float(ex["startDate"]), stop=fields["stopDate"],
+        )
+        completion.apply_outcomes(self.ctx, map_run_arn, [outcome])
+        completion.after_progress(self.ctx, map_run_arn)
 
     def _resolve(self, arn: str, checkpoint: Checkpoint) -> bool:
         """Answer the pending request if its answer is there; False to keep waiting."""
@@ -166,6 +216,9 @@ class ParentRunner:
                 self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
                 return False
             checkpoint.resolve(None)
+            return True
+        if isinstance(request, DistributedMapRequest):
+            checkpoint.resolve(start_map_run(self.ctx, request.to_dict(), arn))
             return True
         if isinstance(request, MapRunResultRequest):
             rec = self.ctx.store.get(request.map_run_arn)

@@ -92,12 +92,22 @@ def register(app: Celery, settings: Settings) -> None:
     def map_run_dispatch(arn: str) -> None:
         dispatcher.dispatch(rt().ctx, arn)
 
+    def host_suspended(report: messages.ChildrenReport) -> None:
+        for outcome in report.outcomes:
+            if outcome.status == "SUSPENDED":
+                rt().parents.host_child(report.map_run_arn, outcome)
+
     @app.task(name=messages.CHILDREN_DONE, acks_late=True)
     def children_done(report: dict[str, Any]) -> None:
-        completion.children_done(rt().ctx, messages.ChildrenReport.model_validate(report))
+        decoded = messages.ChildrenReport.model_validate(report)
+        host_suspended(decoded)
+        completion.children_done(rt().ctx, decoded)
 
     @app.task(name=messages.CLOSE_SEGMENT, acks_late=True)
     def close_segment(reports: list[Any], arn: str, segment: str) -> None:
+        for raw in reports:
+            if isinstance(raw, dict):
+                host_suspended(messages.ChildrenReport.model_validate(raw))
         completion.close_segment(rt().ctx, reports, arn, segment)
 
     @app.task(name=messages.RECONCILE, acks_late=True)

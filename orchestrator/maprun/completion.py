@@ -21,6 +21,8 @@ def apply_outcomes(ctx: MapRunContext, arn: str, outcomes: Iterable[messages.Chi
     args: list[str | int] = []
     by_index: dict[int, messages.ChildOutcome] = {}
     for o in outcomes:
+        if o.status == "SUSPENDED":
+            continue  # not terminal: the control plane hosts it (nested Distributed Map)
         record = {"name": o.name, "status": o.status, "start": o.start, "stop": o.stop}
         if o.output is not None:
             record["output"] = o.output
