@@ -1,0 +1,182 @@
+"""The journal of port answers, and the checkpoint that carries it between processes.
+
+Suspend/resume works by deterministic replay: every port call whose answer influences
+the run (task invocations, ``clock.now`` for data, waits, Map Run start/result, random
+draws) goes through :meth:`Journal.call`. A fresh run appends each answer; a resumed run
+replays the recorded answers in order without calling any port, then continues live.
+Entries carry their kind, so a definition or engine change that alters the order of
+port calls is reported as :class:`JournalMismatch` instead of silently mixing answers.
+
+Cost when nothing suspends: one list append per port call (a run of Pass/Choice states
+makes no port call at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.asl.errors import StatesError
+from orchestrator.asl.ports import Pending, Request, request_from_dict
+
+CHECKPOINT_VERSION = 1
+
+
+class JournalMismatch(RuntimeError):
+    """Replay asked for a different port call than the one recorded at this position."""
+
+
+class Journal:
+    """Recorded port answers with a replay cursor.
+
+    Entries are JSON-ready dicts: ``{"k": kind, "v": value}`` for an answer,
+    ``{"k": kind, "e": error, "c": cause}`` for a StatesError the port raised.
+    """
+
+    __slots__ = ("entries", "in_flight", "pos")
+
+    def __init__(self, entries: list[dict[str, Any]] | None = None) -> None:
+        self.entries: list[dict[str, Any]] = entries if entries is not None else []
+        self.pos = 0
+        #: kind of the call that raised Pending (what Checkpoint.resolve answers)
+        self.in_flight: str | None = None
+
+    @property
+    def replaying(self) -> bool:
+        """Whether recorded answers remain to be replayed."""
+        return self.pos < len(self.entries)
+
+    def call(self, kind: str, fn: Callable[[], Any]) -> Any:
+        """Answer a port call: the recorded answer when replaying, else ``fn()`` (recorded).
+
+        A :class:`~orchestrator.asl.ports.Pending` raised by ``fn`` propagates unrecorded.
+        """
+        pos = self.pos
+        if pos < len(self.entries):
+            entry = self.entries[pos]
+            if entry["k"] != kind:
+                raise JournalMismatch(
+                    f"journal entry #{pos} recorded a {entry['k']!r} call but the run now "
+                    f"makes a {kind!r} call; the definition or the engine changed since the "
+                    "checkpoint was taken"
+                )
+            self.pos = pos + 1
+            if "e" in entry:
+                raise StatesError(entry["e"], entry.get("c", ""))
+            return entry.get("v")
+        try:
+            value = fn()
+        except Pending:
+            self.in_flight = kind
+            raise
+        except StatesError as exc:
+            self.entries.append({"k": kind, "e": exc.error, "c": exc.cause})
+            self.pos += 1
+            raise
+        self.entries.append({"k": kind, "v": value})
+        self.pos += 1
+        return value
+
+
+@dataclass
+class Checkpoint:
+    """Everything needed to resume a suspended execution, JSON round-trippable.
+
+    Attributes:
+        input: the execution input.
+        entries: the journal (port answers in call order).
+        last_event_id: id of the last history event already handed out.
+        pending_kind: journal kind of the call that is waiting (``task``, ``wait``,
+            ``map_start``, ``map_result``), or None once resolved.
+        request: the pending request as ``to_dict()`` (what the caller must do).
+    """
+
+    input: Any
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    last_event_id: int = 0
+    pending_kind: str | None = None
+    request: dict[str, Any] | None = None
+    version: int = CHECKPOINT_VERSION
+
+    def resolve(self, value: Any = None) -> None:
+        """Record the answer of the pending request (a Task result, a Map Run result, ...)."""
+        if self.pending_kind is None:
+            raise ValueError("this checkpoint has no pending request to resolve")
+        self.entries.append({"k": self.pending_kind, "v": value})
+        self.pending_kind = None
+
+    def reject(self, error: str, cause: str = "") -> None:
+        """Record that the pending request failed with ``error``/``cause`` (seen by Retry/Catch)."""
+        if self.pending_kind is None:
+            raise ValueError("this checkpoint has no pending request to reject")
+        self.entries.append({"k": self.pending_kind, "e": error, "c": cause})
+        self.pending_kind = None
+
+    def pending_request(self) -> Request | None:
+        """The pending request as an object, if any."""
+        return request_from_dict(self.request) if self.request is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``json.dumps`` works on it)."""
+        return {
+            "version": self.version,
+            "input": self.input,
+            "entries": list(self.entries),
+            "last_event_id": self.last_event_id,
+            "pending_kind": self.pending_kind,
+            "request": self.request,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        """Inverse of :meth:`to_dict`."""
+        version = data.get("version", CHECKPOINT_VERSION)
+        if version != CHECKPOINT_VERSION:
+            raise ValueError(f"unsupported checkpoint version {version!r}")
+        return cls(
+            input=data.get("input"),
+            entries=[dict(e) for e in data.get("entries") or ()],
+            last_event_id=int(data.get("last_event_id", 0)),
+            pending_kind=data.get("pending_kind"),
+            request=data.get("request"),
+            version=version,
+        )
+
+
+class JournaledRandom:
+    """A ``random.Random``-like source whose every draw is journaled (kind ``random``).
+
+    Used for Retry jitter and handed to the intrinsics (UUID, MathRandom) so replay
+    reproduces the same values.
+    """
+
+    __slots__ = ("_journal", "_source")
+
+    def __init__(self, journal: Journal, source: Any) -> None:
+        self._journal = journal
+        self._source = source
+
+    def random(self) -> float:
+        """A float in [0, 1)."""
+        return float(self._journal.call("random", self._source.random))
+
+    def getrandbits(self, k: int) -> int:
+        """An int with ``k`` random bits."""
+        return int(self._journal.call("random", lambda: self._source.getrandbits(k)))
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        """Like ``random.Random.randrange``."""
+        return int(
+            self._journal.call(
+                "random", lambda: self._source.randrange(start, stop, step)
+            )
+        )
+
+    def randint(self, a: int, b: int) -> int:
+        """Like ``random.Random.randint``."""
+        return int(self._journal.call("random", lambda: self._source.randint(a, b)))
+
+    def uniform(self, a: float, b: float) -> float:
+        """Like ``random.Random.uniform``."""
+        return float(self._journal.call("random", lambda: self._source.uniform(a, b)))

@@ -1,0 +1,39 @@
+"""Outcomes of :func:`run_execution`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.asl._journal import Checkpoint
+from orchestrator.asl.ports import Request
+
+
+@dataclass(frozen=True, slots=True)
+class Succeeded:
+    """The execution succeeded with ``output``; ``events`` are the new history events."""
+
+    output: Any
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The execution failed (``timed_out``: it ran past the machine's TimeoutSeconds)."""
+
+    error: str
+    cause: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Suspended:
+    """A port answered Pending: do ``request``, resolve ``checkpoint`` and run again."""
+
+    checkpoint: Checkpoint
+    request: Request
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+Outcome = Succeeded | Failed | Suspended

@@ -1,0 +1,251 @@
+"""Shared machinery of one execution run: event ids, history, context object, ports.
+
+:class:`ExecutionBase` holds the per-run state; the state runners (``_interpreter``,
+``_states_compound``) build on it. Hot paths avoid work when it is not needed: with
+history off no event dict is built (ids are still counted, because AWS's States.Runtime
+causes name the id of the state's entered event); the context object is built only for
+states whose paths or templates read ``$$``.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from datetime import datetime, timedelta
+from typing import Any
+
+from orchestrator.asl._history import ENTERED, EXITED, NOT_TRUNCATED
+from orchestrator.asl._intrinsics import RANDOM_SOURCE_KEY
+from orchestrator.asl._io import compact, runtime_prefix
+from orchestrator.asl._journal import Journal, JournaledRandom
+from orchestrator.asl._timestamps import format_timestamp
+from orchestrator.asl.errors import RUNTIME, TIMEOUT, StatesError
+from orchestrator.asl.model import State, StateMachine
+from orchestrator.asl.ports import EngineOptions, ExecutionInfo, Ports
+
+#: Key under which the context mapping carries the journaled random source for the
+#: UUID/MathRandom intrinsics (see _intrinsics).
+RANDOM_KEY = RANDOM_SOURCE_KEY
+
+
+class Fatal(StatesError):
+    """An error no Retry or Catch may handle: a prefixed States.Runtime, the execution
+    timeout, the history limit. It ends the execution."""
+
+    def __init__(self, error: str, cause: str, *, timed_out: bool = False) -> None:
+        super().__init__(error, cause)
+        self.timed_out = timed_out
+
+
+class Cursor:
+    """The id of the last event of one thread of events (previousEventId of the next)."""
+
+    __slots__ = ("prev",)
+
+    def __init__(self, prev: int) -> None:
+        self.prev = prev
+
+
+class ExecutionBase:
+    """Per-run state and helpers shared by all state runners."""
+
+    def __init__(
+        self,
+        machine: StateMachine,
+        execution_input: Any,
+        info: ExecutionInfo,
+        ports: Ports,
+        options: EngineOptions,
+        journal: Journal,
+        skip_until: int,
+    ) -> None:
+        self.machine = machine
+        self.execution_input = execution_input
+        self.info = info
+        self.ports = ports
+        self.options = options
+        self.journal = journal
+        self.limit = options.payload_limit_bytes
+        self.history = options.history
+        self.events: list[dict[str, Any]] = []
+        self.eid = 0
+        self.skip_until = skip_until
+        self.deadline: datetime | None = None
+        if machine.timeout_seconds is not None:
+            self.deadline = info.start_time + timedelta(seconds=machine.timeout_seconds)
+        self.cur = Cursor(0)
+        self._exec_ctx: dict[str, Any] | None = None
+        self._random: JournaledRandom | None = None
+
+    # -- history --------------------------------------------------------------------------
+
+    def emit(
+        self,
+        cur: Cursor,
+        kind: str,
+        key: str | None = None,
+        details: Any = None,
+        *,
+        final: bool = False,
+    ) -> int:
+        """Count an event and, with history on, record it (unless replaying past events).
+
+        ``final`` marks the closing Execution* event, which may go past the history limit.
+        """
+        self.eid += 1
+        eid = self.eid
+        if self.history and eid > self.skip_until:
+            if eid > self.options.max_history_events and not final:
+                raise Fatal(
+                    RUNTIME,
+                    "The execution history exceeded the limit of "
+                    f"{self.options.max_history_events} events.",
+                )
+            event: dict[str, Any] = {
+                "timestamp": self.ports.clock.now().timestamp(),
+                "type": kind,
+                "id": eid,
+                "previousEventId": cur.prev,
+            }
+            if key is not None:
+                event[key] = details
+            self.events.append(event)
+        cur.prev = eid
+        return eid
+
+    def entered(self, cur: Cursor, state: State, data: Any) -> int:
+        """``<Type>StateEntered``; returns its id."""
+        if not self.history:
+            self.eid += 1
+            cur.prev = self.eid
+            return self.eid
+        return self.emit(
+            cur,
+            ENTERED[state.type],
+            "stateEnteredEventDetails",
+            {"name": state.name, "input": compact(data), "inputDetails": NOT_TRUNCATED},
+        )
+
+    def exited(self, cur: Cursor, state: State, output: Any) -> None:
+        """``<Type>StateExited``."""
+        if not self.history:
+            self.eid += 1
+            cur.prev = self.eid
+            return
+        self.emit(
+            cur,
+            EXITED[state.type],
+            "stateExitedEventDetails",
+            {
+                "name": state.name,
+                "output": compact(output),
+                "outputDetails": NOT_TRUNCATED,
+            },
+        )
+
+    # -- errors ---------------------------------------------------------------------------
+
+    @staticmethod
+    def fix(exc: StatesError, state: State, entered_id: int) -> StatesError:
+        """Give a States.Runtime raised by this state AWS's prefix and make it fatal."""
+        if exc.error == RUNTIME and not isinstance(exc, Fatal):
+            fatal = Fatal(RUNTIME, runtime_prefix(state.name, entered_id) + exc.cause)
+            fatal.__cause__ = exc
+            return fatal
+        return exc
+
+    # -- ports ----------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The clock's time, journaled (used where time influences data)."""
+        value = self.journal.call("now", lambda: self.ports.clock.now().isoformat())
+        return datetime.fromisoformat(value)
+
+    def random_source(self) -> JournaledRandom:
+        """The journaled random source (Retry jitter, UUID/MathRandom intrinsics)."""
+        if self._random is None:
+            source = (
+                self.ports.random if self.ports.random is not None else _random.Random()
+            )
+            self._random = JournaledRandom(self.journal, source)
+        return self._random
+
+    def check_deadline(self) -> None:
+        """Fail with States.Timeout once the execution's TimeoutSeconds have passed."""
+        if self.deadline is not None and self.now() >= self.deadline:
+            raise self.timed_out()
+
+    def timed_out(self) -> Fatal:
+        """The execution-timeout error."""
+        seconds = self.machine.timeout_seconds
+        return Fatal(
+            TIMEOUT, f"The execution timed out after {seconds} seconds.", timed_out=True
+        )
+
+    def wait(self, state_name: str, until: datetime) -> None:
+        """Wait (journaled) until ``until``, or until the execution deadline then time out."""
+        deadline = self.deadline
+        if deadline is not None and until >= deadline:
+            self.journal.call(
+                "wait", lambda: self.ports.clock.wait_until(state_name, deadline)
+            )
+            raise self.timed_out()
+        self.journal.call(
+            "wait", lambda: self.ports.clock.wait_until(state_name, until)
+        )
+
+    # -- context object -------------------------------------------------------------------
+
+    def execution_context(self) -> dict[str, Any]:
+        """The Execution and StateMachine parts of the context object (built once)."""
+        if self._exec_ctx is None:
+            info = self.info
+            execution: dict[str, Any] = {
+                "Id": info.execution_arn,
+                "Input": self.execution_input,
+                "Name": info.name,
+                "RoleArn": info.role_arn,
+                "StartTime": format_timestamp(info.start_time),
+                "RedriveCount": info.redrive_count,
+            }
+            if info.redrive_time is not None:
+                execution["RedriveTime"] = format_timestamp(info.redrive_time)
+            self._exec_ctx = {
+                "Execution": execution,
+                "StateMachine": {
+                    "Id": info.state_machine_arn,
+                    "Name": info.state_machine_name,
+                },
+            }
+        return self._exec_ctx
+
+    def context(
+        self,
+        state_name: str,
+        entered_time: datetime,
+        retry_count: int = 0,
+        *,
+        task_token: str | None = None,
+        map_item: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The context object (``$$``) for one state."""
+        base = self.execution_context()
+        ctx: dict[str, Any] = {
+            "Execution": base["Execution"],
+            "State": {
+                "EnteredTime": format_timestamp(entered_time),
+                "Name": state_name,
+                "RetryCount": retry_count,
+            },
+            "StateMachine": base["StateMachine"],
+            RANDOM_KEY: self.random_source(),
+        }
+        if task_token is not None:
+            ctx["Task"] = {"Token": task_token}
+        if map_item is not None:
+            ctx["Map"] = {"Item": map_item}
+        return ctx
+
+    @staticmethod
+    def public_context(ctx: dict[str, Any]) -> dict[str, Any]:
+        """The context without private keys (what requests carry)."""
+        return {k: v for k, v in ctx.items() if k != RANDOM_KEY}

@@ -1,0 +1,345 @@
+"""Runners of the compound states: Parallel, inline Map and Distributed Map.
+
+Branches and inline iterations run sequentially inside this execution (their events go
+into the parent history, as on AWS). A Distributed Map goes through the MapRunner port:
+resolve the ``...Path`` configuration (States.Runtime with AWS's observed causes, no Map
+Run), start a Map Run, wait for its result; Retry starts a new Map Run.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+from orchestrator.asl._io import (
+    apply_input_path,
+    apply_result,
+    data_limit,
+    effective_input,
+    error_details,
+    payload_too_large,
+    select,
+    show_value,
+)
+from orchestrator.asl._runtime import Cursor
+from orchestrator.asl._states_simple import SimpleStates, Step
+from orchestrator.asl.errors import Runtime, StatesError
+from orchestrator.asl.model import MapState, ParallelState, StateMachine
+from orchestrator.asl.model.map import DISTRIBUTED
+from orchestrator.asl.ports import DistributedMapRequest
+
+#: Map.Item.Source for items taken from the state input (spec 2.2).
+STATE_DATA = "STATE_DATA"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class CompoundStates(SimpleStates):
+    """Parallel and Map."""
+
+    @abstractmethod
+    def run_states(self, machine: StateMachine, data: Any, cur: Cursor) -> Any:
+        """Run a (sub-)machine to its end and return its output."""
+
+    # -- Parallel -------------------------------------------------------------------------
+
+    def run_parallel(self, st: ParallelState, raw: Any, cur: Cursor) -> Step:
+        """Parallel: every branch gets the same input; outputs in branch order."""
+        entered = self.entered(cur, st, raw)
+        entered_time = self.now() if st.io.uses_context else None
+
+        def attempt(retry_count: int) -> Any:
+            io = st.io
+            ctx = None
+            if entered_time is not None:
+                ctx = self.context(st.name, entered_time, retry_count)
+            data = effective_input(io, raw, ctx)
+            self.emit(cur, "ParallelStateStarted")
+            started = cur.prev
+            results = []
+            try:
+                for branch in st.branches:
+                    branch_cur = Cursor(started)
+                    results.append(self.run_states(branch, data, branch_cur))
+                    cur.prev = branch_cur.prev
+            except StatesError:
+                self.emit(cur, "ParallelStateFailed")
+                raise
+            self.emit(cur, "ParallelStateSucceeded")
+            out = apply_result(io, raw, results, ctx)
+            if payload_too_large(out, self.limit):
+                raise data_limit(st.name)
+            self.exited(cur, st, out)
+            return out
+
+        return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
+
+    # -- Map ------------------------------------------------------------------------------
+
+    def run_map(self, st: MapState, raw: Any, cur: Cursor) -> Step:
+        """Map: inline iterations, or a Map Run through the MapRunner port."""
+        entered = self.entered(cur, st, raw)
+        entered_time = self.now()
+
+        def attempt(retry_count: int) -> Any:
+            ctx = self.context(st.name, entered_time, retry_count)
+            data = apply_input_path(st.io, raw, ctx)
+            if st.processor_config.mode == DISTRIBUTED:
+                result = self._distributed(st, data, ctx, cur)
+            else:
+                result = self._inline(st, data, ctx, cur)
+            out = apply_result(st.io, raw, result, ctx)
+            if payload_too_large(out, self.limit):
+                raise data_limit(st.name)
+            self.exited(cur, st, out)
+            return out
+
+        return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
+
+    def _items(self, st: MapState, data: Any, ctx: dict[str, Any]) -> Any:
+        items = data if st.items_path is None else select(st.items_path, data, ctx)
+        if not isinstance(items, (list, dict)):
+            # Decision (cause unverified): name the path and what it selected.
+            path = st.items_path.text if st.items_path is not None else "$"
+            raise Runtime(
+                f"Invalid path '{path}': The Map state's ItemsPath must select a JSON array or "
+                f'object, but it selected the value "{show_value(items)}"'
+            )
+        return items
+
+    def _inline(self, st: MapState, data: Any, ctx: dict[str, Any], cur: Cursor) -> Any:
+        items = self._items(st, data, ctx)
+        if st.max_concurrency_path is not None:
+            self._non_negative_int(st.max_concurrency_path, data, ctx, "MaxConcurrency")
+        self.emit(
+            cur,
+            "MapStateStarted",
+            "mapStateStartedEventDetails",
+            {"length": len(items)} if self.history else None,
+        )
+        pairs: Any = items.items() if isinstance(items, dict) else enumerate(items)
+        results: list[Any] = []
+        try:
+            for position, (key, value) in enumerate(pairs):
+                item_input = value
+                if st.item_selector is not None:
+                    # Inline Map: Index and Value (Key for object input); Source is a
+                    # Distributed Map notion (spec 2.2) and is left to the Map Run.
+                    map_item: dict[str, Any] = {"Index": position, "Value": value}
+                    if isinstance(items, dict):
+                        map_item["Key"] = key
+                    item_ctx = dict(ctx)
+                    item_ctx["Map"] = {"Item": map_item}
+                    item_input = st.item_selector.evaluate(data, item_ctx)
+                details = {"name": st.name, "index": position} if self.history else None
+                self.emit(
+                    cur,
+                    "MapIterationStarted",
+                    "mapIterationStartedEventDetails",
+                    details,
+                )
+                iteration_cur = Cursor(cur.prev)
+                try:
+                    results.append(
+                        self.run_states(st.processor, item_input, iteration_cur)
+                    )
+                except StatesError:
+                    cur.prev = iteration_cur.prev
+                    self.emit(
+                        cur,
+                        "MapIterationFailed",
+                        "mapIterationFailedEventDetails",
+                        details,
+                    )
+                    raise
+                cur.prev = iteration_cur.prev
+                self.emit(
+                    cur,
+                    "MapIterationSucceeded",
+                    "mapIterationSucceededEventDetails",
+                    details,
+                )
+        except StatesError:
+            self.emit(cur, "MapStateFailed")
+            raise
+        self.emit(cur, "MapStateSucceeded")
+        return results
+
+    # -- Distributed Map ------------------------------------------------------------------
+
+    def _distributed(
+        self, st: MapState, data: Any, ctx: dict[str, Any], cur: Cursor
+    ) -> Any:
+        reader = st.item_reader
+        items = None if reader is not None else self._items(st, data, ctx)
+        # Observed order (spec 3.7): MapStateStarted comes before a path-config failure.
+        length = len(items) if items is not None else 0
+        self.emit(
+            cur, "MapStateStarted", "mapStateStartedEventDetails", {"length": length}
+        )
+        request = self._map_request(st, data, ctx, items)
+        runner = self.ports.map_runner
+        if runner is None:
+            raise StatesError(
+                "States.Runtime",
+                f"The Distributed Map state '{st.name}' needs a MapRunner port, and none was given",
+            )
+        try:
+            arn = self.journal.call("map_start", lambda: runner.start(request))
+        except StatesError:
+            self.emit(cur, "MapStateFailed")
+            raise
+        self.emit(cur, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
+        try:
+            result = self.journal.call("map_result", lambda: runner.result(arn))
+        except StatesError as exc:
+            self.emit(
+                cur,
+                "MapRunFailed",
+                "mapRunFailedEventDetails",
+                error_details(exc.error, exc.cause),
+            )
+            self.emit(cur, "MapStateFailed")
+            raise
+        run_succeeded = self.emit(cur, "MapRunSucceeded")
+        if payload_too_large(result, self.limit):
+            self.emit(cur, "MapStateFailed")
+            raise data_limit(st.name)
+        self.emit(cur, "MapStateSucceeded")
+        # Observed (spec 3.7): MapStateSucceeded and MapStateExited both point at MapRunSucceeded.
+        cur.prev = run_succeeded
+        return result
+
+    def _map_request(
+        self, st: MapState, data: Any, ctx: dict[str, Any], items: Any
+    ) -> DistributedMapRequest:
+        max_concurrency = st.max_concurrency
+        if st.max_concurrency_path is not None:
+            max_concurrency = self._non_negative_int(
+                st.max_concurrency_path, data, ctx, "MaxConcurrency"
+            )
+        count = st.tolerated_failure_count
+        if st.tolerated_failure_count_path is not None:
+            value = select(st.tolerated_failure_count_path, data, ctx)
+            if not _is_int(value):
+                raise Runtime(
+                    f'The ToleratedFailureCountPath field refers to value "{show_value(value)}" '
+                    f"which is not a valid integer: {st.tolerated_failure_count_path.text}"
+                )
+            if value < 0:
+                raise Runtime("ToleratedFailureCount cannot be negative.")
+            count = value
+        percentage = st.tolerated_failure_percentage
+        if st.tolerated_failure_percentage_path is not None:
+            value = select(st.tolerated_failure_percentage_path, data, ctx)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise Runtime(
+                    "The ToleratedFailurePercentagePath field refers to value "
+                    f'"{show_value(value)}" which is not a valid float: '
+                    f"{st.tolerated_failure_percentage_path.text}"
+                )
+            if not 0 <= value <= 100:
+                raise Runtime("ToleratedFailurePercentage must be between 0 and 100.")
+            percentage = float(value)
+        reader_json = None
+        if st.item_reader is not None:
+            r = st.item_reader
+            config = {k: v for k, v in r.reader_config.items() if k != "MaxItemsPath"}
+            if r.max_items_path is not None:
+                value = select(r.max_items_path, data, ctx)
+                if not _is_int(value):
+                    raise Runtime(
+                        f'The MaxItemsPath field refers to value "{show_value(value)}" which is '
+                        f"not a valid integer: {r.max_items_path.text}"
+                    )
+                # A negative value is passed on: the Map Run then fails with
+                # States.ItemReaderFailed "field MaxItems must be positive" (observed).
+                config["MaxItems"] = value
+            reader_json = {
+                "Resource": r.resource,
+                "Parameters": r.parameters.evaluate(data, ctx)
+                if r.parameters is not None
+                else {},
+                "ReaderConfig": config,
+            }
+        batcher_json = None
+        if st.item_batcher is not None:
+            b = st.item_batcher
+            max_items = b.max_items_per_batch
+            if b.max_items_per_batch_path is not None:
+                max_items = self._positive_int(
+                    b.max_items_per_batch_path, data, ctx, "MaxItemsPerBatch"
+                )
+            max_bytes = b.max_input_bytes_per_batch
+            if b.max_input_bytes_per_batch_path is not None:
+                max_bytes = self._positive_int(
+                    b.max_input_bytes_per_batch_path, data, ctx, "MaxInputBytesPerBatch"
+                )
+            batcher_json = {
+                "MaxItemsPerBatch": max_items,
+                "MaxInputBytesPerBatch": max_bytes,
+                "BatchInput": b.batch_input.evaluate(data, ctx)
+                if b.batch_input is not None
+                else None,
+            }
+        writer_json = None
+        if st.result_writer is not None:
+            w = st.result_writer
+            writer_json = {
+                "Resource": w.resource,
+                "Parameters": w.parameters.evaluate(data, ctx)
+                if w.parameters is not None
+                else None,
+                "WriterConfig": dict(w.writer_config)
+                if w.writer_config is not None
+                else None,
+            }
+        return DistributedMapRequest(
+            state_name=st.name,
+            label=st.label,
+            map_state_raw=dict(st.raw),
+            effective_input=data,
+            context=self.public_context(ctx),
+            max_concurrency=max_concurrency,
+            tolerated_failure_count=count,
+            tolerated_failure_percentage=percentage,
+            reader=reader_json,
+            items=items,
+            item_selector=st.item_selector_raw,
+            batcher=batcher_json,
+            result_writer=writer_json,
+            processor=dict(st.processor_raw),
+            execution_type=st.processor_config.execution_type or "STANDARD",
+        )
+
+    @staticmethod
+    def _non_negative_int(path: Any, data: Any, ctx: Any, field_name: str) -> int:
+        value = select(path, data, ctx)
+        if not _is_int(value):
+            raise Runtime(
+                f'The {field_name}Path field refers to value "{show_value(value)}" which is not '
+                f"a valid integer: {path.text}"
+            )
+        if value < 0:
+            raise Runtime(f"{field_name} cannot be negative.")
+        result: int = value
+        return result
+
+    @staticmethod
+    def _positive_int(path: Any, data: Any, ctx: Any, field_name: str) -> int:
+        value = select(path, data, ctx)
+        if not _is_int(value):
+            raise Runtime(
+                f'The {field_name}Path field refers to value "{show_value(value)}" which is not '
+                f"a valid integer: {path.text}"
+            )
+        if value <= 0:
+            # Decision (cause unverified): mirror AWS's wording for the other bounds.
+            raise Runtime(f"{field_name} must be greater than 0.")
+        result: int = value
+        return result
+
+
+__all__ = ["STATE_DATA", "CompoundStates"]

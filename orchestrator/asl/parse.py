@@ -1,0 +1,441 @@
+"""Definition JSON -> immutable model, compiling every path, template and rule once.
+
+``parse_definition`` first runs the validator (every problem AWS would report, with its
+JSON path), then builds the model. PascalCase JSON names appear only in this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from orchestrator.asl._choice import compile_choice_rule
+from orchestrator.asl._intrinsics import compile_intrinsic, is_intrinsic
+from orchestrator.asl._parse_map import parse_map
+from orchestrator.asl._paths import (
+    JsonPath,
+    ReferencePath,
+    compile_path,
+    compile_reference_path,
+)
+from orchestrator.asl._template import Template, compile_template
+from orchestrator.asl._timestamps import parse_timestamp
+from orchestrator.asl.errors import (
+    DefinitionProblem,
+    InvalidDefinition,
+    UnsupportedFeature,
+)
+from orchestrator.asl.model import (
+    JSONATA,
+    JSONPATH,
+    Catcher,
+    ChoiceBranch,
+    ChoiceState,
+    FailState,
+    ParallelState,
+    PassState,
+    Retrier,
+    State,
+    StateIO,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
+from orchestrator.asl.model.io import DEFAULT_IO
+from orchestrator.asl.ports import EngineOptions
+
+_UNSET: Any = object()
+
+
+def parse_definition(
+    definition: str | Mapping[str, Any],
+    *,
+    machine_type: str = "STANDARD",
+    options: EngineOptions | None = None,
+) -> StateMachine:
+    """Validate and parse a state machine definition.
+
+    Args:
+        definition: the ASL definition, as JSON text or an already-decoded mapping.
+        machine_type: ``STANDARD`` or ``EXPRESS`` (some constructs are STANDARD-only).
+        options: engine options (accepted for symmetry with ``run_execution``; unused here).
+
+    Returns:
+        The immutable :class:`StateMachine`.
+
+    Raises:
+        InvalidDefinition: the definition is invalid; ``problems`` lists every problem.
+        UnsupportedFeature: a JSONata state (not implemented yet).
+    """
+    del options
+    if isinstance(definition, str):
+        try:
+            raw = json.loads(definition)
+        except ValueError as exc:
+            raise InvalidDefinition(
+                [
+                    DefinitionProblem(
+                        "", "INVALID_JSON_DESCRIPTION", f"Invalid JSON: {exc}"
+                    )
+                ]
+            ) from exc
+    else:
+        # A private JSON copy: the model must not change if the caller mutates its dict.
+        raw = json.loads(json.dumps(definition))
+    if not isinstance(raw, dict):
+        raise InvalidDefinition(
+            [
+                DefinitionProblem(
+                    "",
+                    "SCHEMA_VALIDATION_FAILED",
+                    "The definition must be a JSON object",
+                )
+            ]
+        )
+    _validate(raw, machine_type)
+    return _Parser().machine(raw, "", JSONPATH)
+
+
+def _validate(raw: Mapping[str, Any], machine_type: str) -> None:
+    try:
+        from orchestrator.asl._validate import validate_definition
+    except (
+        ImportError
+    ):  # the validator is written in parallel; parse alone until it exists
+        return
+    problems = validate_definition(raw, machine_type=machine_type)
+    if problems:
+        raise InvalidDefinition(list(problems))
+
+
+def _uses_context_raw(value: Any) -> bool:
+    """Whether a raw JSON fragment contains a string mentioning ``$$`` (a context path)."""
+    if isinstance(value, str):
+        return "$$" in value
+    if isinstance(value, Mapping):
+        return any(_uses_context_raw(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_uses_context_raw(v) for v in value)
+    return False
+
+
+def _uses_random(value: Any) -> bool:
+    """Whether a template calls States.UUID/MathRandom (they draw from the context's journaled
+    random source, so the context must be built for replay to be deterministic)."""
+    if isinstance(value, str):
+        return "States.UUID" in value or "States.MathRandom" in value
+    if isinstance(value, Mapping):
+        return any(_uses_random(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_uses_random(v) for v in value)
+    return False
+
+
+class _Parser:
+    """Builds model objects; raises InvalidDefinition naming the JSON path on any bad field."""
+
+    def machine(
+        self, raw: Mapping[str, Any], path: str, inherited_ql: str
+    ) -> StateMachine:
+        ql = raw.get("QueryLanguage", inherited_ql)
+        if ql == JSONATA:
+            raise UnsupportedFeature(
+                [
+                    DefinitionProblem(
+                        f"{path}/QueryLanguage",
+                        "UNSUPPORTED_FEATURE",
+                        "QueryLanguage 'JSONata' is not supported yet; use JSONPath",
+                    )
+                ]
+            )
+        states_raw = raw.get("States")
+        if not isinstance(states_raw, Mapping) or not isinstance(
+            raw.get("StartAt"), str
+        ):
+            self._fail(
+                path, "a state machine needs StartAt (string) and States (object)"
+            )
+        states: dict[str, State] = {}
+        for name, state_raw in states_raw.items():
+            states[name] = self.state(name, state_raw, f"{path}/States/{name}", ql)
+        timeout = raw.get("TimeoutSeconds")
+        return StateMachine(
+            start_at=raw["StartAt"],
+            states=states,
+            timeout_seconds=timeout if isinstance(timeout, int) else None,
+            comment=raw.get("Comment"),
+            raw=raw,
+            query_language=ql,
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _fail(
+        path: str, message: str, code: str = "SCHEMA_VALIDATION_FAILED"
+    ) -> NoReturn:
+        raise InvalidDefinition([DefinitionProblem(path, code, message)])
+
+    def _path(self, raw: Mapping[str, Any], key: str, path: str) -> JsonPath | None:
+        text = raw.get(key)
+        if text is None:
+            return None
+        try:
+            return compile_path(text)
+        except (ValueError, TypeError) as exc:
+            self._fail(f"{path}/{key}", f"Invalid JSONPath {text!r} in {key}: {exc}")
+
+    def _ref(self, raw: Mapping[str, Any], key: str, path: str) -> ReferencePath | None:
+        text = raw.get(key)
+        if text is None:
+            return None
+        try:
+            return compile_reference_path(text)
+        except (ValueError, TypeError) as exc:
+            self._fail(
+                f"{path}/{key}", f"Invalid reference path {text!r} in {key}: {exc}"
+            )
+
+    def _template(self, raw: Mapping[str, Any], key: str, path: str) -> Template | None:
+        if key not in raw:
+            return None
+        try:
+            return compile_template(raw[key])
+        except (ValueError, TypeError) as exc:
+            self._fail(f"{path}/{key}", f"Invalid payload template in {key}: {exc}")
+
+    def _io(
+        self, raw: Mapping[str, Any], path: str, *, params: bool, results: bool
+    ) -> StateIO:
+        keys = ("InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath")
+        if not any(k in raw for k in keys):
+            return DEFAULT_IO
+        input_null = "InputPath" in raw and raw["InputPath"] is None
+        output_null = "OutputPath" in raw and raw["OutputPath"] is None
+        input_path = self._path(raw, "InputPath", path)
+        output_path = self._path(raw, "OutputPath", path)
+        # "$" is the identity: skip evaluation entirely (the common case, and the fast one).
+        if input_path is not None and input_path.text == "$":
+            input_path = None
+        if output_path is not None and output_path.text == "$":
+            output_path = None
+        parameters = self._template(raw, "Parameters", path) if params else None
+        selector = self._template(raw, "ResultSelector", path) if results else None
+        result_discard = results and "ResultPath" in raw and raw["ResultPath"] is None
+        result_path = self._ref(raw, "ResultPath", path) if results else None
+        if result_path is not None and result_path.text == "$":
+            result_path = None
+        uses_context = any(
+            [
+                input_path is not None and input_path.is_context,
+                output_path is not None and output_path.is_context,
+                parameters is not None and parameters.uses_context,
+                selector is not None and selector.uses_context,
+                _uses_random(raw.get("Parameters")) if params else False,
+                _uses_random(raw.get("ResultSelector")) if results else False,
+            ]
+        )
+        return StateIO(
+            input_path=input_path,
+            input_null=input_null,
+            parameters=parameters,
+            result_selector=selector,
+            result_path=result_path,
+            result_discard=result_discard,
+            output_path=output_path,
+            output_null=output_null,
+            uses_context=uses_context,
+        )
+
+    def _retry(self, raw: Mapping[str, Any], path: str) -> tuple[Retrier, ...]:
+        out = []
+        for entry in raw.get("Retry") or ():
+            out.append(
+                Retrier(
+                    error_equals=tuple(entry.get("ErrorEquals") or ()),
+                    interval_seconds=entry.get("IntervalSeconds", 1),
+                    max_attempts=entry.get("MaxAttempts", 3),
+                    backoff_rate=entry.get("BackoffRate", 2.0),
+                    max_delay_seconds=entry.get("MaxDelaySeconds"),
+                    jitter_strategy=entry.get("JitterStrategy", "NONE"),
+                )
+            )
+        return tuple(out)
+
+    def _catch(self, raw: Mapping[str, Any], path: str) -> tuple[Catcher, ...]:
+        out = []
+        for i, entry in enumerate(raw.get("Catch") or ()):
+            result_path = self._ref(entry, "ResultPath", f"{path}/Catch/{i}")
+            if result_path is not None and result_path.text == "$":
+                result_path = None
+            out.append(
+                Catcher(
+                    error_equals=tuple(entry.get("ErrorEquals") or ()),
+                    next=entry["Next"],
+                    result_path=result_path,
+                    result_discard="ResultPath" in entry
+                    and entry["ResultPath"] is None,
+                )
+            )
+        return tuple(out)
+
+    # -- states ---------------------------------------------------------------------------
+
+    def state(self, name: str, raw: Any, path: str, inherited_ql: str) -> State:
+        if not isinstance(raw, Mapping):
+            self._fail(path, f"State '{name}' must be an object")
+        ql = raw.get("QueryLanguage", inherited_ql)
+        if ql == JSONATA:
+            raise UnsupportedFeature(
+                [
+                    DefinitionProblem(
+                        f"{path}/QueryLanguage",
+                        "UNSUPPORTED_FEATURE",
+                        f"State '{name}' uses QueryLanguage 'JSONata', which is not supported "
+                        "yet; use JSONPath",
+                    )
+                ]
+            )
+        kind = raw.get("Type")
+        common: dict[str, Any] = {
+            "name": name,
+            "type": kind,
+            "next": raw.get("Next"),
+            "end": bool(raw.get("End", False)),
+            "comment": raw.get("Comment"),
+            "query_language": ql,
+            "raw": raw,
+        }
+        builder = (
+            getattr(self, f"_state_{kind}", None) if isinstance(kind, str) else None
+        )
+        if builder is None:
+            self._fail(f"{path}/Type", f"Unknown state type {kind!r} in state '{name}'")
+        result: State = builder(raw, path, common, ql)
+        return result
+
+    def _state_Pass(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        return PassState(
+            io=self._io(raw, path, params=True, results=True),
+            result=raw.get("Result"),
+            has_result="Result" in raw,
+            **common,
+        )
+
+    def _state_Task(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        return TaskState(
+            io=self._io(raw, path, params=True, results=True),
+            resource=raw["Resource"],
+            timeout_seconds=raw.get("TimeoutSeconds"),
+            timeout_seconds_path=self._path(raw, "TimeoutSecondsPath", path),
+            heartbeat_seconds=raw.get("HeartbeatSeconds"),
+            heartbeat_seconds_path=self._path(raw, "HeartbeatSecondsPath", path),
+            credentials=self._template(raw, "Credentials", path),
+            retry=self._retry(raw, path),
+            catch=self._catch(raw, path),
+            **common,
+        )
+
+    def _state_Choice(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        branches = []
+        for i, rule_raw in enumerate(raw.get("Choices") or ()):
+            try:
+                rule = compile_choice_rule(rule_raw)
+            except (ValueError, TypeError, KeyError) as exc:
+                self._fail(f"{path}/Choices/{i}", f"Invalid Choice rule: {exc}")
+            branches.append(ChoiceBranch(rule=rule, next=rule_raw["Next"]))
+        io = self._io(raw, path, params=False, results=False)
+        if _uses_context_raw(raw.get("Choices")) and not io.uses_context:
+            io = StateIO(
+                input_path=io.input_path,
+                input_null=io.input_null,
+                output_path=io.output_path,
+                output_null=io.output_null,
+                uses_context=True,
+            )
+        return ChoiceState(
+            io=io, choices=tuple(branches), default=raw.get("Default"), **common
+        )
+
+    def _state_Wait(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        timestamp = None
+        if "Timestamp" in raw:
+            timestamp = (
+                parse_timestamp(raw["Timestamp"])
+                if isinstance(raw["Timestamp"], str)
+                else None
+            )
+            if timestamp is None:
+                self._fail(
+                    f"{path}/Timestamp", f"Invalid Timestamp {raw['Timestamp']!r}"
+                )
+        return WaitState(
+            io=self._io(raw, path, params=False, results=False),
+            seconds=raw.get("Seconds"),
+            timestamp=timestamp,
+            seconds_path=self._path(raw, "SecondsPath", path),
+            timestamp_path=self._path(raw, "TimestampPath", path),
+            **common,
+        )
+
+    def _state_Succeed(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        return SucceedState(
+            io=self._io(raw, path, params=False, results=False), **common
+        )
+
+    def _state_Fail(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        return FailState(
+            error=raw.get("Error"),
+            cause=raw.get("Cause"),
+            error_path=self._path_or_intrinsic(raw, "ErrorPath", path),
+            cause_path=self._path_or_intrinsic(raw, "CausePath", path),
+            **common,
+        )
+
+    def _path_or_intrinsic(self, raw: Mapping[str, Any], key: str, path: str) -> Any:
+        text = raw.get(key)
+        if isinstance(text, str) and is_intrinsic(text):
+            try:
+                return compile_intrinsic(text)
+            except ValueError as exc:
+                self._fail(
+                    f"{path}/{key}", f"Invalid intrinsic function in {key}: {exc}"
+                )
+        return self._path(raw, key, path)
+
+    def _state_Parallel(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        branches = tuple(
+            self.machine(branch, f"{path}/Branches/{i}", ql)
+            for i, branch in enumerate(raw.get("Branches") or ())
+        )
+        return ParallelState(
+            io=self._io(raw, path, params=True, results=True),
+            branches=branches,
+            retry=self._retry(raw, path),
+            catch=self._catch(raw, path),
+            **common,
+        )
+
+    def _state_Map(
+        self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
+    ) -> State:
+        return parse_map(self, raw, path, common, ql)
+
+
+__all__ = ["parse_definition"]
