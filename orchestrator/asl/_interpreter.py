@@ -139,6 +139,15 @@ def run_execution(
         journal = Journal()
         skip_until = 0
     run = Execution(machine, execution_input, info, ports, opts, journal, skip_until)
+    floors = checkpoint.floors if checkpoint is not None else []
+    if floors:
+        journal.jumps = {pos: floor for pos, floor in floors}
+
+        def continue_after_stored_history(floor: int) -> None:
+            # Redrive: from the redriven call on, events continue the stored history.
+            run.eid = max(run.eid, floor)
+
+        journal.on_jump = continue_after_stored_history
     try:
         output = run.run()
     except Pending as pending:
@@ -148,6 +157,7 @@ def run_execution(
             last_event_id=max(run.eid, skip_until),
             pending_kind=journal.in_flight,
             request=pending.request.to_dict(),
+            floors=floors,
         )
         return Suspended(suspended, pending.request, run.events)
     except StatesError as exc:
@@ -165,7 +175,13 @@ def run_execution(
             error_details(exc.error, exc.cause) if run.history else None,
             final=True,
         )
-        return Failed(exc.error, exc.cause, run.events, timed_out)
+        failed_at = Checkpoint(
+            input=execution_input,
+            entries=journal.entries,
+            last_event_id=max(run.eid, skip_until),
+            floors=floors,
+        )
+        return Failed(exc.error, exc.cause, run.events, timed_out, failed_at)
     run.emit(
         run.cur,
         "ExecutionSucceeded",

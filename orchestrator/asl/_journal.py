@@ -34,13 +34,16 @@ class Journal:
     ``{"k": kind, "e": error, "c": cause}`` for a StatesError the port raised.
     """
 
-    __slots__ = ("entries", "in_flight", "pos")
+    __slots__ = ("entries", "in_flight", "jumps", "on_jump", "pos")
 
     def __init__(self, entries: list[dict[str, Any]] | None = None) -> None:
         self.entries: list[dict[str, Any]] = entries if entries is not None else []
         self.pos = 0
         #: kind of the call that raised Pending (what Checkpoint.resolve answers)
         self.in_flight: str | None = None
+        #: journal position -> event id floor (redrives, see Checkpoint.floors)
+        self.jumps: dict[int, int] = {}
+        self.on_jump: Callable[[int], None] | None = None
 
     @property
     def replaying(self) -> bool:
@@ -53,6 +56,8 @@ class Journal:
         A :class:`~orchestrator.asl.ports.Pending` raised by ``fn`` propagates unrecorded.
         """
         pos = self.pos
+        if self.jumps and pos in self.jumps and self.on_jump is not None:
+            self.on_jump(self.jumps[pos])
         if pos < len(self.entries):
             entry = self.entries[pos]
             if entry["k"] != kind:
@@ -90,6 +95,8 @@ class Checkpoint:
         pending_kind: journal kind of the call that is waiting (``task``, ``wait``,
             ``map_start``, ``map_result``), or None once resolved.
         request: the pending request as ``to_dict()`` (what the caller must do).
+        floors: one ``[journal position, history length]`` pair per redrive: from the call at
+            that position on, event ids continue after the history stored at the redrive.
     """
 
     input: Any
@@ -98,6 +105,7 @@ class Checkpoint:
     pending_kind: str | None = None
     request: dict[str, Any] | None = None
     version: int = CHECKPOINT_VERSION
+    floors: list[list[int]] = field(default_factory=list)
 
     def resolve(self, value: Any = None) -> None:
         """Record the answer of the pending request (a Task result, a Map Run result, ...)."""
@@ -113,6 +121,28 @@ class Checkpoint:
         self.entries.append({"k": self.pending_kind, "e": error, "c": cause})
         self.pending_kind = None
 
+    def for_redrive(self, history_length: int, *, restart_map_run: bool = False) -> Checkpoint:
+        """A checkpoint that redrives a failed execution from the call that failed it.
+
+        The failing port answer (the last journal entry, an error) is dropped, so the replay
+        re-enters the failed state and makes that call again live: a Task is invoked again,
+        a Distributed Map asks its (redriven) Map Run for its result again. With
+        ``restart_map_run`` the Map Run's start is dropped too, so a brand-new Map Run starts
+        (AWS does this after States.DataLimitExceeded and States.Runtime). Events emitted from
+        there on continue the stored history after ``history_length``.
+
+        Decision (unverified): retriers are not reset; a Task that used up its retries gets one
+        more attempt per redrive.
+        """
+        entries = [dict(e) for e in self.entries]
+        if entries and "e" in entries[-1]:
+            last = entries.pop()
+            if restart_map_run and last["k"] == "map_result" and entries and entries[-1]["k"] == "map_start":
+                entries.pop()
+        floors = [f for f in self.floors if f[0] < len(entries)] + [[len(entries), history_length]]
+        return Checkpoint(input=self.input, entries=entries, last_event_id=self.last_event_id,
+                          floors=floors)
+
     def pending_request(self) -> Request | None:
         """The pending request as an object, if any."""
         return request_from_dict(self.request) if self.request is not None else None
@@ -126,6 +156,7 @@ class Checkpoint:
             "last_event_id": self.last_event_id,
             "pending_kind": self.pending_kind,
             "request": self.request,
+            "floors": [list(f) for f in self.floors],
         }
 
     @classmethod
@@ -141,6 +172,7 @@ class Checkpoint:
             pending_kind=data.get("pending_kind"),
             request=data.get("request"),
             version=version,
+            floors=[[int(p), int(n)] for p, n in data.get("floors") or ()],
         )
 
 

@@ -19,12 +19,17 @@ class Succeeded:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """The execution failed (``timed_out``: it ran past the machine's TimeoutSeconds)."""
+    """The execution failed (``timed_out``: it ran past the machine's TimeoutSeconds).
+
+    ``checkpoint`` is the journal at the failure, kept so that the execution can be redriven
+    (:meth:`Checkpoint.for_redrive`).
+    """
 
     error: str
     cause: str
     events: list[dict[str, Any]] = field(default_factory=list)
     timed_out: bool = False
+    checkpoint: Checkpoint | None = None
 
 
 @dataclass(frozen=True, slots=True)

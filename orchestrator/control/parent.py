@@ -21,6 +21,8 @@ import redis
 
 from orchestrator import messages
 from orchestrator.asl import (
+    DATA_LIMIT_EXCEEDED,
+    RUNTIME,
     Checkpoint,
     DistributedMapRequest,
     EngineOptions,
@@ -38,6 +40,7 @@ from orchestrator.asl import (
 from orchestrator.asl.ports import MapRunResultRequest
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.maprun import completion
+from orchestrator.maprun.redrive import MapRunNotRedrivable, redrive_map_run
 from orchestrator.maprun.context import MapRunContext
 from orchestrator.maprun.starter import split_execution_arn, start_map_run
 
@@ -55,6 +58,7 @@ class ExecutionRecords(Protocol):
     def append_history(self, arn: str, events: Any, *, require_status: str | None = None) -> bool: ...
     def get_state_machine(self, arn: str) -> dict[str, Any] | None: ...
     def insert_execution(self, record: dict[str, Any]) -> bool: ...
+    def history_length(self, arn: str) -> int: ...
     def get_checkpoint(self, arn: str) -> str | None: ...
     def set_checkpoint(self, arn: str, checkpoint: str | None) -> None: ...
 
@@ -114,6 +118,39 @@ class ParentRunner:
         # The child keeps its concurrency permit while it waits for its nested Map Run.
         far = int((time.time() + 10 * 365 * 86400) * 1000)
         self.ctx.redis.zadd(self.ctx.keys.map_run_semaphore(map_run_arn), {outcome.holder: far})
+        self.advance(arn)
+
+    def redrive(self, arn: str) -> None:
+        """Continue a redriven execution from the call that failed it (spec 3.6).
+
+        The service has already set it RUNNING and appended ExecutionRedriven. A Distributed
+        Map that failed re-uses its Map Run, whose unsuccessful children are redriven (a new
+        Map Run starts after States.DataLimitExceeded or States.Runtime, as on AWS).
+        """
+        ex = self.records.get_execution(arn)
+        raw = self.records.get_checkpoint(arn)
+        if ex is None or ex.get("status") != "RUNNING" or raw is None:
+            self.advance(arn)
+            return
+        checkpoint = Checkpoint.from_dict(json.loads(raw))
+        last = checkpoint.entries[-1] if checkpoint.entries else {}
+        restart = last.get("k") == "map_result" and last.get("e") in (DATA_LIMIT_EXCEEDED, RUNTIME)
+        if last.get("k") == "map_result" and "e" in last and not restart:
+            map_run_arn = next(e["v"] for e in reversed(checkpoint.entries) if e["k"] == "map_start")
+            try:
+                count = redrive_map_run(self.ctx, map_run_arn)
+            except MapRunNotRedrivable as exc:
+                log.warning("%s", exc)
+                restart = True
+            else:
+                length = self.records.history_length(arn)
+                self.records.append_history(arn, [{
+                    "timestamp": time.time(), "type": "MapRunRedriven", "id": length + 1,
+                    "previousEventId": length,
+                    "mapRunRedrivenEventDetails": {"mapRunArn": map_run_arn, "redriveCount": count},
+                }])
+        redriven = checkpoint.for_redrive(self.records.history_length(arn), restart_map_run=restart)
+        self.records.set_checkpoint(arn, json.dumps(redriven.to_dict()))
         self.advance(arn)
 
     # -- internals ----------------------------------------------------------------------
@@ -181,7 +218,9 @@ class ParentRunner:
         # Only a RUNNING execution closes: a concurrent StopExecution wins.
         if self.records.transition_execution(arn, {"RUNNING"}, fields) is None:
             return
-        self.records.set_checkpoint(arn, None)
+        # A failed execution keeps its journal: RedriveExecution continues from it.
+        failed_at = outcome.checkpoint if isinstance(outcome, Failed) else None
+        self.records.set_checkpoint(arn, json.dumps(failed_at.to_dict()) if failed_at else None)
         log.info("execution %s %s", arn, fields["status"])
         if ex.get("hostedBy"):
             self._report_hosted(ex, fields)

@@ -74,9 +74,7 @@ def register(app: Celery, settings: Settings) -> None:
 
     @app.task(name=messages.REDRIVE_EXECUTION, acks_late=True)
     def redrive_execution(arn: str) -> None:
-        from orchestrator.maprun.redrive import redrive_parent
-
-        redrive_parent(rt(), arn)
+        rt().parents.redrive(arn)
 
     @app.task(name=messages.MAP_RUN_FEED, acks_late=True)
     def map_run_feed(arn: str) -> None:
