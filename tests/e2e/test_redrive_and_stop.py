@@ -1,0 +1,106 @@
+"""RedriveExecution and StopExecution of a parent with a Distributed Map, on a real stack."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from e2e_support import E2E, counts_add_up, make_stack
+
+
+@pytest.fixture(scope="module")
+def e2e() -> Iterator[E2E]:
+    yield from make_stack(workers=1, concurrency=4)
+
+
+def _task(handler: str, next_or_end: dict[str, Any]) -> dict[str, Any]:
+    return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": handler, "Payload.$": "$"},
+            "OutputPath": "$.Payload", **next_or_end}
+
+
+def _redrivable_machine() -> dict[str, Any]:
+    # Children fail for the listed ids on their first attempt only.
+    child = {"StartAt": "FirstAttempt?", "States": {
+        "FirstAttempt?": {"Type": "Choice", "Choices": [
+            {"Variable": "$$.Execution.RedriveCount", "NumericEquals": 0, "Next": "MayFail"}],
+            "Default": "Succeed"},
+        "MayFail": _task("probe-fail", {"End": True}),
+        "Succeed": _task("probe-gauge", {"End": True}),
+    }}
+    return {"StartAt": "Process", "States": {
+        "Process": {"Type": "Map", "ItemsPath": "$.items", "ToleratedFailureCount": 1,
+                    "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED",
+                                                          "ExecutionType": "STANDARD"}, **child},
+                    "ResultPath": "$.results", "Next": "Done"},
+        "Done": {"Type": "Pass", "OutputPath": "$.results", "End": True}}}
+
+
+def test_redrive_reruns_only_the_failed_children_of_the_same_map_run(e2e: E2E) -> None:
+    ns = e2e.unique("redrive")
+    items = [{"probe": ns, "id": i, "sleep": 0, "fail_ids": [2, 5, 7]} for i in range(10)]
+    execution = e2e.start(e2e.create_machine(_redrivable_machine()), {"items": items})
+    # Given the first attempt fails on the threshold (3 failures > 1 tolerated)
+    first = e2e.wait(execution)
+    assert first["status"] == "FAILED"
+    assert first["error"] == "States.ExceedToleratedFailureThreshold"
+    (run,) = e2e.map_runs(execution)
+    counts = e2e.sfn.describe_map_run(mapRunArn=run["mapRunArn"])["itemCounts"]
+    assert (counts["succeeded"], counts["failed"]) == (7, 3)
+    # When the parent is redriven
+    e2e.sfn.redrive_execution(executionArn=execution)
+    second = e2e.wait(execution)
+    # Then it succeeds with the same Map Run, whose failed children alone ran again
+    assert second["status"] == "SUCCEEDED", second
+    assert second["redriveCount"] == 1
+    assert json.loads(second["output"]) == [{"id": i, "out": i * 10} for i in range(10)]
+    assert [r["mapRunArn"] for r in e2e.map_runs(execution)] == [run["mapRunArn"]]
+    described = e2e.sfn.describe_map_run(mapRunArn=run["mapRunArn"])
+    assert described["status"] == "SUCCEEDED"
+    assert described["redriveCount"] == 1
+    assert described["itemCounts"]["succeeded"] == 10 and described["itemCounts"]["failed"] == 0
+    done = sorted(r["id"] for r in e2e.probe(ns, "done"))
+    assert done == list(range(10))  # every child succeeded exactly once
+    # and the history goes on after the redrive without reusing an id
+    events = e2e.history(execution)
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    types = [e["type"] for e in events]
+    assert types.index("ExecutionRedriven") < types.index("MapRunRedriven") < types.index("MapRunSucceeded")
+    assert types[-1] == "ExecutionSucceeded"
+
+
+def test_stop_execution_aborts_its_map_run(e2e: E2E) -> None:
+    ns = e2e.unique("stop")
+    definition = {"StartAt": "Slow", "States": {"Slow": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "Work", "States": {"Work": _task("probe-gauge", {"End": True})}},
+        "End": True}}}
+    items = [{"probe": ns, "id": i, "sleep": 0.5} for i in range(20)]
+    execution = e2e.start(e2e.create_machine(definition), {"items": items})
+    run_arn = e2e.wait_map_run(execution)
+    deadline = time.monotonic() + 30
+    while not e2e.probe(ns, "done") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # When the parent is stopped while children run
+    stopped_at = time.time()
+    e2e.sfn.stop_execution(executionArn=execution, error="Operator.Stop", cause="enough")
+    # Then the execution is ABORTED and its Map Run ends ABORTED, with counts that add up
+    assert e2e.wait(execution)["status"] == "ABORTED"
+    deadline = time.monotonic() + 30
+    run = e2e.sfn.describe_map_run(mapRunArn=run_arn)
+    while run["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        run = e2e.sfn.describe_map_run(mapRunArn=run_arn)
+    assert run["status"] == "ABORTED"
+    counts = run["itemCounts"]
+    assert counts_add_up(counts)
+    assert counts["pending"] > 0 and counts["running"] == 0
+    assert counts["succeeded"] + counts["aborted"] + counts["pending"] == 20
+    # and no child started once the abort had been applied
+    time.sleep(1.0)
+    late = [s for s in e2e.probe(ns, "starts") if s["t"] > stopped_at + 1.0]
+    assert late == []
