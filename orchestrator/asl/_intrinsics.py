@@ -220,7 +220,7 @@ class _Parser:
         except PathSyntaxError as exc:
             self.pos = start
             raise self.error(str(exc)) from None
-        if path.is_context:
+        if path.needs_context:  # $$ or a variable: both read the context mapping
             self.uses_context = True
         return path
 
@@ -273,7 +273,7 @@ class Intrinsic:
         self._fn = FUNCTIONS[name]
         self.uses_context = any(
             (isinstance(a, Intrinsic) and a.uses_context)
-            or (not isinstance(a, (_Const, _StringLiteral, Intrinsic)) and a.is_context)
+            or (not isinstance(a, (_Const, _StringLiteral, Intrinsic)) and a.needs_context)
             for a in args
         )
         # States.Format with a literal template: the placeholders were found while parsing,

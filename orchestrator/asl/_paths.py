@@ -6,12 +6,17 @@ for an index) and evaluated by a tight loop, because the engine evaluates paths 
 state of every child workflow. Any other path (``..``, ``*``, slices, filters) is parsed once
 by jsonpath_ng and returns the list of all matches, as AWS does for indefinite paths.
 
-A path starting with ``$$`` addresses the context object instead of the data.
+A path starting with ``$$`` addresses the context object instead of the data; a path
+starting with ``$name`` (``$name.field``, ``$name[0]``...) addresses the workflow variable
+``name`` (spec 5.3, 5.6). Variables travel in the context mapping under
+:data:`VARIABLES_KEY`, a private key, so a variable path costs nothing to states that do not
+use one and needs no extra argument on the hot path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +25,12 @@ from jsonpath_ng.ext.parser import parse as _jsonpath_parse
 #: Key under which the interpreter may put private helpers (e.g. the random source) into the
 #: context mapping; keys starting with this prefix are hidden from ``$$``.
 PRIVATE_PREFIX = "__"
+
+#: Private context key holding the variables visible to the current state (a mapping).
+VARIABLES_KEY = "__variables"
+
+# ``$name``: a variable reference (Unicode identifier, as Assign names are).
+_VARIABLE = re.compile(r"\$([^\W\d]\w*)")
 
 # Characters that end a dot-notation name; a name containing one needs bracket notation.
 _NAME_STOP = frozenset(".[]()'\"*?@,: \t\r\n")
@@ -142,9 +153,20 @@ class JsonPath:
         text: the path as written.
         is_context: the path starts with ``$$`` and reads the context object.
         is_definite: the path selects at most one node.
+        variable: the variable name of a ``$name...`` path, else None.
+        needs_context: the path reads the context mapping (``$$`` or a variable).
     """
 
-    __slots__ = ("text", "is_context", "is_definite", "_steps", "_finder", "_expr")
+    __slots__ = (
+        "text",
+        "is_context",
+        "is_definite",
+        "variable",
+        "needs_context",
+        "_steps",
+        "_finder",
+        "_expr",
+    )
 
     def __init__(
         self,
@@ -152,9 +174,12 @@ class JsonPath:
         is_context: bool,
         steps: tuple[str | int, ...] | None,
         expr: Any = None,
+        variable: str | None = None,
     ) -> None:
         self.text = text
         self.is_context = is_context
+        self.variable = variable
+        self.needs_context = is_context or variable is not None
         self.is_definite = steps is not None
         self._steps = steps
         self._finder = _make_finder(steps) if steps is not None else None
@@ -176,9 +201,11 @@ class JsonPath:
             The selected value (definite path) or the list of all matches (indefinite).
 
         Raises:
-            PathNotFound: a definite path selected nothing.
+            PathNotFound: a definite path selected nothing, or the variable is not defined.
         """
-        if self.is_context:
+        if self.variable is not None:
+            data = self._variable_value(context)
+        elif self.is_context:
             if context is None:
                 raise PathNotFound(self.text, "no context object")
             data = public_context(context) if not self._steps else context
@@ -189,6 +216,13 @@ class JsonPath:
             except _Missing:
                 raise PathNotFound(self.text) from None
         return [match.value for match in self._expr.find(data)]
+
+    def _variable_value(self, context: Mapping[str, Any] | None) -> Any:
+        variables = context.get(VARIABLES_KEY) if context is not None else None
+        name = self.variable
+        if variables is None or name not in variables:
+            raise PathNotFound(self.text, f"the variable '${name}' is not defined")
+        return variables[name]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.text!r})"
@@ -218,6 +252,8 @@ class ReferencePath(JsonPath):
         steps = self._steps or ()
         if self.is_context:
             raise PathAssignError(self.text, "the context object cannot be written")
+        if self.variable is not None:
+            raise PathAssignError(self.text, "a variable cannot be written by a path")
         if not steps:
             return value
         if len(steps) == 1:
@@ -273,17 +309,23 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
-def _split_context(text: str) -> tuple[str, bool]:
+def _split_context(text: str) -> tuple[str, bool, str | None]:
+    """(body as a ``$``-rooted path, is a context path, variable name or None)."""
     if not isinstance(text, str):
         raise PathSyntaxError(f"a path must be a string, got {type(text).__name__}")
     if text.startswith("$$"):
-        return text[1:], True
-    return text, False
+        return text[1:], True, None
+    if len(text) > 1 and text[0] == "$" and text[1] not in ".[":
+        match = _VARIABLE.match(text)
+        if match is not None:
+            return "$" + text[match.end() :], False, match.group(1)
+    return text, False, None
 
 
 @lru_cache(maxsize=4096)
 def compile_path(text: str) -> JsonPath:
-    """Compile any JSONPath (``$.a``, ``$..x``, ``$.a[*].b``, ``$[?(@.x>1)]``, ``$$.Map``...).
+    """Compile any JSONPath (``$.a``, ``$..x``, ``$.a[*].b``, ``$[?(@.x>1)]``, ``$$.Map``,
+    ``$var.a``...).
 
     Reference paths compile to the fast evaluator (and are ReferencePath instances); the rest
     go through jsonpath_ng, parsed once here.
@@ -291,17 +333,17 @@ def compile_path(text: str) -> JsonPath:
     Raises:
         PathSyntaxError: the text is not a path.
     """
-    body, is_context = _split_context(text)
+    body, is_context, variable = _split_context(text)
     steps = _parse_steps(body)
     if isinstance(steps, tuple):
-        return ReferencePath(text, is_context, steps)
+        return ReferencePath(text, is_context, steps, variable=variable)
     if not body.startswith("$"):
         raise PathSyntaxError(f"'{text}' is not a valid path: {steps}")
     try:
         expr = _jsonpath_parse(body)
     except Exception as exc:  # jsonpath_ng raises lexer, parser and plain exceptions
         raise PathSyntaxError(f"'{text}' is not a valid path: {exc}") from None
-    return JsonPath(text, is_context, None, expr)
+    return JsonPath(text, is_context, None, expr, variable)
 
 
 @lru_cache(maxsize=4096)
@@ -313,7 +355,7 @@ def compile_reference_path(text: str) -> ReferencePath:
     Raises:
         PathSyntaxError: the text is not a reference path; the message says why.
     """
-    body, is_context = _split_context(text)
+    body, is_context, variable = _split_context(text)
     steps = _parse_steps(body)
     if isinstance(steps, str):
         raise PathSyntaxError(f"'{text}' is not a valid reference path: {steps}")
@@ -322,4 +364,4 @@ def compile_reference_path(text: str) -> ReferencePath:
             raise PathSyntaxError(
                 f"'{text}' is not a valid reference path: negative index [{step}]"
             )
-    return ReferencePath(text, is_context, steps)
+    return ReferencePath(text, is_context, steps, variable=variable)

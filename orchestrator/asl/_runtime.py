@@ -17,6 +17,9 @@ from orchestrator.asl._history import ENTERED, EXITED, NOT_TRUNCATED
 from orchestrator.asl._intrinsics import RANDOM_SOURCE_KEY
 from orchestrator.asl._io import compact, runtime_prefix
 from orchestrator.asl._journal import Journal, JournaledRandom
+from orchestrator.asl._paths import PRIVATE_PREFIX, VARIABLES_KEY
+from orchestrator.asl._template import Template
+from orchestrator.asl._variables import Variables
 from orchestrator.asl._timestamps import format_timestamp
 from orchestrator.asl.errors import RUNTIME, TIMEOUT, StatesError
 from orchestrator.asl.model import State, StateMachine
@@ -75,6 +78,9 @@ class ExecutionBase:
         self.cur = Cursor(0)
         self._exec_ctx: dict[str, Any] | None = None
         self._random: JournaledRandom | None = None
+        # Workflow variables (spec 5.6), created on first use so that a run without any
+        # variable pays nothing. Replay recomputes them: no checkpoint field is needed.
+        self._variables: Variables | None = None
 
     # -- history --------------------------------------------------------------------------
 
@@ -125,22 +131,67 @@ class ExecutionBase:
             {"name": state.name, "input": compact(data), "inputDetails": NOT_TRUNCATED},
         )
 
-    def exited(self, cur: Cursor, state: State, output: Any) -> None:
-        """``<Type>StateExited``."""
+    def exited(
+        self,
+        cur: Cursor,
+        state: State,
+        output: Any,
+        assigned: dict[str, str] | None = None,
+    ) -> None:
+        """``<Type>StateExited``; ``assigned`` (name -> compact JSON) adds AWS's
+        ``assignedVariables`` and ``assignedVariablesDetails`` details."""
         if not self.history:
             self.eid += 1
             cur.prev = self.eid
             return
-        self.emit(
-            cur,
-            EXITED[state.type],
-            "stateExitedEventDetails",
-            {
-                "name": state.name,
-                "output": compact(output),
-                "outputDetails": NOT_TRUNCATED,
-            },
-        )
+        details: dict[str, Any] = {
+            "name": state.name,
+            "output": compact(output),
+            "outputDetails": NOT_TRUNCATED,
+        }
+        if assigned:
+            details["assignedVariables"] = assigned
+            details["assignedVariablesDetails"] = NOT_TRUNCATED
+        self.emit(cur, EXITED[state.type], "stateExitedEventDetails", details)
+
+    # -- variables ------------------------------------------------------------------------
+
+    @property
+    def variables(self) -> Variables:
+        """The variable scopes of this run (spec 5.6)."""
+        variables = self._variables
+        if variables is None:
+            variables = self._variables = Variables()
+        return variables
+
+    def assign(
+        self,
+        state: State,
+        templates: tuple[Template | None, ...],
+        data: Any,
+        ctx: dict[str, Any] | None,
+    ) -> dict[str, str] | None:
+        """Evaluate ``Assign`` templates against ``data`` (``$``) and write the variables.
+
+        Every template is evaluated before anything is written (values at state entry, spec
+        5.6); a later template's names win over an earlier one's (a Choice rule's Assign
+        over the state's). Returns ``assignedVariables`` for the Exited event, or None.
+
+        Raises:
+            Runtime: a path selected nothing; DataLimitExceeded: a size limit.
+        """
+        values: dict[str, Any] = {}
+        for template in templates:
+            if template is None:
+                continue
+            if ctx is None and template.uses_context:
+                ctx = self.context(state.name, self.now())
+            result = template.evaluate(data, ctx)
+            if isinstance(result, dict):
+                values.update(result)
+        if not values:
+            return None
+        return self.variables.commit(values)
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -238,6 +289,7 @@ class ExecutionBase:
             },
             "StateMachine": base["StateMachine"],
             RANDOM_KEY: self.random_source(),
+            VARIABLES_KEY: self.variables.current,
         }
         if task_token is not None:
             ctx["Task"] = {"Token": task_token}
@@ -248,4 +300,4 @@ class ExecutionBase:
     @staticmethod
     def public_context(ctx: dict[str, Any]) -> dict[str, Any]:
         """The context without private keys (what requests carry)."""
-        return {k: v for k, v in ctx.items() if k != RANDOM_KEY}
+        return {k: v for k, v in ctx.items() if not k.startswith(PRIVATE_PREFIX)}

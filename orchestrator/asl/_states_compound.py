@@ -60,9 +60,15 @@ class CompoundStates(SimpleStates):
             started = cur.prev
             results = []
             try:
+                variables = self.variables
                 for branch in st.branches:
                     branch_cur = Cursor(started)
-                    results.append(self.run_states(branch, data, branch_cur))
+                    # Each branch reads the outer variables; its own stay in its scope.
+                    variables.enter_child()
+                    try:
+                        results.append(self.run_states(branch, data, branch_cur))
+                    finally:
+                        variables.leave_child()
                     cur.prev = branch_cur.prev
             except StatesError:
                 self.emit(cur, "ParallelStateFailed")
@@ -71,7 +77,10 @@ class CompoundStates(SimpleStates):
             out = apply_result(io, raw, results, ctx)
             if payload_too_large(out, self.limit):
                 raise data_limit(st.name)
-            self.exited(cur, st, out)
+            assigned = None
+            if st.assign is not None:  # $ is the array of branch outputs
+                assigned = self.assign(st, (st.assign,), results, ctx)
+            self.exited(cur, st, out, assigned)
             return out
 
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
@@ -93,7 +102,10 @@ class CompoundStates(SimpleStates):
             out = apply_result(st.io, raw, result, ctx)
             if payload_too_large(out, self.limit):
                 raise data_limit(st.name)
-            self.exited(cur, st, out)
+            assigned = None
+            if st.assign is not None:  # $ is the array of iteration outputs
+                assigned = self.assign(st, (st.assign,), result, ctx)
+            self.exited(cur, st, out, assigned)
             return out
 
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
@@ -141,6 +153,8 @@ class CompoundStates(SimpleStates):
                     details,
                 )
                 iteration_cur = Cursor(cur.prev)
+                # Each iteration reads the outer variables; its own stay in its scope.
+                self.variables.enter_child()
                 try:
                     results.append(
                         self.run_states(st.processor, item_input, iteration_cur)
@@ -154,6 +168,8 @@ class CompoundStates(SimpleStates):
                         details,
                     )
                     raise
+                finally:
+                    self.variables.leave_child()
                 cur.prev = iteration_cur.prev
                 self.emit(
                     cur,

@@ -20,6 +20,7 @@ from orchestrator.asl._io import (
     compact,
     data_limit,
     effective_input,
+    error_output_of,
     payload_too_large,
     select,
     show_value,
@@ -98,13 +99,20 @@ class SimpleStates(ExecutionBase):
                     continue
                 for catcher in catchers:
                     if catcher.matches(exc.error):
+                        assigned = None
                         try:
                             output = catch_output(
                                 catcher.result_path, catcher.result_discard, raw, exc
                             )
+                            if catcher.assign is not None:
+                                # Catch Assign: $ is the error output; written to the scope
+                                # of the state that caught (spec 5.6).
+                                assigned = self.assign(
+                                    state, (catcher.assign,), error_output_of(exc), None
+                                )
                         except StatesError as bad:
                             raise self.fix(bad, state, entered_id) from None
-                        self.exited(cur, state, output)
+                        self.exited(cur, state, output, assigned)
                         return output, catcher.next
                 raise exc from None
 
@@ -132,11 +140,14 @@ class SimpleStates(ExecutionBase):
             else:
                 result = effective_input(io, raw, ctx)
             out = apply_result(io, raw, result, ctx, selector=False)
+            if out is not raw and payload_too_large(out, self.limit):
+                raise data_limit(st.name)
+            assigned = None
+            if st.assign is not None:  # $ is the Pass result (spec 5.3 step 7)
+                assigned = self.assign(st, (st.assign,), result, ctx)
         except StatesError as exc:
             raise self.fix(exc, st, entered) from None
-        if out is not raw and payload_too_large(out, self.limit):
-            raise data_limit(st.name)
-        self.exited(cur, st, out)
+        self.exited(cur, st, out, assigned)
         return out, st.next
 
     # -- Choice ---------------------------------------------------------------------------
@@ -149,17 +160,24 @@ class SimpleStates(ExecutionBase):
             ctx = self.context(st.name, self.now()) if io.uses_context else None
             data = apply_input_path(io, raw, ctx)
             target = st.default
+            rule_assign = None
             for branch in st.choices:
                 if branch.rule.matches(data, ctx):
                     target = branch.next
+                    rule_assign = branch.assign
                     break
             if target is None:
                 # AWS's observed cause for a Choice without a match and without Default.
                 raise NoChoiceMatched("No Matches!")
             out = apply_output_path(io, data, ctx)
+            assigned = None
+            if st.assign is not None or rule_assign is not None:
+                # $ is the effective input; the matched rule's Assign is applied after the
+                # state's, so its names win (decision, unverified).
+                assigned = self.assign(st, (st.assign, rule_assign), data, ctx)
         except StatesError as exc:
             raise self.fix(exc, st, entered) from None
-        self.exited(cur, st, out)
+        self.exited(cur, st, out, assigned)
         return out, target
 
     # -- Wait -----------------------------------------------------------------------------
@@ -204,10 +222,13 @@ class SimpleStates(ExecutionBase):
                     )
                 until = stamp
             out = apply_output_path(io, data, ctx)
+            assigned = None
+            if st.assign is not None:  # $ is the effective input (spec 5.3 step 7)
+                assigned = self.assign(st, (st.assign,), data, ctx)
         except StatesError as exc:
             raise self.fix(exc, st, entered) from None
         self.wait(st.name, until)
-        self.exited(cur, st, out)
+        self.exited(cur, st, out, assigned)
         return out, st.next
 
     # -- Succeed / Fail -------------------------------------------------------------------
@@ -354,7 +375,10 @@ class SimpleStates(ExecutionBase):
             out = apply_result(io, raw, result, ctx)
             if payload_too_large(out, self.limit):
                 raise data_limit(st.name)
-            self.exited(cur, st, out)
+            assigned = None
+            if st.assign is not None:  # $ is the task result (spec 5.3 step 7)
+                assigned = self.assign(st, (st.assign,), result, ctx)
+            self.exited(cur, st, out, assigned)
             return out
 
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)

@@ -74,6 +74,17 @@ def _dynamic(key: str, expr: Any) -> tuple[_Eval, bool]:
     except PathSyntaxError as exc:
         raise TemplateError(f"Field '{key}': {exc}") from None
     find = path.find
+    if path.variable is not None:
+        # A variable lives in the context mapping (private key), but the cause of a missing
+        # one shows the state's data, as for any other path that selects nothing (decision).
+
+        def eval_variable(data: Any, context: Mapping[str, Any] | None) -> Any:
+            try:
+                return find(data, context)
+            except PathNotFound:
+                raise _not_found(expr, key, data) from None
+
+        return eval_variable, True
     if path.is_context:
 
         def eval_context(data: Any, context: Mapping[str, Any] | None) -> Any:
@@ -193,7 +204,8 @@ class Template:
 
     Attributes:
         raw: the template as written in the definition.
-        uses_context: some ``.$`` value reads ``$$``, so the caller must pass the context.
+        uses_context: some ``.$`` value reads ``$$`` or a variable, so the caller must pass
+            the context (which carries the variables under a private key).
     """
 
     __slots__ = ("raw", "uses_context", "_literal", "_fn")

@@ -50,6 +50,7 @@ from orchestrator.asl._validate_fields import (
 )
 from orchestrator.asl._validate_map import check_map
 from orchestrator.asl._validate_retry import Transition
+from orchestrator.asl._validate_variables import check_variable_scopes
 from orchestrator.asl._validate_states import (
     FIELDS,
     TRANSITIONING,
@@ -125,6 +126,7 @@ def _validate_document(
         chk.schema("", f"The definition must be a JSON object, got {show(document)}")
         return
     _validate_top(chk, document, machine_type)
+    check_variable_scopes(chk, document)
 
 
 def _parse(chk: Checker, text: str) -> Any:

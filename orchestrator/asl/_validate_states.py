@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.asl._validate_variables import check_resource
 from orchestrator.asl._validate_fields import (
     FAIL,
     JSONATA,
@@ -187,8 +188,8 @@ def check_pass(chk: Checker, state: Mapping[str, Any], ctx: StateContext) -> lis
 def check_task(chk: Checker, state: Mapping[str, Any], ctx: StateContext) -> list[Transition]:
     """Task: ``Resource`` string; timeout/heartbeat literal-or-path pairs; Retry/Catch.
 
-    ``Resource`` is only required to be a non-empty string: stepmap maps resources to its
-    own handlers, so non-ARN names are legitimate here (a deliberate difference from AWS).
+    ``Resource`` must be an ARN, as on AWS (see ``_validate_variables.resource_error`` for
+    the accepted shapes); stepmap maps ARNs to its own handlers.
     """
     where, path = ctx.where, ctx.path
     if "Resource" not in state:
@@ -199,6 +200,8 @@ def check_task(chk: Checker, state: Mapping[str, Any], ctx: StateContext) -> lis
         chk.add(pointer(path, "Resource"), "INVALID_RESOURCE",
                 f"Field 'Resource' {where} must be a constant non-empty string, got "
                 f"{show(state['Resource'])}")
+    else:
+        check_resource(chk, state["Resource"], pointer(path, "Resource"), where)
     jsonata = ctx.language == JSONATA
     for literal in ("TimeoutSeconds", "HeartbeatSeconds"):
         exclusive(chk, state, literal, literal + "Path", path, where)

@@ -6,7 +6,9 @@ JSON path), then builds the model. PascalCase JSON names appear only in this mod
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -121,6 +123,26 @@ def _uses_context_raw(value: Any) -> bool:
     return False
 
 
+# A ``$name`` variable reference anywhere in a string (a path or an intrinsic argument).
+_VARIABLE_REF = re.compile(r"(?<![\w$])\$[^\W\d]")
+
+
+def _uses_variables_raw(value: Any) -> bool:
+    """Whether a raw JSON fragment contains a string mentioning a ``$name`` variable."""
+    if isinstance(value, str):
+        return _VARIABLE_REF.search(value) is not None
+    if isinstance(value, Mapping):
+        return any(_uses_variables_raw(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_uses_variables_raw(v) for v in value)
+    return False
+
+
+def _with_context(io: StateIO) -> StateIO:
+    """``io`` marked as needing the context mapping (``$$``, variables or random draws)."""
+    return io if io.uses_context else dataclasses.replace(io, uses_context=True)
+
+
 def _uses_random(value: Any) -> bool:
     """Whether a template calls States.UUID/MathRandom (they draw from the context's journaled
     random source, so the context must be built for replay to be deterministic)."""
@@ -229,8 +251,8 @@ class _Parser:
             result_path = None
         uses_context = any(
             [
-                input_path is not None and input_path.is_context,
-                output_path is not None and output_path.is_context,
+                input_path is not None and input_path.needs_context,
+                output_path is not None and output_path.needs_context,
                 parameters is not None and parameters.uses_context,
                 selector is not None and selector.uses_context,
                 _uses_random(raw.get("Parameters")) if params else False,
@@ -277,6 +299,7 @@ class _Parser:
                     result_path=result_path,
                     result_discard="ResultPath" in entry
                     and entry["ResultPath"] is None,
+                    assign=self._template(entry, "Assign", f"{path}/Catch/{i}"),
                 )
             )
         return tuple(out)
@@ -306,6 +329,7 @@ class _Parser:
             "end": bool(raw.get("End", False)),
             "comment": raw.get("Comment"),
             "query_language": ql,
+            "assign": self._template(raw, "Assign", path),
             "raw": raw,
         }
         builder = (
@@ -314,6 +338,9 @@ class _Parser:
         if builder is None:
             self._fail(f"{path}/Type", f"Unknown state type {kind!r} in state '{name}'")
         result: State = builder(raw, path, common, ql)
+        if result.assign is not None and result.assign.uses_context:
+            # The Assign template reads $$ or variables: the runner must build the context.
+            result = dataclasses.replace(result, io=_with_context(result.io))
         return result
 
     def _state_Pass(
@@ -351,16 +378,17 @@ class _Parser:
                 rule = compile_choice_rule(rule_raw)
             except (ValueError, TypeError, KeyError) as exc:
                 self._fail(f"{path}/Choices/{i}", f"Invalid Choice rule: {exc}")
-            branches.append(ChoiceBranch(rule=rule, next=rule_raw["Next"]))
-        io = self._io(raw, path, params=False, results=False)
-        if _uses_context_raw(raw.get("Choices")) and not io.uses_context:
-            io = StateIO(
-                input_path=io.input_path,
-                input_null=io.input_null,
-                output_path=io.output_path,
-                output_null=io.output_null,
-                uses_context=True,
+            branches.append(
+                ChoiceBranch(
+                    rule=rule,
+                    next=rule_raw["Next"],
+                    assign=self._template(rule_raw, "Assign", f"{path}/Choices/{i}"),
+                )
             )
+        io = self._io(raw, path, params=False, results=False)
+        choices_raw = raw.get("Choices")
+        if _uses_context_raw(choices_raw) or _uses_variables_raw(choices_raw):
+            io = _with_context(io)
         return ChoiceState(
             io=io, choices=tuple(branches), default=raw.get("Default"), **common
         )
@@ -379,12 +407,17 @@ class _Parser:
                 self._fail(
                     f"{path}/Timestamp", f"Invalid Timestamp {raw['Timestamp']!r}"
                 )
+        io = self._io(raw, path, params=False, results=False)
+        seconds_path = self._path(raw, "SecondsPath", path)
+        timestamp_path = self._path(raw, "TimestampPath", path)
+        if any(p is not None and p.needs_context for p in (seconds_path, timestamp_path)):
+            io = _with_context(io)
         return WaitState(
-            io=self._io(raw, path, params=False, results=False),
+            io=io,
             seconds=raw.get("Seconds"),
             timestamp=timestamp,
-            seconds_path=self._path(raw, "SecondsPath", path),
-            timestamp_path=self._path(raw, "TimestampPath", path),
+            seconds_path=seconds_path,
+            timestamp_path=timestamp_path,
             **common,
         )
 

@@ -15,6 +15,7 @@ from orchestrator.asl.errors import (
 
 if TYPE_CHECKING:
     from orchestrator.asl._paths import ReferencePath
+    from orchestrator.asl._template import Template
 
 
 def error_matches(error_equals: tuple[str, ...], error: str) -> bool:
@@ -69,12 +70,17 @@ class Retrier:
 @dataclass(frozen=True, slots=True)
 class Catcher:
     """One Catch entry: on a matching error, put ``{"Error", "Cause"}`` into the raw state
-    input at ``ResultPath`` (default ``$`` replaces it, ``null`` keeps the input) and go to Next."""
+    input at ``ResultPath`` (default ``$`` replaces it, ``null`` keeps the input) and go to Next.
+
+    ``assign`` (spec 5.6) writes variables into the scope of the state that caught the error;
+    in JSONPath its ``$`` is the error output ``{"Error", "Cause"}`` (decision, unverified).
+    """
 
     error_equals: tuple[str, ...]
     next: str
     result_path: ReferencePath | None
     result_discard: bool = False
+    assign: Template | None = None
 
     def matches(self, error: str) -> bool:
         """Whether this catcher's ErrorEquals matches ``error``."""

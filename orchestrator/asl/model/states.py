@@ -26,7 +26,9 @@ class State:
     """Fields common to every state: its name, type, transition and I/O processing.
 
     ``next`` is the following state's name; ``end`` marks a terminal state. ``query_language``
-    is the state's effective QueryLanguage (only JSONPath runs today).
+    is the state's effective QueryLanguage (only JSONPath runs today). ``assign`` is the
+    compiled JSONPath ``Assign`` template (spec 5.6): the variables it yields are set when the
+    state completes and are visible from the next state.
     """
 
     name: str
@@ -36,6 +38,7 @@ class State:
     comment: str | None = None
     query_language: str = JSONPATH
     io: StateIO = DEFAULT_IO
+    assign: Template | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -68,10 +71,12 @@ class TaskState(State):
 
 @dataclass(frozen=True, slots=True)
 class ChoiceBranch:
-    """One top-level Choice rule and the state it leads to."""
+    """One top-level Choice rule, the state it leads to, and its own ``Assign`` (applied
+    after the state's Assign when this rule matches)."""
 
     rule: ChoiceRule
     next: str
+    assign: Template | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -190,16 +190,16 @@ def test_aws_sdk_resource_type_keeps_the_service() -> None:
 def test_task_failure_event_and_execution_failed_details() -> None:
     definition = {
         "StartAt": "T",
-        "States": {"T": {"Type": "Task", "Resource": "r:x", "End": True}},
+        "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::test:x", "End": True}},
     }
     outcome = run(
-        definition, {}, tasks=FakeInvoker({"r:x": {"error": "E", "cause": "C"}})
+        definition, {}, tasks=FakeInvoker({"arn:aws:states:::test:x": {"error": "E", "cause": "C"}})
     )
     assert isinstance(outcome, Failed)
     failed = outcome.events[-2]
     assert failed["type"] == "TaskFailed"
     assert failed["taskFailedEventDetails"] == {
-        "resourceType": "r",
+        "resourceType": "test",
         "resource": "x",
         "error": "E",
         "cause": "C",

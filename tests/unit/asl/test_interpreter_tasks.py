@@ -36,13 +36,13 @@ def run(
 
 
 def test_task_request_carries_resolved_timeouts_and_context() -> None:
-    tasks = FakeInvoker({"r:x": "ok"})
+    tasks = FakeInvoker({"arn:aws:states:::test:x": "ok"})
     definition = {
         "StartAt": "T",
         "States": {
             "T": {
                 "Type": "Task",
-                "Resource": "r:x",
+                "Resource": "arn:aws:states:::test:x",
                 "TimeoutSecondsPath": "$.timeout",
                 "HeartbeatSecondsPath": "$.beat",
                 "End": True,
@@ -59,7 +59,7 @@ def test_task_request_carries_resolved_timeouts_and_context() -> None:
         request.heartbeat_seconds,
     ) == (
         "T",
-        "r:x",
+        "arn:aws:states:::test:x",
         60,
         5,
     )
@@ -79,7 +79,7 @@ def test_timeout_seconds_path_must_be_a_positive_integer() -> None:
         "States": {
             "T": {
                 "Type": "Task",
-                "Resource": "r:x",
+                "Resource": "arn:aws:states:::test:x",
                 "TimeoutSecondsPath": "$.t",
                 "End": True,
             }
@@ -265,13 +265,13 @@ def test_the_engine_never_mutates_its_input() -> None:
 
 
 def test_timeout_seconds_path_is_resolved_after_input_path() -> None:
-    tasks = FakeInvoker({"r:x": 1})
+    tasks = FakeInvoker({"arn:aws:states:::test:x": 1})
     definition = {
         "StartAt": "T",
         "States": {
             "T": {
                 "Type": "Task",
-                "Resource": "r:x",
+                "Resource": "arn:aws:states:::test:x",
                 "InputPath": "$.cfg",
                 "TimeoutSecondsPath": "$.t",
                 "End": True,

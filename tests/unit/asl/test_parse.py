@@ -72,7 +72,7 @@ def test_identity_paths_compile_to_nothing_and_null_paths_are_flagged() -> None:
             "States": {
                 "T": {
                     "Type": "Task",
-                    "Resource": "r:x",
+                    "Resource": "arn:aws:states:::test:x",
                     "InputPath": "$",
                     "OutputPath": None,
                     "ResultPath": None,
@@ -97,7 +97,7 @@ def test_retry_and_catch_defaults() -> None:
             "States": {
                 "T": {
                     "Type": "Task",
-                    "Resource": "r:x",
+                    "Resource": "arn:aws:states:::test:x",
                     "Retry": [{"ErrorEquals": ["States.ALL"]}],
                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "D"}],
                     "End": True,

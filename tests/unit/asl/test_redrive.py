@@ -19,14 +19,14 @@ from conftest import FakeClock, FakeInvoker, execution_info
 MACHINE = {
     "StartAt": "Prepare",
     "States": {
-        "Prepare": {"Type": "Task", "Resource": "r:prepare", "ResultPath": "$.prepared", "Next": "Work"},
-        "Work": {"Type": "Task", "Resource": "r:work", "ResultPath": "$.worked", "End": True},
+        "Prepare": {"Type": "Task", "Resource": "arn:aws:states:::test:prepare", "ResultPath": "$.prepared", "Next": "Work"},
+        "Work": {"Type": "Task", "Resource": "arn:aws:states:::test:work", "ResultPath": "$.worked", "End": True},
     },
 }
 
 
 def test_a_failed_execution_keeps_the_journal_it_failed_with() -> None:
-    tasks = FakeInvoker({"r:prepare": 1, "r:work": {"error": "App.Down", "cause": "later"}})
+    tasks = FakeInvoker({"arn:aws:states:::test:prepare": 1, "arn:aws:states:::test:work": {"error": "App.Down", "cause": "later"}})
     outcome = run_execution(parse_definition(MACHINE), {}, execution_info(),
                             Ports(tasks=tasks, clock=FakeClock()))
     assert isinstance(outcome, Failed)
@@ -38,20 +38,20 @@ def test_a_failed_execution_keeps_the_journal_it_failed_with() -> None:
 
 def test_redrive_reruns_only_the_failed_state_and_continues_the_history() -> None:
     machine = parse_definition(MACHINE)
-    first = FakeInvoker({"r:prepare": 1, "r:work": {"error": "App.Down", "cause": "later"}})
+    first = FakeInvoker({"arn:aws:states:::test:prepare": 1, "arn:aws:states:::test:work": {"error": "App.Down", "cause": "later"}})
     failed = run_execution(machine, {"x": 1}, execution_info(), Ports(tasks=first, clock=FakeClock()))
     assert isinstance(failed, Failed) and failed.checkpoint is not None
     stored = len(failed.events) + 1  # + the ExecutionRedriven event the service appends
     # Given a checkpoint serialised and loaded again, as the control plane does
     checkpoint = Checkpoint.from_dict(json.loads(json.dumps(failed.checkpoint.for_redrive(stored).to_dict())))
-    second = FakeInvoker({"r:prepare": 99, "r:work": "done"})
+    second = FakeInvoker({"arn:aws:states:::test:prepare": 99, "arn:aws:states:::test:work": "done"})
     # When the execution is run again from it
     outcome = run_execution(machine, None, execution_info(), Ports(tasks=second, clock=FakeClock()),
                             checkpoint=checkpoint)
     # Then only the failed Task ran again, with the first Task's recorded result
     assert isinstance(outcome, Succeeded)
     assert outcome.output == {"x": 1, "prepared": 1, "worked": "done"}
-    assert [c.resource for c in second.calls] == ["r:work"]
+    assert [c.resource for c in second.calls] == ["arn:aws:states:::test:work"]
     # and the new events continue the stored history without reusing an id
     ids = [e["id"] for e in outcome.events]
     assert ids[0] == stored + 1
@@ -69,14 +69,14 @@ def test_redrive_of_a_failed_map_result_can_restart_the_map_run() -> None:
 
 def test_events_after_a_redrive_survive_a_later_suspension() -> None:
     machine = parse_definition(MACHINE)
-    first = FakeInvoker({"r:prepare": 1, "r:work": {"error": "App.Down", "cause": "later"}})
+    first = FakeInvoker({"arn:aws:states:::test:prepare": 1, "arn:aws:states:::test:work": {"error": "App.Down", "cause": "later"}})
     failed = run_execution(machine, {}, execution_info(), Ports(tasks=first, clock=FakeClock()))
     assert isinstance(failed, Failed) and failed.checkpoint is not None
     history = list(failed.events) + [{"id": len(failed.events) + 1, "type": "ExecutionRedriven"}]
     redriven = failed.checkpoint.for_redrive(len(history))
     # Given the redriven Task answers later (it goes to a worker)
     suspended = run_execution(machine, None, execution_info(),
-                              Ports(tasks=FakeInvoker(pending={"r:work"}), clock=FakeClock()),
+                              Ports(tasks=FakeInvoker(pending={"arn:aws:states:::test:work"}), clock=FakeClock()),
                               checkpoint=redriven)
     assert isinstance(suspended, Suspended)
     history += suspended.events

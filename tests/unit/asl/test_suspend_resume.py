@@ -192,7 +192,7 @@ def test_rejected_task_goes_to_retry_and_catch_on_resume() -> None:
         "States": {
             "Call": {
                 "Type": "Task",
-                "Resource": "r:callback",
+                "Resource": "arn:aws:states:::test:callback",
                 "Catch": [
                     {
                         "ErrorEquals": ["App.Rejected"],
@@ -210,7 +210,7 @@ def test_rejected_task_goes_to_retry_and_catch_on_resume() -> None:
         machine,
         {"a": 1},
         execution_info(),
-        Ports(tasks=FakeInvoker(pending={"r:callback"}), clock=FakeClock()),
+        Ports(tasks=FakeInvoker(pending={"arn:aws:states:::test:callback"}), clock=FakeClock()),
     )
     assert isinstance(first, Suspended)
     checkpoint = through_json(first.checkpoint)
@@ -356,13 +356,13 @@ def test_pending_tasks_inside_parallel_branches_resume_one_by_one() -> None:
                     {
                         "StartAt": "A",
                         "States": {
-                            "A": {"Type": "Task", "Resource": "r:a", "End": True}
+                            "A": {"Type": "Task", "Resource": "arn:aws:states:::test:a", "End": True}
                         },
                     },
                     {
                         "StartAt": "B",
                         "States": {
-                            "B": {"Type": "Task", "Resource": "r:b", "End": True}
+                            "B": {"Type": "Task", "Resource": "arn:aws:states:::test:b", "End": True}
                         },
                     },
                 ],
@@ -371,7 +371,7 @@ def test_pending_tasks_inside_parallel_branches_resume_one_by_one() -> None:
         },
     }
     machine = parse_definition(definition)
-    answers = {"r:a": {"a": 1}, "r:b": {"b": 2}}
+    answers = {"arn:aws:states:::test:a": {"a": 1}, "arn:aws:states:::test:b": {"b": 2}}
     reference = run_execution(
         machine,
         {"in": 0},
@@ -385,7 +385,7 @@ def test_pending_tasks_inside_parallel_branches_resume_one_by_one() -> None:
         machine,
         {"in": 0},
         execution_info(),
-        Ports(tasks=FakeInvoker(pending={"r:a", "r:b"}), clock=FakeClock()),
+        Ports(tasks=FakeInvoker(pending={"arn:aws:states:::test:a", "arn:aws:states:::test:b"}), clock=FakeClock()),
     )
     resources = []
     while isinstance(outcome, Suspended):
@@ -398,11 +398,11 @@ def test_pending_tasks_inside_parallel_branches_resume_one_by_one() -> None:
             machine,
             None,
             execution_info(),
-            Ports(tasks=FakeInvoker(pending={"r:a", "r:b"}), clock=FakeClock()),
+            Ports(tasks=FakeInvoker(pending={"arn:aws:states:::test:a", "arn:aws:states:::test:b"}), clock=FakeClock()),
             checkpoint=checkpoint,
         )
     assert isinstance(outcome, Succeeded)
     events += outcome.events
-    assert resources == ["r:a", "r:b"]
+    assert resources == ["arn:aws:states:::test:a", "arn:aws:states:::test:b"]
     assert outcome.output == reference.output == [{"a": 1}, {"b": 2}]
     assert events == reference.events

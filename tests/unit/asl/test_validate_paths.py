@@ -73,7 +73,7 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("intrinsics", machine({"Parameters": {
         "a.$": "States.Format('{} and {}', $.x, States.JsonToString($.y))",
         "b.$": "States.ArrayRange(1, 9, 2)", "c.$": "States.UUID()"}})),
-    ("result_selector_recursive_descent", machine({"Type": "Task", "Resource": "r",
+    ("result_selector_recursive_descent", machine({"Type": "Task", "Resource": "arn:aws:states:::test:r",
                                                    "ResultSelector": {"ids.$": "$..id"}})),
     ("items_path_from_context", map_machine(ItemsPath="$$.Execution.Input.items")),
     ("fail_paths_with_allowed_intrinsics",
