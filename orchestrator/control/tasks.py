@@ -113,8 +113,10 @@ def register(app: Celery, settings: Settings) -> None:
         ctx = rt().ctx
         try:
             if ctx.redis.set(ctx.keys.reconcile_lock(), "1", nx=True, px=int(RECONCILE_EVERY * 800)):
+                overdue = 2 * settings.limits.lease_seconds
                 for arn in ctx.store.open_runs():
                     try:
+                        completion.close_overdue_segments(ctx, arn, older_than=overdue)
                         completion.after_progress(ctx, arn)
                     except Exception:  # noqa: BLE001 - one bad run must not stop the others
                         log.exception("reconcile failed for %s", arn)

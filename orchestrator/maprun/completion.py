@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 
 from orchestrator import messages
@@ -104,6 +105,31 @@ def children_done(ctx: MapRunContext, report: messages.ChildrenReport) -> None:
     """A ``run_children`` message finished (its link callback)."""
     apply_outcomes(ctx, report.map_run_arn, report.outcomes)
     after_progress(ctx, report.map_run_arn)
+
+
+def close_overdue_segments(ctx: MapRunContext, arn: str, *, older_than: float) -> int:
+    """Close chord segments whose body never ran, judging from the child records.
+
+    A segment is done when every child it carried has a terminal status, or has been taken
+    back by lease reclamation (its permit is gone and it sits in the ready queue again, where a
+    later segment carries it). Correctness never waits for a chord callback: outcomes arrive
+    through each message's link and leases, this only tidies the books.
+    """
+    keys = ctx.keys
+    now = time.time()
+    closed = 0
+    for segment, raw in ctx.redis.hgetall(keys.map_run_segments(arn)).items():
+        sent, _, indexes = raw.decode().partition("|")
+        if now - float(sent) < older_than:
+            continue
+        children = [i for i in indexes.split(",") if i]
+        statuses = ctx.redis.hmget(keys.map_run_status(arn), children) if children else []
+        holders = {h.decode().split(":", 1)[0]
+                   for h in ctx.redis.zrange(keys.map_run_semaphore(arn), 0, -1)}
+        if all(st is not None or i not in holders for i, st in zip(children, statuses, strict=True)):
+            ctx.redis.hdel(keys.map_run_segments(arn), segment)
+            closed += 1
+    return closed
 
 
 def close_segment(ctx: MapRunContext, reports: list[dict[str, object]], arn: str, segment: str) -> None:

@@ -97,8 +97,10 @@ def _send_segments(ctx: MapRunContext, arn: str, rec: dict[str, str],
             ))
         body = signature(messages.CLOSE_SEGMENT, args=[arn, segment],
                          queue=settings.celery.control_queue)
+        # "{sent at}|{child indexes}": what the reconciler needs to close the segment from
+        # the child records if its chord body never runs (ARCHITECTURE invariant 4).
         ctx.redis.hset(keys.map_run_segments(arn), segment,
-                       f"{len(segment_children)}|{time.time():.3f}")
+                       f"{time.time():.3f}|" + ",".join(str(c.index) for c in segment_children))
         _apply(chord(header, body))
 
 

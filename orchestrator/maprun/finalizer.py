@@ -58,6 +58,7 @@ def finish(ctx: MapRunContext, arn: str, status: str, error: str | None = None,
         fields.update(error=error, cause=cause or "")
     ctx.store.update(arn, **fields)
     ctx.store.close(arn)
+    ctx.redis.delete(keys.map_run_segments(arn))
     items, _ = ctx.store.counters(arn)
     log.info("map run %s %s: %d succeeded, %d failed, %d aborted of %d items", arn, status,
              items.succeeded, items.failed, items.aborted, items.total)
