@@ -39,6 +39,9 @@ class CelerySettings(BaseModel):
 
     control_queue: str = Field("stepmap.control", description="Queue of the control plane tasks.")
     children_queue: str = Field("stepmap.children", description="Queue of child workflow tasks.")
+    visibility_timeout: int = Field(
+        3600, ge=1, description="Seconds before an unacknowledged message is redelivered."
+    )
     children_per_message: int = Field(
         32,
         ge=1,

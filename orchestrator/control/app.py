@@ -14,6 +14,7 @@ def create_app(settings: Settings) -> Celery:
     app.conf.update(messages.celery_config(
         settings.broker_url, control_queue=settings.celery.control_queue,
         children_queue=settings.celery.children_queue,
+        visibility_timeout=settings.celery.visibility_timeout,
     ))
     from orchestrator.control.tasks import register
 
