@@ -1,0 +1,96 @@
+"""Task handlers that let the e2e tests watch the runtime from inside the children.
+
+The workers import this module (``STEPMAP_HANDLER_MODULES``); each handler records what it saw
+in the stack's Redis (``STEPMAP_REDIS__URL``, the URL every stack process gets) under keys
+named by the event's ``probe`` field, so that tests sharing one stack never mix their records:
+
+* ``probe:{ns}:running`` — gauge of handlers running now (INCR on entry, DECR on exit).
+* ``probe:{ns}:peak`` — the highest value the gauge ever had.
+* ``probe:{ns}:starts`` — one JSON line per entry: ``{"id", "t", "running", "worker"}`` (the
+  gauge it saw, itself included; ``worker`` is the pid of the Celery worker's main process).
+* ``probe:{ns}:done`` — one JSON line per successful exit: ``{"id", "start", "stop"}``.
+
+Every handler takes an event ``{"probe": ns, "id": <item id>, ...}`` and returns
+``{"id": <item id>, "out": <item id> * 10}`` so result files can be compared exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import redis
+
+from workers.handlers.registry import HandlerContext, HandlerError, handler
+
+# Entry: bump the gauge, raise the peak, log the start with the gauge it saw (one atomic step,
+# so the gauge a child records includes every child that entered before it).
+_ENTER = """
+local running = redis.call('INCR', KEYS[1])
+local peak = tonumber(redis.call('GET', KEYS[2]) or '0')
+if running > peak then redis.call('SET', KEYS[2], running) end
+redis.call('RPUSH', KEYS[3], cjson.encode({id = cjson.decode(ARGV[1]), t = tonumber(ARGV[2]), running = running,
+                                 worker = tonumber(ARGV[3])}))
+return running
+"""
+
+_client: redis.Redis | None = None
+_enter_script: Any = None
+
+
+def _redis() -> tuple[redis.Redis, Any]:
+    global _client, _enter_script
+    if _client is None:
+        _client = redis.Redis.from_url(os.environ["STEPMAP_REDIS__URL"])
+        _enter_script = _client.register_script(_ENTER)
+    return _client, _enter_script
+
+
+def keys(ns: str) -> dict[str, str]:
+    """The Redis keys of probe namespace ``ns``."""
+    base = f"probe:{ns}"
+    return {name: f"{base}:{name}" for name in ("running", "peak", "starts", "done")}
+
+
+def _probe(event: Any, seconds: float, fail: bool) -> Any:
+    if not isinstance(event, dict) or "probe" not in event:
+        raise HandlerError("Probe.BadEvent", f"expected {{'probe': ns, 'id': ...}}, got {event!r}"[:300])
+    ns, item_id = str(event["probe"]), event.get("id")
+    client, enter = _redis()
+    k = keys(ns)
+    start = time.time()
+    enter(keys=[k["running"], k["peak"], k["starts"]], args=[json.dumps(item_id), repr(start), os.getppid()])
+    try:
+        if seconds > 0:
+            time.sleep(seconds)
+    finally:
+        client.decr(k["running"])
+    if fail:
+        raise HandlerError("Probe.Failure", f"item {item_id} fails on purpose")
+    client.rpush(k["done"], json.dumps({"id": item_id, "start": start, "stop": time.time()}))
+    return {"id": item_id, "out": item_id * 10 if isinstance(item_id, int) else item_id}
+
+
+@handler("probe-gauge")
+def probe_gauge(event: Any, context: HandlerContext) -> Any:
+    """Record concurrency, sleep ``event["sleep"]`` seconds (default 0.2), return."""
+    return _probe(event, float(event.get("sleep", 0.2)) if isinstance(event, dict) else 0.0, False)
+
+
+@handler("probe-fail")
+def probe_fail(event: Any, context: HandlerContext) -> Any:
+    """Fail with ``Probe.Failure`` when ``event["id"]`` is in ``event["fail_ids"]``."""
+    fail = isinstance(event, dict) and event.get("id") in (event.get("fail_ids") or [])
+    return _probe(event, float(event.get("sleep", 0)) if isinstance(event, dict) else 0.0, fail)
+
+
+@handler("probe-sleep")
+def probe_sleep(event: Any, context: HandlerContext) -> Any:
+    """Sleep ``event["slow_seconds"]`` for ids in ``event["slow_ids"]``, else ``event["sleep"]``."""
+    if not isinstance(event, dict):
+        return _probe(event, 0.0, False)
+    slow = event.get("id") in (event.get("slow_ids") or [])
+    seconds = float(event.get("slow_seconds", 2.0)) if slow else float(event.get("sleep", 0))
+    return _probe(event, seconds, False)
