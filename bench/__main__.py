@@ -1,0 +1,310 @@
+"""``python -m bench`` (``make bench``): stepmap's throughput figures from one run.
+
+1. group   a plain Celery ``group`` of no-op tasks on the same Redis and children workers
+2. batch1  child executions/s of a Distributed Map with a Pass child, one item per child
+3. csv     items/s over a CSV in S3 with MaxItemsPerBatch and a ResultWriter, and the peak RSS
+           of the control worker's process tree at two dataset sizes
+4. engine  the engine micro-benchmark (``bench.engine``, in a subprocess)
+
+Examples::
+
+    python -m bench                      # full sizes (10k group / 10k children / 1M rows)
+    python -m bench --quick              # small sizes, about a minute
+    python -m bench --only batch1 --set celery.children_per_message=64
+    python -m bench --only csv --profile /tmp/prof   # cProfile in every worker process
+
+Settings reach every stack process: ``--set group.field=value`` or ``STEPMAP_*`` variables.
+The stack is always stopped, also on Ctrl-C; a failed measurement is reported with where it
+failed and the tail of the worker logs, and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bench import maprun
+from bench._stack import StackOptions, start_stack
+from bench.maprun import Figure
+
+SECTIONS = ("group", "batch1", "csv", "engine")
+FULL = {"group": 10_000, "batch1": 10_000, "csv_small": 100_000, "csv": 1_000_000}
+QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000}
+_NOUN = {"tasks/s": "task", "children/s": "child", "items/s": "item"}
+TARGETS = {"batch1": (1.0, 3.0), "csv": (100_000, 250_000)}
+
+
+def _parse_set(values: list[str]) -> dict[str, Any]:
+    """``a.b=v`` strings into a nested overrides dict (values parsed as JSON when they are)."""
+    out: dict[str, Any] = {}
+    for item in values:
+        path, _, raw = item.partition("=")
+        if not path or not _:
+            raise SystemExit(f"--set expects group.field=value, got {item!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small sizes (a minute or so)")
+    p.add_argument("--only", action="append", choices=SECTIONS, help="run only these (repeatable)")
+    p.add_argument("--workers", type=int, default=2, help="children worker processes (2)")
+    p.add_argument("--concurrency", type=int, default=1, help="pool size per children worker (1)")
+    p.add_argument("--control-concurrency", type=int, default=2, help="control pool size (2)")
+    p.add_argument("--set", action="append", default=[], metavar="GROUP.FIELD=VALUE",
+                   help="settings override, e.g. celery.children_per_message=64")
+    p.add_argument("--celery-conf", type=json.loads, default={}, metavar="JSON",
+                   help='Celery config applied to both worker apps, e.g. '
+                        '\'{"worker_send_task_events": false}\'')
+    p.add_argument("--group-size", type=int, help="no-op tasks in the Celery group")
+    p.add_argument("--batch1-items", type=int, help="items (= children) of the batch-1 run")
+    p.add_argument("--csv-rows", type=int, help="rows of the large CSV run")
+    p.add_argument("--csv-small-rows", type=int, help="rows of the small CSV run (RSS compare)")
+    p.add_argument("--batch-size", type=int, default=1000, help="MaxItemsPerBatch of the CSV run")
+    p.add_argument("--csv-child", choices=("count", "pass"), default="count",
+                   help="CSV child: Pass returning the batch size (count) or a bare Pass")
+    p.add_argument("--no-standard", action="store_true", help="skip the STANDARD batch-1 run")
+    p.add_argument("--repeat", type=int, default=1, help="repeat each Map Run, report the best")
+    p.add_argument("--engine-seconds", type=float, default=2.0)
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
+    p.add_argument("--profile", type=Path, metavar="DIR",
+                   help="run cProfile in every worker process, dump stats into DIR")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    return p.parse_args(argv)
+
+
+class Report:
+    """Collects figures and failures and prints them as one table."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Figure] = {}
+        self.failures: list[tuple[str, str]] = []
+        self.notes: list[str] = []
+
+    def fail(self, where: str, exc: BaseException, logs: str = "") -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        self.failures.append((where, text))
+        print(f"\n!! {where} FAILED: {text}", file=sys.stderr)
+        if not isinstance(exc, maprun.BenchError):
+            traceback.print_exception(exc, file=sys.stderr)
+        if logs:
+            print(logs, file=sys.stderr)
+
+    def print(self) -> None:
+        rows: list[tuple[str, str, str, str, str]] = []
+        group = self.figures.get("group")
+        for key, fig in self.figures.items():
+            if key == "engine":
+                continue
+            ratio = ""
+            if key.startswith("batch1") and group is not None:
+                ratio = f"{fig.rate / group.rate:.2f}x group (target >=1x, stretch 3x)"
+            elif key.startswith("csv"):
+                lo, hi = TARGETS["csv"]
+                ratio = f"{fig.rate / lo:.2f}x target {lo:,} (stretch {hi:,})"
+            elif key == "group":
+                ratio = f"publish {fig.extra['publish_s']:.2f}s ({fig.extra['publish_rate']:,.0f}/s)"
+            if "median_rate" in fig.extra:
+                ratio += f"; median of {len(fig.extra['rates'])} {fig.extra['median_rate']:,.0f}"
+            rows.append((fig.name, f"{fig.count:,}", f"{fig.seconds:.2f}",
+                         f"{fig.rate:,.0f} {fig.unit}", ratio))
+        small, large = self.figures.get("csv_small"), self.figures.get("csv")
+        engine = self.figures.get("engine")
+        if engine is not None:
+            for label, value in engine.extra.items():
+                rows.append((f"engine, {label}", "", "", f"{value:,.0f} runs/s", "target >=20,000"
+                             if "off" in label else ""))
+        heads = ("measurement", "count", "seconds", "rate", "ratio / note")
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+                  for i, h in enumerate(heads)]
+        line = "  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))
+        print("\n" + line + "\n" + "-" * len(line))
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        for key, fig in self.figures.items():
+            phases = {k: v for k, v in fig.extra.items() if k.endswith("_s") and k != "publish_s"}
+            if phases:
+                print(f"  {fig.name}: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+            cpu = fig.extra.get("cpu")
+            if cpu:
+                busy = sum(cpu.values())
+                mine = stack_cpu(fig)
+                print(f"    CPU s ({busy:.2f} in {fig.seconds:.2f}s wall = {busy / fig.seconds:.2f} "
+                      f"cores; the stack {mine:.2f} = {1e6 * mine / fig.count:.0f} us per "
+                      f"{_NOUN.get(fig.unit, 'unit')}): "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
+        if small is not None or large is not None:
+            print("\npeak RSS of the control worker tree (main + pool):")
+            for run in (small, large):
+                if run is not None:
+                    print(f"  {run.count:>10,} rows: {run.extra['peak_rss_mb']:.0f} MiB "
+                          f"(idle {run.extra['start_rss_mb']:.0f} MiB, "
+                          f"{run.extra['rss_samples']} samples)")
+            if small is not None and large is not None:
+                print(f"  ratio {large.extra['peak_rss_mb'] / small.extra['peak_rss_mb']:.2f} for "
+                      f"{large.count / small.count:.0f}x the rows")
+        for note in self.notes:
+            print(note)
+        if self.failures:
+            print("\nFAILED:")
+            for where, text in self.failures:
+                print(f"  {where}: {text}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "figures": {k: {"name": f.name, "count": f.count, "seconds": f.seconds,
+                            "rate": f.rate, "unit": f.unit, "extra": f.extra}
+                        for k, f in self.figures.items()},
+            "failures": self.failures, "notes": self.notes,
+        }
+
+
+def stack_cpu(fig: Figure) -> float:
+    """CPU seconds the stack's processes used during ``fig`` (not the machine's other load)."""
+    cpu: dict[str, float] = fig.extra.get("cpu") or {}
+    return float(sum(v for k, v in cpu.items() if not k.startswith("OTHER")))
+
+
+def run_engine(seconds: float, timeout: float) -> Figure:
+    """``python -m bench.engine`` in a subprocess; its printed runs/s."""
+    done = subprocess.run([sys.executable, "-m", "bench.engine", "--seconds", str(seconds)],
+                          capture_output=True, text=True, timeout=timeout,
+                          cwd=Path(__file__).resolve().parent.parent, check=False)
+    if done.returncode != 0:
+        raise maprun.BenchError(f"bench.engine exited {done.returncode}: {done.stderr[-2000:]}")
+    rates: dict[str, float] = {}
+    for line in done.stdout.splitlines():
+        m = re.match(r"\s*(.+?):\s*([\d,.]+)\s*runs/s", line)
+        if m:
+            rates[m.group(1)] = float(m.group(2).replace(",", ""))
+    if not rates:
+        raise maprun.BenchError(f"bench.engine printed no figure: {done.stdout[-500:]}")
+    return Figure("engine", 0, 1.0, "runs/s", rates)
+
+
+def _logs(stack: Any) -> str:
+    if stack is None:
+        return ""
+    parts = []
+    dead = [proc.name for proc in stack.dead()]
+    if dead:
+        parts.append(f"--- processes that exited on their own: {', '.join(dead)}")
+    for name, proc in stack.processes.items():
+        if proc.kind in ("control", "children", "api"):
+            tail = proc.log_tail(12).strip()
+            if tail:
+                parts.append(f"--- {name} log (tail) ---\n{tail}")
+    return "\n".join(parts)
+
+
+def _best(measure: Any, repeat: int) -> Figure:
+    """The fastest of ``repeat`` runs; every run's rate is kept in ``extra["rates"]``."""
+    best: Figure | None = None
+    rates: list[float] = []
+    for _ in range(max(1, repeat)):
+        fig = measure()
+        rates.append(fig.rate)
+        if best is None or fig.rate > best.rate:
+            best = fig
+    assert best is not None
+    if len(rates) > 1:
+        best.extra["rates"] = rates
+        best.extra["median_rate"] = statistics.median(rates)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected measurements on one stack and print the table; exit code 1 on failure."""
+    args = parse_args(argv)
+    sizes = dict(QUICK if args.quick else FULL)
+    for key, value in (("group", args.group_size), ("batch1", args.batch1_items),
+                       ("csv", args.csv_rows), ("csv_small", args.csv_small_rows)):
+        if value:
+            sizes[key] = value
+    only = set(args.only or SECTIONS)
+    options = StackOptions(workers=args.workers, concurrency=args.concurrency,
+                           control_concurrency=args.control_concurrency,
+                           overrides=_parse_set(args.set), profile_dir=args.profile,
+                           celery_conf=args.celery_conf)
+    report = Report()
+    print(f"stack: {options.describe()}")
+    print(f"sizes: {sizes}" + (f"; repeat {args.repeat}" if args.repeat > 1 else ""))
+    stack = None
+    where = "setup"
+    t0 = time.perf_counter()
+    try:
+        if only & {"group", "batch1", "csv"}:
+            where = "starting the local stack"
+            stack = start_stack(options)
+            print(f"stack up in {time.perf_counter() - t0:.1f}s: API {stack.api_url}")
+            where = "warm-up Map Run"
+            maprun.measure_batch1(stack, 100, "EXPRESS", timeout=120)
+            steps: list[tuple[str, Any]] = []
+            if "group" in only:
+                steps.append(("group", lambda: maprun.measure_group(stack, sizes["group"],
+                                                                     args.timeout)))
+            if "batch1" in only:
+                steps.append(("batch1", lambda: _best(lambda: maprun.measure_batch1(
+                    stack, sizes["batch1"], "EXPRESS", args.timeout), args.repeat)))
+                if not args.no_standard:
+                    steps.append(("batch1_standard", lambda: _best(lambda: maprun.measure_batch1(
+                        stack, sizes["batch1"], "STANDARD", args.timeout), args.repeat)))
+            if "csv" in only:
+                for key in ("csv_small", "csv"):
+                    rows = sizes[key]
+                    steps.append((key, lambda rows=rows: _best(lambda: maprun.measure_csv(
+                        stack, rows, args.batch_size, args.csv_child, args.timeout),
+                        args.repeat)))
+            for key, step in steps:
+                where = key
+                print(f"running {key} ...", flush=True)
+                try:
+                    fig = step()
+                except Exception as exc:  # noqa: BLE001 - report and go on with the next figure
+                    report.fail(key, exc, _logs(stack))
+                    continue
+                report.figures[key] = fig
+                print(f"  {fig.name}: {fig.count:,} in {fig.seconds:.2f}s = "
+                      f"{fig.rate:,.0f} {fig.unit}", flush=True)
+    except KeyboardInterrupt:
+        report.fail(where, KeyboardInterrupt("interrupted"))
+    except Exception as exc:  # noqa: BLE001 - the stack or the warm-up failed
+        report.fail(where, exc, _logs(stack))
+    finally:
+        if stack is not None:
+            print("stopping the stack ...", flush=True)
+            stack.stop()
+    if "engine" in only:
+        try:
+            report.figures["engine"] = run_engine(args.engine_seconds, timeout=120)
+        except Exception as exc:  # noqa: BLE001
+            report.fail("engine", exc)
+    report.print()
+    if args.profile:
+        print(f"\nprofiles in {args.profile} (python -m pstats FILE; bench.profiles summarises)")
+    if args.json:
+        args.json.write_text(json.dumps(report.to_json(), indent=2, default=str))
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
