@@ -110,10 +110,29 @@ class ChildRunner:
                         index=child.index, name=child.name, holder=child.holder,
                         status="ABORTED", start=now, stop=now, skipped=True))
                 else:
-                    outcomes.append(self._run_one(batch, child, machine, options))
+                    outcome = self._run_one(batch, child, machine, options)
+                    self._to_outbox(batch, outcome)
+                    outcomes.append(outcome)
                 lease.finished(child.holder)
         return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
                                        outcomes=outcomes)
+
+    def _to_outbox(self, batch: messages.ChildBatch, outcome: messages.ChildOutcome) -> None:
+        """Keep the outcome in the Map Run's outbox until the control plane records it.
+
+        The report leaves only when the whole message is done and reaches the control plane
+        only when it runs; if the child's permit expires before (control worker down, this
+        process killed before reporting, a long multi-child message), the dispatcher settles
+        the child from here instead of running it again (orchestrator/maprun/scripts.py).
+        The key is ``{status key}:outbox`` (``scripts.outbox_key``; the worker only knows the
+        keys its message names).
+        """
+        try:
+            self.redis.hset(batch.status_key + ":outbox", str(outcome.index),
+                            outcome.model_dump_json())
+        except redis.RedisError:
+            # The report still carries the outcome; only the late-report shortcut is lost.
+            log.warning("could not write the outbox entry of %s", outcome.name, exc_info=True)
 
     def _map_run_closed(self, batch: messages.ChildBatch) -> bool:
         status = self.redis.hget(batch.control_key, "status")

@@ -11,6 +11,7 @@ from orchestrator import messages
 from orchestrator.asl import errors as asl_errors
 from orchestrator.maprun import dispatcher, finalizer
 from orchestrator.maprun.context import MapRunContext
+from orchestrator.maprun.scripts import outbox_key
 from orchestrator.maprun.tolerance import ToleratedFailure
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,16 @@ def apply_outcomes(ctx: MapRunContext, arn: str, outcomes: Iterable[messages.Chi
     )
     fresh_indexes = [int(i) for i in fresh]
     histories = [(i, by_index[i].history) for i in fresh_indexes if by_index[i].history]
+    pipe = ctx.redis.pipeline(transaction=False)
     if histories:
         prefix = ctx.store.field(arn, "executionPrefix") or ""
-        pipe = ctx.redis.pipeline(transaction=False)
         for index, history in histories:
             child_arn = prefix + by_index[index].name
             pipe.rpush(keys.history(child_arn), *[json.dumps(e) for e in history or []])
-        pipe.execute()
+    # These children now have a recorded status: their outbox entries (the copy a worker keeps
+    # in case the report is late, see scripts.DISPATCH) are no longer needed.
+    pipe.hdel(outbox_key(keys.map_run_status(arn)), *[str(i) for i in by_index])
+    pipe.execute()
     return fresh_indexes
 
 

@@ -20,10 +20,18 @@ from celery import chord, signature
 
 from orchestrator import messages
 from orchestrator.maprun.context import MapRunContext, child_name
+from orchestrator.maprun.scripts import outbox_key
 
 log = logging.getLogger(__name__)
 
 MAX_PER_CALL = 1024
+
+#: Children are packed several to a message only while the backlog (children granted now plus
+#: those still queued) fills at least this many messages. Without this bound a small Map Run
+#: under a large limit (MaxConcurrency 0: 10,000) went out as ONE message of up to 32 children
+#: that a single worker process ran one after the other: 30 children ran at concurrency 1,
+#: behind the slowest of them (e2e test_maprun_invariants, convoy without a limit).
+SPREAD_MESSAGES = 64
 
 
 def children_per_message(limit: int, ceiling: int) -> int:
@@ -35,6 +43,16 @@ def children_per_message(limit: int, ceiling: int) -> int:
     return max(1, min(ceiling, limit // 64))
 
 
+def spread_per_message(per_message: int, backlog: int) -> int:
+    """Children per message for a dispatch: packed only when the backlog is large.
+
+    Keeps at least :data:`SPREAD_MESSAGES` messages' worth of backlog, so that the work of a
+    small or draining Map Run spreads over every free worker slot instead of queueing inside
+    one message (ARCHITECTURE invariant 2).
+    """
+    return max(1, min(per_message, backlog // SPREAD_MESSAGES))
+
+
 def dispatch(ctx: MapRunContext, arn: str) -> int:
     """Dispatch as many ready children as permits allow; returns how many were sent."""
     keys = ctx.keys
@@ -44,18 +62,25 @@ def dispatch(ctx: MapRunContext, arn: str) -> int:
     limit = int(rec.get("limit", "10000"))
     per_message = children_per_message(limit, ctx.settings.celery.children_per_message)
     lease_ms = int(ctx.settings.limits.lease_seconds * 1000)
-    sent = 0
+    sent = settled = 0
     while True:
         tag = uuid.uuid4().hex[:10]
         result = ctx.scripts.dispatch(
             keys=[keys.map_run_semaphore(arn), keys.map_run_queue(arn), keys.map_run(arn),
-                  keys.map_run_inputs(arn), keys.map_run_status(arn), keys.map_run_counters(arn)],
+                  keys.map_run_inputs(arn), keys.map_run_status(arn), keys.map_run_counters(arn),
+                  outbox_key(keys.map_run_status(arn))],
             args=[int(time.time() * 1000), lease_ms, MAX_PER_CALL, tag],
         )
         reclaimed = int(result[0])
         if reclaimed:
             log.warning("map run %s: reclaimed %d expired permits", arn, reclaimed)
-        granted = result[1:]
+        if result[1]:
+            # Children that ended but whose report is late: record them from the outbox (this
+            # frees their permits), then grant again so the freed permits are used at once.
+            settled += _settle(ctx, arn, result[1])
+            if not result[2:]:
+                continue
+        granted = result[2:]
         if not granted:
             break
         children = [
@@ -63,12 +88,41 @@ def dispatch(ctx: MapRunContext, arn: str) -> int:
                                holder=granted[i + 1].decode(), input=granted[i + 2].decode())
             for i in range(0, len(granted), 3)
         ]
-        _send_segments(ctx, arn, rec, children, per_message, lease_ms)
+        packing = per_message
+        if per_message > 1:
+            backlog = len(children) + int(ctx.redis.zcard(keys.map_run_queue(arn)))
+            packing = spread_per_message(per_message, backlog)
+        _send_segments(ctx, arn, rec, children, packing, lease_ms)
         sent += len(children)
         if len(children) < MAX_PER_CALL:
             break
     _maybe_feed(ctx, arn, rec)
+    if settled:
+        # Settled outcomes may have completed the run or crossed a failure threshold; the feed
+        # task ends with completion.after_progress, which checks both (no-op feeding when the
+        # reader is done).
+        ctx.send_control(messages.MAP_RUN_FEED, arn)
     return sent
+
+
+def _settle(ctx: MapRunContext, arn: str, pairs: list[bytes]) -> int:
+    """Record the outbox outcomes of ``(idx, holder)`` pairs whose permits expired."""
+    from orchestrator.maprun import completion  # completion imports this module
+
+    indexes = [pairs[i].decode() for i in range(0, len(pairs), 2)]
+    holders = [pairs[i + 1].decode() for i in range(0, len(pairs), 2)]
+    raw = ctx.redis.hmget(outbox_key(ctx.keys.map_run_status(arn)), indexes)
+    outcomes = []
+    for holder, text in zip(holders, raw, strict=True):
+        if text is None:
+            continue  # recorded meanwhile: the permit expires again and is dropped then
+        # The permit the script renewed is the expired holder's; release that one (the outbox
+        # may hold an earlier dispatch attempt's outcome of the same child).
+        outcomes.append(messages.ChildOutcome.model_validate_json(text).model_copy(
+            update={"holder": holder}))
+    log.warning("map run %s: %d children settled from the outbox (late reports)", arn, len(outcomes))
+    completion.apply_outcomes(ctx, arn, outcomes)
+    return len(outcomes)
 
 
 def _send_segments(ctx: MapRunContext, arn: str, rec: dict[str, str],

@@ -6,6 +6,10 @@ redelivered after its lease was reclaimed) can only remove its own entry, never 
 else's permit. Expired leases are reclaimed by the next dispatch: their children go back to
 the ready queue unless they already have a terminal status.
 
+A worker also writes each child's outcome to the Map Run's outbox (``{status key}:outbox``,
+see :func:`outbox_key`) the moment the child ends; the dispatcher settles a child from there
+when its permit expires before its report arrived, instead of running it again.
+
 A child's terminal status is written with HSETNX, keyed by its index: the first report wins
 and a redelivered or duplicated message never counts an item twice (ARCHITECTURE invariant 3).
 """
@@ -16,32 +20,50 @@ from typing import Any
 
 import redis
 
-# KEYS: sem, queue, control, inputs, status, counters
+# KEYS: sem, queue, control, inputs, status, counters[, outbox]
 # ARGV: now_ms, lease_ms, max_n, tag
-# Returns: {reclaimed_count, idx1, holder1, input1, idx2, ...}
+# Returns: {reclaimed_count, idx1, holder1, input1, idx2, ...}; with the outbox key:
+#          {reclaimed_count, {settle_idx1, settle_holder1, ...}, idx1, holder1, input1, ...}
+#
+# The outbox (optional KEYS[7]) holds the outcome a worker wrote as soon as a child ended, before
+# its report reached the control plane. An expired permit whose child is in the outbox is not
+# requeued: the child already ran, only its report is late (control worker down or restarting,
+# report lost with a crashed process, or a long multi-child message). Its permit is renewed and
+# it is returned for settling from the outbox, so a STANDARD child that succeeded never runs again
+# (ARCHITECTURE invariant 6) and a lost report cannot stall the run (invariant 4).
 DISPATCH = r"""
 local sem, queue, control, inputs, status, counters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local outbox = KEYS[7]
 local now, lease, max_n, tag = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local reclaimed = 0
+local settle = {}
 local expired = redis.call('ZRANGEBYSCORE', sem, '-inf', now)
 if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', sem, '-inf', now)
   for _, holder in ipairs(expired) do
     local idx = string.match(holder, '^(%d+):')
     if idx and redis.call('HEXISTS', status, idx) == 0 then
-      local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
-      redis.call('ZADD', queue, tonumber(idx), idx)
-      redis.call('HINCRBY', counters, 'i.dispatched', -w)
-      redis.call('HINCRBY', counters, 'e.dispatched', -1)
-      reclaimed = reclaimed + 1
+      if outbox and redis.call('HEXISTS', outbox, idx) == 1 then
+        -- finished, report late: keep the permit and settle it from the outbox
+        redis.call('ZADD', sem, now + lease, holder)
+        table.insert(settle, idx)
+        table.insert(settle, holder)
+      else
+        local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+        redis.call('ZADD', queue, tonumber(idx), idx)
+        redis.call('HINCRBY', counters, 'i.dispatched', -w)
+        redis.call('HINCRBY', counters, 'e.dispatched', -1)
+        reclaimed = reclaimed + 1
+      end
     end
   end
 end
-if redis.call('HGET', control, 'status') ~= 'RUNNING' then return {reclaimed} end
+local out = {reclaimed}
+if outbox then table.insert(out, settle) end
+if redis.call('HGET', control, 'status') ~= 'RUNNING' then return out end
 local limit = tonumber(redis.call('HGET', control, 'limit') or '10000')
 local free = limit - redis.call('ZCARD', sem)
 local n = math.min(free, max_n)
-local out = {reclaimed}
 if n <= 0 then return out end
 local popped = redis.call('ZPOPMIN', queue, n)
 for i = 1, #popped, 2 do
@@ -126,6 +148,18 @@ for i = 2, #ARGV do
 end
 return n
 """
+
+
+def outbox_key(status_key: str) -> str:
+    """The outbox of a Map Run: child index -> ChildOutcome JSON, written by the worker.
+
+    Derived from the status key because the workers only know the keys a ChildBatch names;
+    ``workers/runner.py`` uses the same suffix.
+    """
+    return status_key + OUTBOX_SUFFIX
+
+
+OUTBOX_SUFFIX = ":outbox"
 
 
 class Scripts:

@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ class E2E:
     sfn: Any
     s3: Any
     redis: redis.Redis
-    machines: dict[str, str] = field(default_factory=dict)
 
     # -- naming -------------------------------------------------------------------------
 

@@ -43,17 +43,23 @@ def test_redrive_reruns_only_the_failed_children_of_the_same_map_run(e2e: E2E) -
     ns = e2e.unique("redrive")
     items = [{"probe": ns, "id": i, "sleep": 0, "fail_ids": [2, 5, 7]} for i in range(10)]
     execution = e2e.start(e2e.create_machine(_redrivable_machine()), {"items": items})
-    # Given the first attempt fails on the threshold (3 failures > 1 tolerated)
+    # Given the first attempt fails on the threshold (a second failure > 1 tolerated)
     first = e2e.wait(execution)
     assert first["status"] == "FAILED"
     assert first["error"] == "States.ExceedToleratedFailureThreshold"
     (run,) = e2e.map_runs(execution)
     counts = e2e.sfn.describe_map_run(mapRunArn=run["mapRunArn"])["itemCounts"]
-    assert (counts["succeeded"], counts["failed"]) == (7, 3)
+    assert counts["failed"] >= 2 and counts["succeeded"] < 10
+    assert counts_add_up(counts)
+    succeeded_first = {
+        json.loads(e2e.sfn.describe_execution(executionArn=c["executionArn"])["input"])["id"]
+        for c in e2e.children(run["mapRunArn"], "SUCCEEDED")
+    }
+    assert len(succeeded_first) == counts["succeeded"]
     # When the parent is redriven
     e2e.sfn.redrive_execution(executionArn=execution)
     second = e2e.wait(execution)
-    # Then it succeeds with the same Map Run, whose failed children alone ran again
+    # Then it succeeds with the same Map Run; what had succeeded did not run again
     assert second["status"] == "SUCCEEDED", second
     assert second["redriveCount"] == 1
     assert json.loads(second["output"]) == [{"id": i, "out": i * 10} for i in range(10)]
@@ -62,8 +68,9 @@ def test_redrive_reruns_only_the_failed_children_of_the_same_map_run(e2e: E2E) -
     assert described["status"] == "SUCCEEDED"
     assert described["redriveCount"] == 1
     assert described["itemCounts"]["succeeded"] == 10 and described["itemCounts"]["failed"] == 0
-    done = sorted(r["id"] for r in e2e.probe(ns, "done"))
-    assert done == list(range(10))  # every child succeeded exactly once
+    done = [r["id"] for r in e2e.probe(ns, "done")]
+    assert set(done) == set(range(10))
+    assert all(done.count(i) == 1 for i in succeeded_first)
     # and the history goes on after the redrive without reusing an id
     events = e2e.history(execution)
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
