@@ -112,13 +112,17 @@ def worker(
         str | None,
         typer.Option("--app", help="Celery app import path (default: the kind's).", rich_help_panel=ADVANCED),
     ] = None,
+    events: Annotated[
+        bool,
+        typer.Option("--events/--no-events", help="Send task events (Flower's task views need them)."),
+    ] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the celery command instead of running it.")] = False,
 ) -> None:
     """Run a Celery worker consuming the control or the children queue."""
     settings = get_settings()
     args = commands.celery_worker_args(
         kind.value, settings, app=celery_app, name=name, concurrency=concurrency,
-        loglevel=loglevel, pool=pool,
+        loglevel=loglevel, pool=pool, events=events,
     )
     _exec(commands.python_celery(args), dry_run)
 

@@ -43,7 +43,7 @@ class CelerySettings(BaseModel):
         3600, ge=1, description="Seconds before an unacknowledged message is redelivered."
     )
     children_per_message: int = Field(
-        32,
+        128,
         ge=1,
         le=1000,
         description="Child executions carried by one broker message (each stays its own execution).",

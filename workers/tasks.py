@@ -40,7 +40,15 @@ def register(app: Celery, settings: WorkerSettings) -> None:
     @app.task(name=messages.RUN_CHILDREN, acks_late=True, reject_on_worker_lost=True)
     def run_children(payload: dict[str, Any]) -> dict[str, Any]:
         batch = messages.ChildBatch.model_validate(payload)
-        return runner().run(batch).model_dump()
+        report = runner().run(batch)
+        # The full report (outputs, histories) travels once, as a completion message; the
+        # task result that the chord joins is only a summary (the segment's books).
+        app.send_task(messages.CHILDREN_DONE, args=[report.model_dump()],
+                      queue=settings.celery.control_queue)
+        return messages.SegmentPart(
+            map_run_arn=batch.map_run_arn, segment=batch.segment,
+            indexes=[o.index for o in report.outcomes],
+        ).model_dump()
 
     @app.task(name=messages.NOOP, acks_late=True)
     def noop(payload: Any = None) -> None:

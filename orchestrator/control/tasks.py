@@ -102,11 +102,8 @@ def register(app: Celery, settings: Settings) -> None:
         completion.children_done(rt().ctx, decoded)
 
     @app.task(name=messages.CLOSE_SEGMENT, acks_late=True)
-    def close_segment(reports: list[Any], arn: str, segment: str) -> None:
-        for raw in reports:
-            if isinstance(raw, dict):
-                host_suspended(messages.ChildrenReport.model_validate(raw))
-        completion.close_segment(rt().ctx, reports, arn, segment)
+    def close_segment(parts: list[Any], arn: str, segment: str) -> None:
+        completion.close_segment(rt().ctx, arn, segment)
 
     @app.task(name=messages.RECONCILE, acks_late=True)
     def reconcile() -> None:
@@ -118,6 +115,8 @@ def register(app: Celery, settings: Settings) -> None:
                     try:
                         completion.close_overdue_segments(ctx, arn, older_than=overdue)
                         completion.after_progress(ctx, arn)
+                        # Reclaims expired leases even when nothing is queued.
+                        dispatcher.dispatch(ctx, arn)
                     except Exception:  # noqa: BLE001 - one bad run must not stop the others
                         log.exception("reconcile failed for %s", arn)
         finally:

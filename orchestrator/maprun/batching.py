@@ -30,7 +30,12 @@ class Batch:
 
 
 class Batcher:
-    """Groups selected items into child inputs, in dataset order."""
+    """Groups selected items into child inputs, in dataset order.
+
+    With only MaxItemsPerBatch, items are kept as values and each batch is serialised once
+    (a third of the feeder's time went to serialising rows one by one); with
+    MaxInputBytesPerBatch each item is serialised on arrival to measure it.
+    """
 
     def __init__(self, config: dict[str, Any] | None) -> None:
         config = config or {}
@@ -39,25 +44,29 @@ class Batcher:
         self.max_bytes = config.get("MaxInputBytesPerBatch") or None
         batch_input = config.get("BatchInput")
         self.suffix = "" if batch_input is None else ',"BatchInput":' + dumps(batch_input)
-        self._items: list[str] = []
+        self._items: list[Any] = []
         self._size = 0
 
     def _envelope_size(self, items_bytes: int, count: int) -> int:
         # {"Items":[ a,b,c ]<suffix>}
         return len('{"Items":[]}') + items_bytes + max(0, count - 1) + len(self.suffix.encode())
 
-    def add(self, item_json: str) -> Iterator[Batch]:
-        """Add one selected item (as JSON); yields the batches this closes."""
+    def add(self, value: Any) -> Iterator[Batch]:
+        """Add one selected item; yields the batches this closes."""
         if not self.enabled:
-            yield Batch(item_json, 1)
+            yield Batch(dumps(value), 1)
             return
-        size = len(item_json.encode())
-        if self._items and self.max_bytes is not None and (
-            self._envelope_size(self._size + size, len(self._items) + 1) > self.max_bytes
-        ):
-            yield self._close()
-        self._items.append(item_json)
-        self._size += size
+        if self.max_bytes is not None:
+            text = dumps(value)
+            size = len(text.encode())
+            if self._items and (
+                self._envelope_size(self._size + size, len(self._items) + 1) > self.max_bytes
+            ):
+                yield self._close()
+            self._items.append(text)
+            self._size += size
+        else:
+            self._items.append(value)
         if self.max_items is not None and len(self._items) >= self.max_items:
             yield self._close()
 
@@ -68,17 +77,25 @@ class Batcher:
 
     @property
     def carried(self) -> list[str]:
-        """Items of the open batch (persisted with the cursor so a restart loses none)."""
-        return list(self._items)
+        """Items of the open batch as JSON (persisted with the cursor: a restart loses none)."""
+        if self.max_bytes is not None:
+            return list(self._items)
+        return [dumps(v) for v in self._items]
 
     def restore(self, items: list[str]) -> None:
         """Reopen a batch persisted by :attr:`carried`."""
-        self._items = list(items)
-        self._size = sum(len(i.encode()) for i in items)
+        if self.max_bytes is not None:
+            self._items = list(items)
+            self._size = sum(len(i.encode()) for i in items)
+        else:
+            self._items = [json.loads(i) for i in items]
 
     def _close(self) -> Batch:
-        text = '{"Items":[' + ",".join(self._items) + "]" + self.suffix + "}"
-        batch = Batch(text, len(self._items))
+        if self.max_bytes is not None:
+            body = "[" + ",".join(self._items) + "]"
+        else:
+            body = dumps(self._items)
+        batch = Batch('{"Items":' + body + self.suffix + "}", len(self._items))
         self._items = []
         self._size = 0
         return batch

@@ -87,6 +87,8 @@ def after_progress(ctx: MapRunContext, arn: str) -> None:
     if reader_done and execs.terminal >= execs.total:
         finalizer.finish(ctx, arn, "SUCCEEDED")
         return
+    if reader_done and not ctx.redis.exists(ctx.keys.map_run_queue(arn)):
+        return  # nothing left to dispatch (expired leases are reclaimed by the reconciler)
     dispatcher.dispatch(ctx, arn)
 
 
@@ -136,11 +138,11 @@ def close_overdue_segments(ctx: MapRunContext, arn: str, *, older_than: float) -
     return closed
 
 
-def close_segment(ctx: MapRunContext, reports: list[dict[str, object]], arn: str, segment: str) -> None:
-    """Chord body: make sure every outcome of the segment is recorded, then close its books."""
-    for raw in reports:
-        if isinstance(raw, dict):
-            report = messages.ChildrenReport.model_validate(raw)
-            apply_outcomes(ctx, arn, report.outcomes)
+def close_segment(ctx: MapRunContext, arn: str, segment: str) -> None:
+    """Chord body: every message of the segment has reported; close its books.
+
+    Outcomes never depend on this callback (invariant 4): they arrive with each message's
+    ``children_done`` report, or from the outbox when a lease expires.
+    """
     ctx.redis.hdel(ctx.keys.map_run_segments(arn), segment)
     after_progress(ctx, arn)

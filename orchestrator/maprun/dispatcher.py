@@ -5,8 +5,9 @@ limit (so UpdateMapRun applies to the very next dispatch), pops that many ready 
 grants each a permit held by a unique holder id. The children are packed into broker messages
 (several child executions per message when the limit is large, one per message when it is
 small, so a slow child never holds others back: ARCHITECTURE invariant 2), and the messages
-into bounded chord segments. Each message links to ``children_done`` so a finished message
-refills its slots at once; the chord body only closes the segment's books.
+into bounded chord segments. Each finished message reports its outcomes at once (a
+``children_done`` message from the worker), which refills its slots; the chord body only
+closes the segment's books.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from orchestrator.maprun.scripts import outbox_key
 log = logging.getLogger(__name__)
 
 MAX_PER_CALL = 1024
+#: Child inputs fetched per dispatch round trip (at least one child).
+MAX_BYTES_PER_CALL = 4 * 1024 * 1024
 
 #: Children are packed several to a message only while the backlog (children granted now plus
 #: those still queued) fills at least this many messages. Without this bound a small Map Run
@@ -69,7 +72,7 @@ def dispatch(ctx: MapRunContext, arn: str) -> int:
             keys=[keys.map_run_semaphore(arn), keys.map_run_queue(arn), keys.map_run(arn),
                   keys.map_run_inputs(arn), keys.map_run_status(arn), keys.map_run_counters(arn),
                   outbox_key(keys.map_run_status(arn))],
-            args=[int(time.time() * 1000), lease_ms, MAX_PER_CALL, tag],
+            args=[int(time.time() * 1000), lease_ms, MAX_PER_CALL, tag, MAX_BYTES_PER_CALL],
         )
         reclaimed = int(result[0])
         if reclaimed:
@@ -94,8 +97,6 @@ def dispatch(ctx: MapRunContext, arn: str) -> int:
             packing = spread_per_message(per_message, backlog)
         _send_segments(ctx, arn, rec, children, packing, lease_ms)
         sent += len(children)
-        if len(children) < MAX_PER_CALL:
-            break
     _maybe_feed(ctx, arn, rec)
     if settled:
         # Settled outcomes may have completed the run or crossed a failure threshold; the feed
@@ -147,7 +148,6 @@ def _send_segments(ctx: MapRunContext, arn: str, rec: dict[str, str],
             header.append(signature(
                 messages.RUN_CHILDREN, args=[batch.model_dump()],
                 queue=settings.celery.children_queue,
-                link=signature(messages.CHILDREN_DONE, queue=settings.celery.control_queue),
             ))
         body = signature(messages.CLOSE_SEGMENT, args=[arn, segment],
                          queue=settings.celery.control_queue)

@@ -16,13 +16,19 @@ import time
 import uuid
 from typing import Any
 
+from orchestrator import messages
 from orchestrator.asl import StatesError, compile_template
-from orchestrator.maprun.batching import Batch, Batcher, dumps
+from orchestrator.maprun.batching import Batch, Batcher
 from orchestrator.maprun.context import MapRunContext, child_name
 
 log = logging.getLogger(__name__)
 
+#: A chunk of children is written (with the cursor) when it holds this many children or items.
 CHUNK = 500
+CHUNK_ITEMS = 20_000
+#: One feeder call reads at most this many items, then hands over to a fresh call, so that
+#: dispatching and feeding interleave on the control workers.
+ITEMS_PER_CALL = 200_000
 LOCK_MS = 120_000
 
 
@@ -72,10 +78,12 @@ class Feeder:
                             cursor=state["cursor"])
         pending: list[Batch] = []
         failed: list[tuple[int, dict[str, str]]] = []
-        produced = 0
+        produced = chunk_items = items_read = 0
         done = True
+        more = False
         try:
             for item in stream:
+                items_read += 1
                 if template is not None:
                     item_ctx = dict(base_context)
                     map_item: dict[str, Any] = {"Index": item.index, "Value": item.value,
@@ -91,13 +99,18 @@ class Feeder:
                         continue
                 else:
                     value = item.value
-                pending.extend(batcher.add(dumps(value)))
-                if len(pending) + len(failed) >= CHUNK:
+                for batch in batcher.add(value):
+                    pending.append(batch)
+                    chunk_items += batch.items
+                if len(pending) + len(failed) >= CHUNK or chunk_items >= CHUNK_ITEMS:
                     next_index = self._flush(pending, failed, next_index, map_run_id, stream, batcher)
                     produced += len(pending) + len(failed)
-                    pending, failed = [], []
-                    if produced >= room:
+                    pending, failed, chunk_items = [], [], 0
+                    # Children are ready: dispatch them while this call reads on.
+                    self.ctx.send_control(messages.MAP_RUN_DISPATCH, self.arn)
+                    if produced >= room or items_read >= ITEMS_PER_CALL:
                         done = False
+                        more = produced < room
                         break
             if done:
                 pending.extend(batcher.flush())
@@ -105,6 +118,8 @@ class Feeder:
             stream.close()
         next_index = self._flush(pending, failed, next_index, map_run_id, stream, batcher,
                                  reader_done=done)
+        if more:
+            self.ctx.send_control(messages.MAP_RUN_FEED, self.arn)
         log.info("map run %s: fed up to child %d (reader done: %s)", self.arn, next_index, done)
 
     def _flush(self, pending: list[Batch], failed: list[tuple[int, dict[str, str]]],

@@ -26,7 +26,12 @@ from orchestrator.maprun.context import MapRunContext, child_name
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1000
+#: Children read per round trip when closing a run (their inputs can be 256 KiB each).
+CHUNK = 64
+ALL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING"})
+#: Without a transformation every record carries its Input; with COMPACT/FLATTEN only the
+#: unsuccessful ones do (they are always written as full records).
+UNSUCCESSFUL = ALL_STATUSES - {"SUCCEEDED"}
 
 
 def finish(ctx: MapRunContext, arn: str, status: str, error: str | None = None,
@@ -65,19 +70,26 @@ def finish(ctx: MapRunContext, arn: str, status: str, error: str | None = None,
     ctx.send_control(messages.ADVANCE_EXECUTION, rec["executionArn"])
 
 
-def _children(ctx: MapRunContext, arn: str, rec: dict[str, str]) -> Iterator[tuple[int, str, dict[str, Any] | None, str]]:
-    """(index, status, child record, input JSON) in index order; PENDING when never finished."""
+def _children(ctx: MapRunContext, arn: str, rec: dict[str, str], *,
+              inputs_for: frozenset[str] = frozenset()) -> Iterator[tuple[int, str, dict[str, Any] | None, str]]:
+    """(index, status, child record, input JSON) in index order; PENDING when never finished.
+
+    Inputs (up to 256 KiB each) are fetched only for the statuses in ``inputs_for``, and a few
+    children at a time, so closing a run of large batches stays small in memory.
+    """
     keys = ctx.keys
     state = json.loads(rec.get("feedState") or "null") or {"next": 0}
     total = int(state["next"])
     for start in range(0, total, CHUNK):
         fields = [str(i) for i in range(start, min(total, start + CHUNK))]
-        statuses = ctx.redis.hmget(keys.map_run_status(arn), fields)
+        statuses = [st.decode() if st else "PENDING"
+                    for st in ctx.redis.hmget(keys.map_run_status(arn), fields)]
         records = ctx.redis.hmget(keys.map_run_children(arn), fields)
-        inputs = ctx.redis.hmget(keys.map_run_inputs(arn), fields)
-        for f, st, record, child_input in zip(fields, statuses, records, inputs, strict=True):
-            yield (int(f), st.decode() if st else "PENDING",
-                   json.loads(record) if record else None,
+        wanted = [f for f, st in zip(fields, statuses, strict=True) if st in inputs_for]
+        inputs = dict(zip(wanted, ctx.redis.hmget(keys.map_run_inputs(arn), wanted), strict=True)) if wanted else {}
+        for f, st, record in zip(fields, statuses, records, strict=True):
+            child_input = inputs.get(f)
+            yield (int(f), st, json.loads(record) if record else None,
                    child_input.decode() if child_input else "null")
 
 
@@ -117,7 +129,9 @@ def _results(ctx: MapRunContext, arn: str, rec: dict[str, str], request: dict[st
         out = ResultFileWriter(ctx.s3, bucket=params["Bucket"], prefix=params.get("Prefix"),
                                map_run_arn=arn, writer_config=writer.get("WriterConfig"),
                                max_file_bytes=ctx.settings.limits.result_file_bytes)
-        for index, status, child, child_input in _children(ctx, arn, rec):
+        for index, status, child, child_input in _children(
+            ctx, arn, rec, inputs_for=_inputs_for(writer.get("WriterConfig"))
+        ):
             out.add(status, _record(rec, index, status, child, child_input))
         details = out.close()
         return {"MapRunArn": arn, "ResultWriterDetails": details}
@@ -125,9 +139,15 @@ def _results(ctx: MapRunContext, arn: str, rec: dict[str, str], request: dict[st
         from orchestrator.writer import transform_results
 
         records = ((status, _record(rec, index, status, child, child_input))
-                   for index, status, child, child_input in _children(ctx, arn, rec))
+                   for index, status, child, child_input in _children(
+                       ctx, arn, rec, inputs_for=_inputs_for(writer["WriterConfig"])))
         return transform_results(records, writer["WriterConfig"])
     return _inline_output(ctx, arn, rec)
+
+
+def _inputs_for(writer_config: dict[str, Any] | None) -> frozenset[str]:
+    transformation = (writer_config or {}).get("Transformation", "NONE")
+    return UNSUCCESSFUL if transformation in ("COMPACT", "FLATTEN") else ALL_STATUSES
 
 
 def _inline_output(ctx: MapRunContext, arn: str, rec: dict[str, str]) -> list[Any]:

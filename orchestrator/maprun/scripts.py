@@ -21,7 +21,7 @@ from typing import Any
 import redis
 
 # KEYS: sem, queue, control, inputs, status, counters[, outbox]
-# ARGV: now_ms, lease_ms, max_n, tag
+# ARGV: now_ms, lease_ms, max_n, tag[, max_bytes]
 # Returns: {reclaimed_count, idx1, holder1, input1, idx2, ...}; with the outbox key:
 #          {reclaimed_count, {settle_idx1, settle_holder1, ...}, idx1, holder1, input1, ...}
 #
@@ -65,21 +65,25 @@ local limit = tonumber(redis.call('HGET', control, 'limit') or '10000')
 local free = limit - redis.call('ZCARD', sem)
 local n = math.min(free, max_n)
 if n <= 0 then return out end
-local popped = redis.call('ZPOPMIN', queue, n)
-for i = 1, #popped, 2 do
-  local idx = popped[i]
-  if redis.call('HEXISTS', status, idx) == 0 then
-    local input = redis.call('HGET', inputs, idx)
-    if input then
-      local holder = idx .. ':' .. tag
-      local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
-      redis.call('ZADD', sem, now + lease, holder)
-      redis.call('HINCRBY', counters, 'i.dispatched', w)
-      redis.call('HINCRBY', counters, 'e.dispatched', 1)
-      table.insert(out, idx)
-      table.insert(out, holder)
-      table.insert(out, input)
-    end
+-- At most max_bytes of inputs per reply (at least one child), so that dispatching large
+-- batches never pulls tens of megabytes into the control process at once.
+local max_bytes = tonumber(ARGV[5] or '0')
+local bytes, granted = 0, 0
+for _, idx in ipairs(redis.call('ZRANGE', queue, 0, n - 1)) do
+  local input = nil
+  if redis.call('HEXISTS', status, idx) == 0 then input = redis.call('HGET', inputs, idx) end
+  if input and max_bytes > 0 and granted > 0 and bytes + #input > max_bytes then break end
+  redis.call('ZREM', queue, idx)
+  if input then
+    local holder = idx .. ':' .. tag
+    local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+    redis.call('ZADD', sem, now + lease, holder)
+    redis.call('HINCRBY', counters, 'i.dispatched', w)
+    redis.call('HINCRBY', counters, 'e.dispatched', 1)
+    table.insert(out, idx)
+    table.insert(out, holder)
+    table.insert(out, input)
+    bytes, granted = bytes + #input, granted + 1
   end
 end
 return out

@@ -59,7 +59,8 @@ def test_worker_children_runs_celery_on_the_children_queue_one_message_at_a_time
     assert shlex.split(result.output) == [
         sys.executable, "-m", "celery", "-A", "workers.celery_app:app", "worker",
         "-Q", "stepmap.children", "-n", "children@%h", "--loglevel", "INFO",
-        "--without-gossip", "--without-mingle", "-c", "3", "--prefetch-multiplier", "1",
+        "--without-gossip", "--without-mingle", "--task-events", "-c", "3",
+        "--prefetch-multiplier", "1",
     ]
 
 
@@ -69,8 +70,14 @@ def test_worker_control_runs_celery_on_the_control_queue() -> None:
     assert shlex.split(result.output) == [
         sys.executable, "-m", "celery", "-A", "orchestrator.control.app:app", "worker",
         "-Q", "stepmap.control", "-n", "ctl@%h", "--loglevel", "DEBUG",
-        "--without-gossip", "--without-mingle",
+        "--without-gossip", "--without-mingle", "--task-events",
     ]
+
+
+def test_worker_without_flower_sends_no_task_events() -> None:
+    result = runner.invoke(app, ["worker", "children", "--no-events", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "--task-events" not in shlex.split(result.output)
 
 
 def test_worker_rejects_an_unknown_kind() -> None:

@@ -11,7 +11,7 @@ def _run(config: dict | None, items: list) -> list[tuple[dict, int]]:
     batcher = Batcher(config)
     out = []
     for item in items:
-        out.extend(batcher.add(dumps(item)))
+        out.extend(batcher.add(item))
     out.extend(batcher.flush())
     return [(json.loads(b.input_json), b.items) for b in out]
 
@@ -56,11 +56,22 @@ def test_an_item_larger_than_the_byte_bound_forms_a_batch_of_its_own() -> None:
     assert [n for _, n in batches] == [1, 1, 1]
 
 
+def test_open_byte_bounded_batch_survives_a_restart() -> None:
+    config = {"MaxItemsPerBatch": 3, "MaxInputBytesPerBatch": 1000}
+    first = Batcher(config)
+    assert list(first.add({"a": 1})) == []
+    second = Batcher(config)
+    second.restore(first.carried)
+    assert [json.loads(b.input_json) for b in second.add(2)] == []
+    (batch,) = list(second.add(3))
+    assert json.loads(batch.input_json) == {"Items": [{"a": 1}, 2, 3]}
+
+
 def test_open_batch_survives_a_restart() -> None:
     first = Batcher({"MaxItemsPerBatch": 3})
-    assert list(first.add(dumps(1))) == []
-    assert list(first.add(dumps(2))) == []
+    assert list(first.add(1)) == []
+    assert list(first.add(2)) == []
     second = Batcher({"MaxItemsPerBatch": 3})
     second.restore(first.carried)
-    (batch,) = list(second.add(dumps(3)))
+    (batch,) = list(second.add(3))
     assert json.loads(batch.input_json) == {"Items": [1, 2, 3]}
