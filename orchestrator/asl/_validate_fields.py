@@ -338,14 +338,18 @@ def check_error_name(chk: Checker, value: Any, path: str, field_name: str, where
 
 #: Longest variable name (spec 5.6).
 MAX_VARIABLE_NAME = 80
+RESERVED_VARIABLE = "states"
 
 
 def check_assign(chk: Checker, value: Any, path: str, where: str, language: str) -> None:
     """Check an ``Assign`` object: variable names, and in JSONPath its ``.$`` values.
 
     Names follow Unicode identifier rules (ID_Start + ID_Continue, ``_`` allowed first), at
-    most 80 characters, no dots (no partial assignment). In JSONPath a key ``name.$`` takes
-    a path or intrinsic like a payload template.
+    most 80 characters, no dots (no partial assignment). ``states`` is reserved: it names
+    the ``$states`` variable Step Functions itself binds in JSONata states (*unverified*
+    for JSONPath states; rejected in both, the safer choice, as ``$states`` could not be
+    read back by a JSONata state otherwise). In JSONPath a key ``name.$`` takes a path or
+    intrinsic like a payload template.
     """
     if not expect_object(chk, value, path, "Assign", where):
         return
@@ -359,6 +363,12 @@ def check_assign(chk: Checker, value: Any, path: str, where: str, language: str)
                 here,
                 f"Variable name {show(name)} in 'Assign' {where} must be an identifier of at "
                 f"most {MAX_VARIABLE_NAME} characters (letters, digits, '_'; no dots)",
+            )
+        elif name == RESERVED_VARIABLE:
+            chk.schema(
+                here,
+                f"Variable name 'states' in 'Assign' {where} is reserved: Step Functions "
+                "binds $states itself",
             )
         elif dynamic:
             error = path_error(item, TEMPLATE)
