@@ -64,10 +64,7 @@ def measure_group(stack: LocalStack, n: int, timeout: float = 300.0) -> Figure:
     settings = stack.settings
     assert settings is not None
     app = Celery("stepmap-bench")
-    app.conf.update(messages.celery_config(
-        settings.broker_url, control_queue=settings.celery.control_queue,
-        children_queue=settings.celery.children_queue,
-    ))
+    app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
     queue = settings.celery.children_queue
     try:
         canvas = group(signature(messages.NOOP, queue=queue, app=app) for _ in range(n))

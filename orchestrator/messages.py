@@ -8,7 +8,7 @@ apps agree on serialisation, acknowledgement and routing.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -130,9 +130,16 @@ class TaskReport(BaseModel):
     cause: str | None = None
 
 
-def celery_config(broker_url: str, *, control_queue: str, children_queue: str,
-                  visibility_timeout: int = 3600) -> dict[str, Any]:
-    """The Celery configuration both apps use.
+class QueueSettings(Protocol):
+    """The ``celery`` settings group of the orchestrator's and the workers' settings."""
+
+    control_queue: str
+    children_queue: str
+    visibility_timeout: int
+
+
+def celery_config(broker_url: str, queues: QueueSettings) -> dict[str, Any]:
+    """The Celery configuration both apps use (``queues``: the settings' ``celery`` group).
 
     Children ack late and are rejected back to the queue when their worker dies, with a
     prefetch of one, so that a killed worker loses nothing and does not hoard messages.
@@ -146,13 +153,13 @@ def celery_config(broker_url: str, *, control_queue: str, children_queue: str,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_default_queue": control_queue,
+        "task_default_queue": queues.control_queue,
         "task_routes": {
-            "stepmap.control.*": {"queue": control_queue},
-            "stepmap.children.*": {"queue": children_queue},
+            "stepmap.control.*": {"queue": queues.control_queue},
+            "stepmap.children.*": {"queue": queues.children_queue},
         },
-        "broker_transport_options": {"visibility_timeout": visibility_timeout},
-        "result_backend_transport_options": {"visibility_timeout": visibility_timeout},
+        "broker_transport_options": {"visibility_timeout": queues.visibility_timeout},
+        "result_backend_transport_options": {"visibility_timeout": queues.visibility_timeout},
         "result_expires": 24 * 3600,
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
@@ -162,3 +169,4 @@ def celery_config(broker_url: str, *, control_queue: str, children_queue: str,
         "worker_send_task_events": False,
         "task_send_sent_event": False,
     }
+

@@ -53,7 +53,9 @@ class CelerySettings(BaseModel):
 class ApiSettings(BaseModel):
     """The REST API."""
 
-    auth_enabled: bool = Field(True, description="Require a bearer token on every request.")
+    auth_enabled: bool = Field(
+        True, description="Require a token on every request (`stepmap dev` turns it off)."
+    )
     tokens: list[SecretStr] = Field(
         default_factory=list, description='Accepted bearer tokens (a JSON list in env: \'["t1","t2"]\').'
     )
@@ -70,9 +72,6 @@ class LimitsSettings(BaseModel):
     )
     segment_size: int = Field(
         256, ge=1, description="Child executions per chord segment of a Map Run."
-    )
-    segments_in_flight: int = Field(
-        4, ge=1, description="Chord segments of one Map Run dispatched at once."
     )
     lease_seconds: float = Field(
         60.0, gt=0, description="Lease on a concurrency permit; renewed while the child runs."

@@ -14,11 +14,7 @@ from workers.settings import WorkerSettings, get_worker_settings
 def create_app(settings: WorkerSettings) -> Celery:
     """A Celery app for child workers with stepmap's tasks registered."""
     app = Celery("stepmap-children")
-    app.conf.update(messages.celery_config(
-        settings.broker_url, control_queue=settings.celery.control_queue,
-        children_queue=settings.celery.children_queue,
-        visibility_timeout=settings.celery.visibility_timeout,
-    ))
+    app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
     from workers.tasks import register
 
     register(app, settings)

@@ -31,6 +31,13 @@ class WorkerLimits(BaseModel):
     payload_bytes: int = Field(262_144, description="Max payload size (States.DataLimitExceeded).")
 
 
+class WorkerArns(BaseModel):
+    """Region and account shown in ARNs (the orchestrator's ``api`` group, same variables)."""
+
+    region: str = Field("us-east-1", description="Region shown in Lambda-style ARNs.")
+    account_id: str = Field("000000000000", description="Account id shown in ARNs.")
+
+
 class WorkerSettings(BaseSettings):
     """All settings a worker reads."""
 
@@ -45,8 +52,7 @@ class WorkerSettings(BaseSettings):
         default_factory=lambda: ["workers.handlers.examples"],
         description="Modules imported at start to register Task handlers.",
     )
-    region: str = Field("us-east-1", description="Region shown in Lambda-style ARNs.")
-    account_id: str = Field("000000000000", description="Account id shown in ARNs.")
+    api: WorkerArns = Field(default_factory=WorkerArns)
 
     @property
     def broker_url(self) -> str:

@@ -28,7 +28,7 @@ def register(app: Celery, settings: WorkerSettings) -> None:
             state["runner"] = ChildRunner(
                 redis.Redis.from_url(settings.redis.url),
                 payload_limit=settings.limits.payload_bytes,
-                region=settings.region, account_id=settings.account_id,
+                region=settings.api.region, account_id=settings.api.account_id,
             )
         result: ChildRunner = state["runner"]
         return result
@@ -58,7 +58,7 @@ def register(app: Celery, settings: WorkerSettings) -> None:
     def invoke_task(payload: dict[str, Any]) -> dict[str, Any]:
         invocation = messages.TaskInvocation.model_validate(payload)
         runner()  # loads the handler modules
-        invoker = WorkerTaskInvoker(region=settings.region, account_id=settings.account_id)
+        invoker = WorkerTaskInvoker(region=settings.api.region, account_id=settings.api.account_id)
         try:
             result = invoker.invoke(TaskRequest.from_dict(invocation.request))
             report = messages.TaskReport(execution_arn=invocation.execution_arn,

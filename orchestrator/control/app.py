@@ -11,11 +11,7 @@ from orchestrator.settings import Settings, get_settings
 def create_app(settings: Settings) -> Celery:
     """A Celery app for the control worker with the control tasks registered."""
     app = Celery("stepmap-control")
-    app.conf.update(messages.celery_config(
-        settings.broker_url, control_queue=settings.celery.control_queue,
-        children_queue=settings.celery.children_queue,
-        visibility_timeout=settings.celery.visibility_timeout,
-    ))
+    app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
     from orchestrator.control.tasks import register
 
     register(app, settings)

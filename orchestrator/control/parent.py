@@ -28,6 +28,7 @@ from orchestrator.asl import (
     EngineOptions,
     ExecutionInfo,
     Failed,
+    InvalidDefinition,
     Ports,
     StateMachine,
     Succeeded,
@@ -175,7 +176,11 @@ class ParentRunner:
         ex = self.records.get_execution(arn)
         if ex is None or ex.get("status") != "RUNNING":
             return
-        machine = self._machine(ex)
+        try:
+            machine = self._machine(ex)
+        except InvalidDefinition as exc:  # stored before a rule existed, or unsupported
+            self._close(arn, ex, Failed("States.Runtime", str(exc), []))
+            return
         if machine is None:
             self._close(arn, ex, Failed("States.Runtime", "the state machine was deleted", []))
             return

@@ -101,10 +101,22 @@ class MapRunApi(Protocol):
 
 
 def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
-    # Imported lazily: the engine is only needed when a definition is checked.
-    from orchestrator.asl import validate_definition
+    """AWS's verdict on the definition, then whether stepmap can run it.
 
-    return list(validate_definition(definition, machine_type=machine_type))
+    Decision: a definition AWS accepts but that uses a feature stepmap does not run yet
+    (JSONata) is refused with an ``UNSUPPORTED_FEATURE`` problem, by CreateStateMachine
+    and ValidateStateMachineDefinition alike, rather than stored and failed at run time.
+    """
+    # Imported lazily: the engine is only needed when a definition is checked.
+    from orchestrator.asl import UnsupportedFeature, parse_definition, validate_definition
+
+    problems = list(validate_definition(definition, machine_type=machine_type))
+    if not problems:
+        try:
+            parse_definition(definition, machine_type=machine_type)
+        except UnsupportedFeature as exc:
+            problems = list(exc.problems)
+    return problems
 
 
 def problem_text(problem: Any) -> str:

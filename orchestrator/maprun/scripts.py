@@ -31,6 +31,8 @@ import redis
 # report lost with a crashed process, or a long multi-child message). Its permit is renewed and
 # it is returned for settling from the outbox, so a STANDARD child that succeeded never runs again
 # (ARCHITECTURE invariant 6) and a lost report cannot stall the run (invariant 4).
+#
+# No permit is granted once the failures exceed the tolerated-failure threshold.
 DISPATCH = r"""
 local sem, queue, control, inputs, status, counters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local outbox = KEYS[7]
@@ -61,6 +63,20 @@ end
 local out = {reclaimed}
 if outbox then table.insert(out, settle) end
 if redis.call('HGET', control, 'status') ~= 'RUNNING' then return out end
+-- The tolerated-failure rule (maprun.tolerance), read atomically with the counters that
+-- COMPLETE writes: once failures exceed it, no permit is granted, even before the control
+-- plane has marked the Map Run failed.
+local bad = tonumber(redis.call('HGET', counters, 'i.FAILED') or '0')
+  + tonumber(redis.call('HGET', counters, 'i.TIMED_OUT') or '0')
+if bad > 0 then
+  local count = tonumber(redis.call('HGET', control, 'toleratedFailureCount') or '')
+  local pct = tonumber(redis.call('HGET', control, 'toleratedFailurePercentage') or '')
+  if count == nil and pct == nil then return out end
+  if count ~= nil and bad > count then return out end
+  local total = tonumber(redis.call('HGET', counters, 'i.total') or '0')
+  if pct ~= nil and redis.call('HGET', control, 'readerDone') == '1' and total > 0
+      and bad * 100.0 > pct * total then return out end
+end
 local limit = tonumber(redis.call('HGET', control, 'limit') or '10000')
 local free = limit - redis.call('ZCARD', sem)
 local n = math.min(free, max_n)

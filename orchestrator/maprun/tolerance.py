@@ -8,6 +8,10 @@ Decision (spec 8.3, unverified): the percentage is evaluated against the full it
 it is only checked once the reader has read every item; until then a percentage-only run
 keeps going (AWS also documents that children may still run after the threshold is crossed).
 The count threshold is checked at once, and timed-out items count toward it as well.
+
+The DISPATCH script (``maprun.scripts``) applies the same rule to the counters atomically, so
+no child is dispatched between the failure that crosses the threshold and the Map Run being
+marked failed; keep the two in step.
 """
 
 from __future__ import annotations

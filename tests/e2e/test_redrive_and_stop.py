@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from e2e_support import E2E, counts_add_up, make_stack
 
+from orchestrator.store.keys import Keys
+
 
 @pytest.fixture(scope="module")
 def e2e() -> Iterator[E2E]:
@@ -111,3 +113,18 @@ def test_stop_execution_aborts_its_map_run(e2e: E2E) -> None:
     time.sleep(1.0)
     late = [s for s in e2e.probe(ns, "starts") if s["t"] > stopped_at + 1.0]
     assert late == []
+
+
+def test_execution_of_a_definition_the_engine_cannot_parse_fails_instead_of_hanging(e2e: E2E) -> None:
+    # Given a machine whose stored definition the engine refuses (stored before a rule
+    # existed, or edited in Redis): JSONata is not run yet
+    machine = e2e.create_machine({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    jsonata = json.dumps({"QueryLanguage": "JSONata", "StartAt": "A",
+                          "States": {"A": {"Type": "Pass", "End": True}}})
+    key = Keys(e2e.stack.settings.redis.key_prefix).state_machine(machine)
+    e2e.redis.hset(key, "definition", jsonata)
+    # When an execution starts, then it fails with the engine's reason
+    described = e2e.wait(e2e.start(machine, {}))
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Runtime"
+    assert "UNSUPPORTED_FEATURE" in described["cause"] and "/QueryLanguage" in described["cause"]

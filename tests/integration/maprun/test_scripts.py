@@ -121,3 +121,40 @@ def test_abort_marks_running_children_aborted(env) -> None:
     assert sorted(int(i) for i in aborted) == [0, 1, 2]
     items, _ = store.counters(ARN)
     assert (items.aborted, items.running, items.pending) == (3, 0, 7)
+
+
+def _fail_next(env, tag: str) -> None:
+    idx, holder = _dispatch(env, tag=tag)[0]
+    _complete(env, [(idx, holder, "FAILED")])
+
+
+def test_no_permit_once_a_failure_exceeds_the_default_threshold(env) -> None:
+    # Neither threshold set: a single failure fails the Map Run, so DISPATCH grants nothing
+    # more, atomically with the recorded failure (before the control plane marks it FAILED).
+    idx, holder = _dispatch(env)[0]
+    _complete(env, [(idx, holder, "FAILED")])
+    assert _dispatch(env, tag="b") == []
+
+
+@pytest.mark.parametrize("timed_out", [False, True])
+def test_no_permit_once_failures_exceed_the_tolerated_count(env, timed_out: bool) -> None:
+    client, keys, _, _ = env
+    client.hset(keys.map_run(ARN), mapping={"toleratedFailureCount": "1",
+                                            "toleratedFailurePercentage": "null", "limit": "1"})
+    _fail_next(env, "a")  # 1 failure: tolerated
+    idx, holder = _dispatch(env, tag="b")[0]
+    _complete(env, [(idx, holder, "TIMED_OUT" if timed_out else "FAILED")])  # 2 > 1
+    assert _dispatch(env, tag="c") == []
+    client.hset(keys.map_run(ARN), "toleratedFailureCount", "2")  # UpdateMapRun raises it
+    assert len(_dispatch(env, tag="d")) == 1
+
+
+def test_the_percentage_stops_dispatch_only_once_the_total_is_known(env) -> None:
+    client, keys, _, _ = env
+    client.hset(keys.map_run(ARN), mapping={"toleratedFailurePercentage": "20.0", "limit": "1"})
+    for tag in "abc":
+        _fail_next(env, tag)  # 3 of 10 items failed: 30 % > 20 %
+    (idx, holder), = _dispatch(env, tag="d")  # the total may still grow while the reader reads
+    _complete(env, [(idx, holder, "SUCCEEDED")])
+    client.hset(keys.map_run(ARN), "readerDone", "1")
+    assert _dispatch(env, tag="e") == []

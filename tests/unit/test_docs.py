@@ -1,0 +1,57 @@
+"""The README and docs/decisions.md stay true to the code they describe."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from orchestrator.cli import app
+from orchestrator.settings import Settings
+from workers.settings import WorkerSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+DECISIONS = (ROOT / "docs" / "decisions.md").read_text()
+
+
+def env_names(model: type[BaseModel], prefix: str = "STEPMAP_") -> Iterator[str]:
+    for name, field in model.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            yield from env_names(kind, f"{prefix}{name.upper()}__")
+        else:
+            yield f"{prefix}{name.upper()}"
+
+
+def readme_table_names() -> set[str]:
+    return set(re.findall(r"^\| `(STEPMAP_[A-Z0-9_]+)`", README, flags=re.M))
+
+
+def test_readme_lists_exactly_the_orchestrator_settings() -> None:
+    assert readme_table_names() == set(env_names(Settings))
+
+
+def test_worker_settings_are_a_subset_of_the_documented_ones() -> None:
+    assert set(env_names(WorkerSettings)) <= readme_table_names()
+
+
+def test_readme_quick_start_has_the_two_commands() -> None:
+    quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
+    assert re.findall(r"^make (\w+)", quick, flags=re.M) == ["demo", "test"]
+
+
+@pytest.mark.parametrize(
+    "command", [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+)
+def test_readme_mentions_every_cli_command(command: str) -> None:
+    assert f"stepmap {command}" in README
+
+
+@pytest.mark.parametrize("module", sorted(set(re.findall(r"\| `([\w/]+\.py)` \|", DECISIONS))))
+def test_every_decision_points_at_an_existing_module(module: str) -> None:
+    candidates = [ROOT / "orchestrator" / module, ROOT / "orchestrator" / "asl" / module]
+    assert any(path.is_file() for path in candidates), module
