@@ -170,3 +170,16 @@ def celery_config(broker_url: str, queues: QueueSettings) -> dict[str, Any]:
         "task_send_sent_event": False,
     }
 
+
+
+def outbox_key(status_key: str) -> str:
+    """The outbox of a Map Run: child index -> ChildOutcome JSON, written by the worker.
+
+    Derived from the status key, the one key of a Map Run's children that a ChildBatch names.
+    """
+    return status_key + ":outbox"
+
+
+def redrive_key(status_key: str) -> str:
+    """Where a failed STANDARD child's journal waits for a redrive: index -> RedrivePoint JSON."""
+    return status_key + ":redrive"

@@ -4,6 +4,13 @@ Each child is its own execution with its own name, ARN, context object and (for 
 history. Before running a child the runner looks up whether it already finished: a STANDARD
 child that succeeded is never run again (a redelivered message only reports it), and no child
 starts once its Map Run has been failed or aborted.
+
+Redrive (spec 1.3, 3.6): a STANDARD child that fails leaves its journal (the engine's
+failure checkpoint) under :func:`orchestrator.messages.redrive_key`. When its Map Run is
+redriven, the child resumes from there as AWS's RedriveExecution does: its history goes on
+with ``ExecutionRedriven``, the states that succeeded are replayed from the journal without
+running again, and the state that failed runs again. A child with no journal (ABORTED while
+running, or EXPRESS) runs again from ``StartAt``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import redis
 
 from orchestrator import messages
 from orchestrator.asl import (
+    Checkpoint,
     DistributedMapRequest,
     EngineOptions,
     ExecutionInfo,
@@ -125,8 +133,11 @@ class ChildRunner:
         options = EngineOptions(payload_limit_bytes=self.payload_limit, history=standard)
         holders = [c.holder for c in batch.children]
         closed = _ClosedCheck(self.redis, batch.control_key, express=not standard)
+        journals: list[bytes | None] = [None] * len(indexes)
+        if standard and batch.redrive_count and indexes:
+            journals = self.redis.hmget(messages.redrive_key(batch.status_key), indexes)
         with LeaseKeeper(self.redis, batch.semaphore_key, holders, batch.lease_ms) as lease:
-            for child, status in zip(batch.children, known, strict=True):
+            for child, status, journal in zip(batch.children, known, journals, strict=True):
                 now = time.time()
                 previous = status.decode() if status else None
                 if previous == "SUCCEEDED" and standard:
@@ -138,7 +149,7 @@ class ChildRunner:
                         index=child.index, name=child.name, holder=child.holder,
                         status="ABORTED", start=now, stop=now, skipped=True))
                 else:
-                    outcome = self._run_one(batch, child, machine, options)
+                    outcome = self._run_one(batch, child, machine, options, journal)
                     if standard:
                         # Only STANDARD children need it: EXPRESS ones run at least once.
                         self._to_outbox(batch, outcome)
@@ -154,45 +165,76 @@ class ChildRunner:
         only when it runs; if the child's permit expires before (control worker down, this
         process killed before reporting, a long multi-child message), the dispatcher settles
         the child from here instead of running it again (orchestrator/maprun/scripts.py).
-        The key is ``{status key}:outbox`` (``scripts.outbox_key``; the worker only knows the
-        keys its message names).
+        The key is :func:`orchestrator.messages.outbox_key`.
         """
         try:
-            self.redis.hset(batch.status_key + ":outbox", str(outcome.index),
+            self.redis.hset(messages.outbox_key(batch.status_key), str(outcome.index),
                             outcome.model_dump_json())
         except redis.RedisError:
             # The report still carries the outcome; only the late-report shortcut is lost.
             log.warning("could not write the outbox entry of %s", outcome.name, exc_info=True)
 
 
+    def _keep_journal(self, batch: messages.ChildBatch, child: messages.ChildWork,
+                      outcome: Failed | Succeeded | Suspended, history: list[dict[str, Any]],
+                      *, resumed: bool) -> None:
+        """Keep a failed STANDARD child's journal for a redrive; drop it once it succeeded."""
+        key = messages.redrive_key(batch.status_key)
+        try:
+            if isinstance(outcome, Failed) and outcome.checkpoint is not None and history:
+                point = {"checkpoint": outcome.checkpoint.to_dict(),
+                         "history_length": int(history[-1]["id"])}
+                self.redis.hset(key, str(child.index), _DUMPS(point))
+            elif resumed and isinstance(outcome, Succeeded):
+                self.redis.hdel(key, str(child.index))
+        except redis.RedisError:
+            # Only the resume point is lost: a redrive then runs the child from StartAt.
+            log.warning("could not keep the redrive journal of %s", child.name, exc_info=True)
+
     def _run_one(self, batch: messages.ChildBatch, child: messages.ChildWork,
-                 machine: StateMachine, options: EngineOptions) -> messages.ChildOutcome:
+                 machine: StateMachine, options: EngineOptions,
+                 journal: bytes | None = None) -> messages.ChildOutcome:
         start = time.time()
         arn = batch.execution_prefix + child.name
         info = ExecutionInfo(
             execution_arn=arn, name=child.name, state_machine_arn=batch.state_machine_arn,
             state_machine_name=batch.state_machine_arn.rsplit(":", 1)[-1],
             start_time=datetime.fromtimestamp(start, UTC), redrive_count=batch.redrive_count,
+            redrive_time=datetime.fromtimestamp(start, UTC) if journal else None,
         )
         ports = Ports(tasks=self.invoker, clock=self.clock, map_runner=self.map_runner)
+        checkpoint: Checkpoint | None = None
+        history: list[dict[str, Any]] = []
+        if journal:
+            point = json.loads(journal)
+            length = int(point["history_length"])
+            history.append({"timestamp": start, "type": "ExecutionRedriven", "id": length + 1,
+                            "previousEventId": length,
+                            "executionRedrivenEventDetails": {"redriveCount": batch.redrive_count}})
+            checkpoint = Checkpoint.from_dict(point["checkpoint"]).for_redrive(length + 1)
         try:
-            outcome = run_execution(machine, json.loads(child.input), info, ports, options=options)
+            outcome = run_execution(machine, json.loads(child.input), info, ports,
+                                    options=options, checkpoint=checkpoint)
         except Exception as exc:  # noqa: BLE001 - a child never takes its worker down
             log.exception("child %s crashed the engine", arn)
             outcome = Failed("States.Runtime", f"{type(exc).__name__}: {exc}", [])
         stop = time.time()
-        history = list(outcome.events) if options.history else None
+        history += outcome.events
+        if options.history:
+            self._keep_journal(batch, child, outcome, history, resumed=journal is not None)
+        else:
+            history = []
         if isinstance(outcome, Succeeded):
             return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
                                          status="SUCCEEDED", output=_DUMPS(outcome.output),
-                                         start=start, stop=stop, history=history)
+                                         start=start, stop=stop, history=history or None)
         if isinstance(outcome, Suspended):
             # Children run with synchronous ports; only a nested Distributed Map suspends.
             return messages.ChildOutcome(
                 index=child.index, name=child.name, holder=child.holder, status="SUSPENDED",
-                start=start, stop=stop, history=history,
+                start=start, stop=stop, history=history or None,
                 checkpoint=outcome.checkpoint.to_dict())
         status: Any = "TIMED_OUT" if getattr(outcome, "timed_out", False) else "FAILED"
         return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
                                      status=status, error=outcome.error, cause=outcome.cause,
-                                     start=start, stop=stop, history=history)
+                                     start=start, stop=stop, history=history or None)

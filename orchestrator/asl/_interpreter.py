@@ -141,13 +141,10 @@ def run_execution(
     run = Execution(machine, execution_input, info, ports, opts, journal, skip_until)
     floors = checkpoint.floors if checkpoint is not None else []
     if floors:
+        # Redrive: from the redriven call on, events continue the stored history.
         journal.jumps = {pos: floor for pos, floor in floors}
-
-        def continue_after_stored_history(floor: int) -> None:
-            # Redrive: from the redriven call on, events continue the stored history.
-            run.eid = max(run.eid, floor)
-
-        journal.on_jump = continue_after_stored_history
+        run.redo = []
+        journal.on_jump = run.redo_since_call
     try:
         output = run.run()
     except Pending as pending:

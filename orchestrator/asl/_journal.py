@@ -34,16 +34,22 @@ class Journal:
     ``{"k": kind, "e": error, "c": cause}`` for a StatesError the port raised.
     """
 
-    __slots__ = ("entries", "in_flight", "jumps", "on_jump", "pos")
+    __slots__ = ("acts", "entries", "in_flight", "jumps", "on_jump", "pos")
+
+    #: Kinds that only feed data (time, randomness); every other call is an action.
+    DATA_KINDS = frozenset({"now", "random"})
 
     def __init__(self, entries: list[dict[str, Any]] | None = None) -> None:
         self.entries: list[dict[str, Any]] = entries if entries is not None else []
         self.pos = 0
+        #: actions (task, wait, map_start, map_result) answered or replayed so far
+        self.acts = 0
         #: kind of the call that raised Pending (what Checkpoint.resolve answers)
         self.in_flight: str | None = None
         #: journal position -> event id floor (redrives, see Checkpoint.floors)
         self.jumps: dict[int, int] = {}
-        self.on_jump: Callable[[int], None] | None = None
+        #: called with (event id floor, kind of the call) when a redriven call is reached
+        self.on_jump: Callable[[int, str], None] | None = None
 
     @property
     def replaying(self) -> bool:
@@ -57,7 +63,7 @@ class Journal:
         """
         pos = self.pos
         if self.jumps and pos in self.jumps and self.on_jump is not None:
-            self.on_jump(self.jumps[pos])
+            self.on_jump(self.jumps[pos], kind)
         if pos < len(self.entries):
             entry = self.entries[pos]
             if entry["k"] != kind:
@@ -67,6 +73,8 @@ class Journal:
                     "checkpoint was taken"
                 )
             self.pos = pos + 1
+            if kind not in self.DATA_KINDS:
+                self.acts += 1
             if "e" in entry:
                 raise StatesError(entry["e"], entry.get("c", ""))
             return entry.get("v")
@@ -78,9 +86,13 @@ class Journal:
         except StatesError as exc:
             self.entries.append({"k": kind, "e": exc.error, "c": exc.cause})
             self.pos += 1
+            if kind not in self.DATA_KINDS:
+                self.acts += 1
             raise
         self.entries.append({"k": kind, "v": value})
         self.pos += 1
+        if kind not in self.DATA_KINDS:
+            self.acts += 1
         return value
 
 

@@ -76,6 +76,9 @@ class ExecutionBase:
         if machine.timeout_seconds is not None:
             self.deadline = info.start_time + timedelta(seconds=machine.timeout_seconds)
         self.cur = Cursor(0)
+        #: Redrive replay: events counted but not handed out since the current state was
+        #: entered, as ``(journal actions so far, event, cursor)``; see :meth:`redo_since_call`.
+        self.redo: list[tuple[int, dict[str, Any], Cursor]] | None = None
         self._exec_ctx: dict[str, Any] | None = None
         self._random: JournaledRandom | None = None
         # Workflow variables (spec 5.6), created on first use so that a run without any
@@ -106,20 +109,57 @@ class ExecutionBase:
                     "The execution history exceeded the limit of "
                     f"{self.options.max_history_events} events.",
                 )
-            event: dict[str, Any] = {
-                "timestamp": self.ports.clock.now().timestamp(),
-                "type": kind,
-                "id": eid,
-                "previousEventId": cur.prev,
-            }
-            if key is not None:
-                event[key] = details
-            self.events.append(event)
+            self.events.append(self._event(cur, kind, key, details, eid))
+        elif self.redo is not None and self.history:
+            self.redo.append((self.journal.acts, self._event(cur, kind, key, details, eid), cur))
         cur.prev = eid
         return eid
 
+    def _event(self, cur: Cursor, kind: str, key: str | None, details: Any, eid: int) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "timestamp": self.ports.clock.now().timestamp(),
+            "type": kind,
+            "id": eid,
+            "previousEventId": cur.prev,
+        }
+        if key is not None:
+            event[key] = details
+        return event
+
+    def redo_since_call(self, floor: int, kind: str) -> None:
+        """A redrive reached the call that failed: continue the history after ``floor``.
+
+        The events the replay counted since the last action (Task call, wait, Map Run start)
+        and within the current state (its ``...StateEntered``, ``TaskScheduled``,
+        ``TaskStarted`` ...; not a failed earlier attempt) happen again, so they are given ids
+        after the stored history, as the state runs again. A redriven Map Run (``map_result``)
+        is not started again: its state just goes on after ``MapRunRedriven``.
+        """
+        self.eid = max(self.eid, floor)
+        if self.redo is None:
+            return
+        if kind == "map_result":
+            self.redo.clear()
+            return
+        pos = self.journal.acts
+        renumbered: dict[int, int] = {}
+        for at, event, cur in self.redo:
+            if at != pos:
+                continue
+            self.eid += 1
+            renumbered[event["id"]] = self.eid
+            event["id"] = self.eid
+            event["previousEventId"] = renumbered.get(event["previousEventId"],
+                                                      event["previousEventId"])
+            if self.eid > self.skip_until:
+                self.events.append(event)
+            cur.prev = self.eid
+        self.redo.clear()
+
     def entered(self, cur: Cursor, state: State, data: Any) -> int:
         """``<Type>StateEntered``; returns its id."""
+        if self.redo is not None:
+            self.redo.clear()
         if not self.history:
             self.eid += 1
             cur.prev = self.eid

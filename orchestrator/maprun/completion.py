@@ -11,7 +11,7 @@ from orchestrator import messages
 from orchestrator.asl import errors as asl_errors
 from orchestrator.maprun import dispatcher, finalizer
 from orchestrator.maprun.context import MapRunContext
-from orchestrator.maprun.scripts import outbox_key
+from orchestrator.messages import outbox_key
 from orchestrator.maprun.tolerance import ToleratedFailure
 
 log = logging.getLogger(__name__)

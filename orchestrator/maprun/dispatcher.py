@@ -21,7 +21,7 @@ from celery import chord, signature
 
 from orchestrator import messages
 from orchestrator.maprun.context import MapRunContext, child_name
-from orchestrator.maprun.scripts import outbox_key
+from orchestrator.messages import outbox_key
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,10 @@
 The run keeps its ARN, its succeeded children and their results; FAILED, TIMED_OUT and
 ABORTED children go back to the ready queue (their counters reset to 0, as AWS resets
 ``failed`` on redrive), never-started items simply continue from the reader's cursor, and
-``redriveCount`` goes up. Decision (unverified): a redriven child runs its workflow again from
-``StartAt`` (AWS resumes STANDARD children at the failed state); its ``RedriveCount`` shows
-the Map Run's.
+``redriveCount`` goes up. A FAILED or TIMED_OUT STANDARD child resumes at the state that
+failed, from the journal its worker kept (``workers/runner.py``), as AWS redrives STANDARD
+children. Decisions (unverified): an ABORTED child (stopped mid-run, no journal) and every
+EXPRESS child run again from ``StartAt``; a child's ``RedriveCount`` shows the Map Run's.
 """
 
 from __future__ import annotations

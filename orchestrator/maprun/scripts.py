@@ -7,7 +7,7 @@ else's permit. Expired leases are reclaimed by the next dispatch: their children
 the ready queue unless they already have a terminal status.
 
 A worker also writes each child's outcome to the Map Run's outbox (``{status key}:outbox``,
-see :func:`outbox_key`) the moment the child ends; the dispatcher settles a child from there
+see :func:`orchestrator.messages.outbox_key`) the moment the child ends; the dispatcher settles a child from there
 when its permit expires before its report arrived, instead of running it again.
 
 A child's terminal status is written with HSETNX, keyed by its index: the first report wins
@@ -170,16 +170,6 @@ return n
 """
 
 
-def outbox_key(status_key: str) -> str:
-    """The outbox of a Map Run: child index -> ChildOutcome JSON, written by the worker.
-
-    Derived from the status key because the workers only know the keys a ChildBatch names;
-    ``workers/runner.py`` uses the same suffix.
-    """
-    return status_key + OUTBOX_SUFFIX
-
-
-OUTBOX_SUFFIX = ":outbox"
 
 
 class Scripts:

@@ -25,13 +25,18 @@ def _task(handler: str, next_or_end: dict[str, Any]) -> dict[str, Any]:
 
 
 def _redrivable_machine() -> dict[str, Any]:
-    # Children fail for the listed ids on their first attempt only.
-    child = {"StartAt": "FirstAttempt?", "States": {
-        "FirstAttempt?": {"Type": "Choice", "Choices": [
-            {"Variable": "$$.Execution.RedriveCount", "NumericEquals": 0, "Next": "MayFail"}],
-            "Default": "Succeed"},
-        "MayFail": _task("probe-fail", {"End": True}),
-        "Succeed": _task("probe-gauge", {"End": True}),
+    # Children fail in MayFail for the listed ids until they are redriven; First records, in
+    # its own probe namespace, every time it runs.
+    child = {"StartAt": "First", "States": {
+        "First": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "probe-gauge", "Payload": {
+                      "probe.$": "States.Format('{}-first', $.probe)", "id.$": "$.id", "sleep": 0}},
+                  "ResultPath": None, "Next": "MayFail"},
+        "MayFail": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "probe-fail", "Payload": {
+                        "probe.$": "$.probe", "id.$": "$.id", "fail_ids.$": "$.fail_ids",
+                        "sleep": 0, "redrive.$": "$$.Execution.RedriveCount"}},
+                    "OutputPath": "$.Payload", "End": True},
     }}
     return {"StartAt": "Process", "States": {
         "Process": {"Type": "Map", "ItemsPath": "$.items", "ToleratedFailureCount": 1,
@@ -58,6 +63,11 @@ def test_redrive_reruns_only_the_failed_children_of_the_same_map_run(e2e: E2E) -
         for c in e2e.children(run["mapRunArn"], "SUCCEEDED")
     }
     assert len(succeeded_first) == counts["succeeded"]
+    failed_first = {
+        json.loads(e2e.sfn.describe_execution(executionArn=c["executionArn"])["input"])["id"]
+        for c in e2e.children(run["mapRunArn"], "FAILED")
+    }
+    assert len(failed_first) == counts["failed"]
     # When the parent is redriven
     e2e.sfn.redrive_execution(executionArn=execution)
     second = e2e.wait(execution)
@@ -73,12 +83,35 @@ def test_redrive_reruns_only_the_failed_children_of_the_same_map_run(e2e: E2E) -
     done = [r["id"] for r in e2e.probe(ns, "done")]
     assert set(done) == set(range(10))
     assert all(done.count(i) == 1 for i in succeeded_first)
+    # A FAILED child resumed at the state that failed: First did not run again (an ABORTED
+    # child, stopped mid-run without a journal, starts over)
+    firsts = [r["id"] for r in e2e.probe(f"{ns}-first", "starts")]
+    assert set(firsts) == set(range(10))
+    assert all(firsts.count(i) == 1 for i in failed_first | succeeded_first), firsts
+    # and its history goes on: ExecutionRedriven, MayFail again, ExecutionSucceeded
+    prefix = run["mapRunArn"].replace(":mapRun:", ":execution:").rsplit(":", 1)[0] + ":"
+    failed_arn = next(c["executionArn"] for c in e2e.children(run["mapRunArn"])
+                      if json.loads(e2e.sfn.describe_execution(
+                          executionArn=c["executionArn"])["input"])["id"] in failed_first)
+    assert failed_arn.startswith(prefix)
+    child_events = e2e.history(failed_arn)
+    assert [e["id"] for e in child_events] == list(range(1, len(child_events) + 1))
+    child_types = [e["type"] for e in child_events]
+    at = child_types.index("ExecutionRedriven")
+    assert child_types[at - 1] == "ExecutionFailed" and child_types[-1] == "ExecutionSucceeded"
+    entered_after = [e["stateEnteredEventDetails"]["name"] for e in child_events[at:]
+                     if e["type"] == "TaskStateEntered"]
+    assert entered_after == ["MayFail"], child_types[at:]
+    assert child_types[at + 1] == "TaskStateEntered"
     # and the history goes on after the redrive without reusing an id
     events = e2e.history(execution)
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     types = [e["type"] for e in events]
     assert types.index("ExecutionRedriven") < types.index("MapRunRedriven") < types.index("MapRunSucceeded")
     assert types[-1] == "ExecutionSucceeded"
+    # The Map Run is redriven, not started again
+    assert types[types.index("ExecutionRedriven"):][:3] == [
+        "ExecutionRedriven", "MapRunRedriven", "MapRunSucceeded"]
 
 
 def test_stop_execution_aborts_its_map_run(e2e: E2E) -> None:

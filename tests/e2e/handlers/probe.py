@@ -81,8 +81,13 @@ def probe_gauge(event: Any, context: HandlerContext) -> Any:
 
 @handler("probe-fail")
 def probe_fail(event: Any, context: HandlerContext) -> Any:
-    """Fail with ``Probe.Failure`` when ``event["id"]`` is in ``event["fail_ids"]``."""
-    fail = isinstance(event, dict) and event.get("id") in (event.get("fail_ids") or [])
+    """Fail with ``Probe.Failure`` when ``event["id"]`` is in ``event["fail_ids"]``.
+
+    With ``event["redrive"]`` (``$$.Execution.RedriveCount``) above 0 it succeeds: a
+    redriven child gets through.
+    """
+    fail = (isinstance(event, dict) and event.get("id") in (event.get("fail_ids") or [])
+            and not event.get("redrive"))
     return _probe(event, float(event.get("sleep", 0)) if isinstance(event, dict) else 0.0, fail)
 
 

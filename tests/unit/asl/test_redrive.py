@@ -56,7 +56,36 @@ def test_redrive_reruns_only_the_failed_state_and_continues_the_history() -> Non
     ids = [e["id"] for e in outcome.events]
     assert ids[0] == stored + 1
     assert ids == list(range(stored + 1, stored + 1 + len(ids)))
-    assert [e["type"] for e in outcome.events][-2:] == ["TaskStateExited", "ExecutionSucceeded"]
+    # and the failed state is entered again: its events are those of a fresh run of it
+    assert [e["type"] for e in outcome.events] == [
+        "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
+        "ExecutionSucceeded"]
+    assert outcome.events[0]["stateEnteredEventDetails"]["name"] == "Work"
+    assert [e["previousEventId"] for e in outcome.events[1:]] == ids[:-1]
+
+
+def test_a_redriven_retry_attempt_and_a_second_redrive_keep_one_history() -> None:
+    retried = {"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": "arn:aws:states:::test:work", "End": True,
+        "Retry": [{"ErrorEquals": ["App.Down"], "MaxAttempts": 1, "IntervalSeconds": 1}]}}}
+    machine = parse_definition(retried)
+    down = {"arn:aws:states:::test:work": {"error": "App.Down", "cause": "later"}}
+    history: list[dict] = []
+    outcome = run_execution(machine, {}, execution_info(), Ports(tasks=FakeInvoker(down), clock=FakeClock()))
+    for answers in (down, {"arn:aws:states:::test:work": "done"}):
+        assert isinstance(outcome, Failed) and outcome.checkpoint is not None
+        history += outcome.events
+        history.append({"id": len(history) + 1, "type": "ExecutionRedriven"})
+        outcome = run_execution(machine, None, execution_info(),
+                                Ports(tasks=FakeInvoker(answers), clock=FakeClock()),
+                                checkpoint=outcome.checkpoint.for_redrive(len(history)))
+        # Each redrive makes the last attempt again (the retrier is not reset)
+        assert [e["type"] for e in outcome.events][:3] == ["TaskScheduled", "TaskStarted",
+                                                           "TaskFailed" if answers is down else "TaskSucceeded"]
+    assert isinstance(outcome, Succeeded) and outcome.output == "done"
+    history += outcome.events
+    assert [e["id"] for e in history] == list(range(1, len(history) + 1))
+    assert [e["type"] for e in history].count("TaskStateEntered") == 1
 
 
 def test_redrive_of_a_failed_map_result_can_restart_the_map_run() -> None:
@@ -92,3 +121,4 @@ def test_events_after_a_redrive_survive_a_later_suspension() -> None:
     types = [e["type"] for e in history]
     assert types[-3:] == ["TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
     assert types.count("ExecutionStarted") == 1
+    assert types[types.index("ExecutionRedriven") + 1] == "TaskStateEntered"
