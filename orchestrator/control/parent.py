@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -40,6 +41,7 @@ from orchestrator.asl import (
 )
 from orchestrator.asl.ports import MapRunResultRequest
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
+from orchestrator.executions.deletion import finish_deleting
 from orchestrator.maprun import completion
 from orchestrator.maprun.redrive import MapRunNotRedrivable, redrive_map_run
 from orchestrator.maprun.context import MapRunContext
@@ -62,6 +64,8 @@ class ExecutionRecords(Protocol):
     def history_length(self, arn: str) -> int: ...
     def get_checkpoint(self, arn: str) -> str | None: ...
     def set_checkpoint(self, arn: str, checkpoint: str | None) -> None: ...
+    def delete_state_machine(self, arn: str) -> None: ...
+    def iter_executions(self, state_machine_arn: str) -> Iterator[tuple[Any, dict[str, Any]]]: ...
 
 
 class ParentRunner:
@@ -229,6 +233,8 @@ class ParentRunner:
         log.info("execution %s %s", arn, fields["status"])
         if ex.get("hostedBy"):
             self._report_hosted(ex, fields)
+        else:
+            finish_deleting(self.records, ex["stateMachineArn"])
 
     def _report_hosted(self, ex: dict[str, Any], fields: dict[str, Any]) -> None:
         """A hosted child ended: record it on its Map Run like any child outcome."""

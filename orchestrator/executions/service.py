@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from orchestrator.executions import arns, params, views
+from orchestrator.executions.deletion import finish_deleting, has_running_executions
 from orchestrator.executions.errors import (
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
@@ -276,10 +277,10 @@ class StepFunctionsService:
             )
         if self.store.get_state_machine(ref.arn) is None:
             return {}
-        running = any(r.get("status") == "RUNNING" for _, r in self.store.iter_executions(ref.arn))
-        if running:
-            # The control plane deletes the record when the last execution ends (lead: TODO).
+        if has_running_executions(self.store, ref.arn):
+            # Removed when the last execution ends (orchestrator/executions/deletion.py).
             self.store.update_state_machine(ref.arn, {"status": "DELETING"})
+            finish_deleting(self.store, ref.arn)  # in case the last one ended meanwhile
         else:
             self.store.delete_state_machine(ref.arn)
         return {}
@@ -403,6 +404,7 @@ class StepFunctionsService:
             record = self._execution(arn)
             return {"stopDate": record.get("stopDate", now)}
         self.publisher.stop_execution(arn)
+        finish_deleting(self.store, record["stateMachineArn"])
         return {"stopDate": now}
 
     def list_executions(self, request: Request) -> Response:

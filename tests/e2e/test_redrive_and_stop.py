@@ -161,3 +161,14 @@ def test_execution_of_a_definition_the_engine_cannot_parse_fails_instead_of_hang
     assert described["status"] == "FAILED"
     assert described["error"] == "States.Runtime"
     assert "UNSUPPORTED_FEATURE" in described["cause"] and "/QueryLanguage" in described["cause"]
+
+
+def test_a_machine_deleted_while_running_is_removed_when_the_execution_ends(e2e: E2E) -> None:
+    machine = e2e.create_machine({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1,
+                                                                    "End": True}}})
+    execution = e2e.start(machine, {})
+    e2e.sfn.delete_state_machine(stateMachineArn=machine)
+    assert e2e.sfn.describe_state_machine(stateMachineArn=machine)["status"] == "DELETING"
+    assert e2e.wait(execution)["status"] == "SUCCEEDED"
+    with pytest.raises(e2e.sfn.exceptions.StateMachineDoesNotExist):
+        e2e.sfn.describe_state_machine(stateMachineArn=machine)

@@ -141,6 +141,21 @@ def test_deleting_with_running_executions_marks_deleting(client: TestClient) -> 
     assert (refused.status_code, refused.json()["error"]) == (409, "StateMachineDeleting")
 
 
+def test_a_deleting_state_machine_is_removed_when_its_last_execution_ends(
+    client: TestClient,
+) -> None:
+    arn = create(client)
+    first, second = start(client, arn), start(client, arn)
+    client.delete(f"/v1/state-machines/{arn}")
+    client.post(f"/v1/executions/{first}/stop")
+    assert client.get(f"/v1/state-machines/{arn}").json()["status"] == "DELETING"
+    client.post(f"/v1/executions/{second}/stop")
+    assert client.get(f"/v1/state-machines/{arn}").json()["error"] == "StateMachineDoesNotExist"
+    # The name can be used again; the executions stay describable
+    assert create(client) == arn
+    assert client.get(f"/v1/executions/{first}").json()["status"] == "ABORTED"
+
+
 def test_validate_reports_diagnostics(client: TestClient) -> None:
     ok = client.post("/v1/state-machines/validate", json={"definition": PASS_DEFINITION}).json()
     assert ok == {"result": "OK", "diagnostics": [], "truncated": False}
