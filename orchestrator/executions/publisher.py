@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.messages import ADVANCE_EXECUTION, REDRIVE_EXECUTION, STOP_EXECUTION
 from orchestrator.settings import Settings
-
-try:
-    from orchestrator.messages import ADVANCE_EXECUTION, REDRIVE_EXECUTION, STOP_EXECUTION
-except ImportError:  # pragma: no cover - the wire contract predates this module
-    ADVANCE_EXECUTION = "stepmap.control.advance_execution"
-    STOP_EXECUTION = "stepmap.control.stop_execution"
-    REDRIVE_EXECUTION = "stepmap.control.redrive_execution"
 
 
 class CeleryPublisher:

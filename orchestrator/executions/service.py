@@ -351,7 +351,20 @@ class StepFunctionsService:
             if existing and existing.get("status") == "RUNNING" and existing.get("input") == text:
                 return {"executionArn": arn, "startDate": existing["startDate"]}
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
-        self.publisher.advance_execution(arn)
+        try:
+            self.publisher.advance_execution(arn)
+        except Exception as exc:
+            # The broker is unreachable: fail the execution rather than leave it RUNNING with
+            # nobody to run it, and answer with an internal failure (the caller may retry
+            # under another name).
+            failure = {"error": "States.Runtime",
+                       "cause": f"The execution could not be handed to the control plane: {exc}"}
+            now = self._clock()
+            self.store.transition_execution(
+                arn, {"RUNNING"}, {"status": "FAILED", "stopDate": now, **failure},
+                event={"timestamp": now, "type": "ExecutionFailed",
+                       "executionFailedEventDetails": failure})
+            raise
         return {"executionArn": arn, "startDate": record["startDate"]}
 
     def _execution(self, arn: str) -> dict[str, Any]:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import base64
 import json
 
+import celery
 import pytest
 import redis
 
+from orchestrator.api import create_app
 from orchestrator.executions import arns
 from orchestrator.executions.errors import InvalidArn, InvalidName, ValidationException
 from orchestrator.executions.publisher import CeleryPublisher
+from orchestrator.executions.service import StepFunctionsService
 from orchestrator.settings import Settings
+from orchestrator.store.keys import Keys
+from orchestrator.store.redis_store import RedisStore
+from tests.integration.api.support import PASS_DEFINITION, ROLE, TestClient, aws, free_port
 
 PREFIX = "arn:aws:states:us-east-1:000000000000"
 
@@ -120,3 +126,30 @@ def test_celery_publisher_sends_tasks_by_name_to_the_control_queue(
         ("stepmap.control.redrive_execution", ["arn:3"]),
         ("stepmap.control.stop_execution", ["arn:2"]),
     ]
+
+
+def test_an_execution_the_broker_cannot_take_fails_instead_of_hanging(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    # Given a publisher on a real Celery app whose broker port has nothing listening
+    dead = celery.Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0")
+    dead.conf.update(task_publish_retry=False, broker_connection_retry=False,
+                     broker_connection_max_retries=0)
+    store = RedisStore(redis_client, Keys(settings.redis.key_prefix))
+    service = StepFunctionsService(store, settings, CeleryPublisher(settings, app=dead))
+    with TestClient(create_app(settings, service), raise_server_exceptions=False) as client:
+        machine = aws(client, "CreateStateMachine", {
+            "name": "dead-broker", "definition": PASS_DEFINITION, "roleArn": ROLE}).json()
+        # When an execution is started, then the call fails as an internal failure
+        response = aws(client, "StartExecution", {
+            "stateMachineArn": machine["stateMachineArn"], "name": "lost"})
+        assert (response.status_code, response.json()["__type"]) == (500, "InternalFailure")
+        # and the execution is FAILED with the reason, not RUNNING for ever
+        arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + ":lost"
+        described = aws(client, "DescribeExecution", {"executionArn": arn}).json()
+        assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+        assert "control plane" in described["cause"]
+        events = aws(client, "GetExecutionHistory", {"executionArn": arn}).json()["events"]
+        assert [e["type"] for e in events] == ["ExecutionFailed"]
+        # and the API keeps serving
+        assert aws(client, "ListStateMachines").status_code == 200
