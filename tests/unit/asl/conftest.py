@@ -126,11 +126,12 @@ def _apply(answer: Answer, parameters: Any) -> Any:
         return parameters
     if callable(answer):
         return answer(parameters)
-    if (
-        isinstance(answer, dict)
-        and "error" in answer
-        and set(answer) <= {"error", "cause"}
-    ):
+    return raise_or_return(answer)
+
+
+def raise_or_return(answer: Any) -> Any:
+    """``{"error", "cause"?}`` raises that StatesError; any other answer is the result."""
+    if isinstance(answer, dict) and "error" in answer and set(answer) <= {"error", "cause"}:
         raise StatesError(answer["error"], answer.get("cause", ""))
     return answer
 

@@ -60,6 +60,8 @@ from orchestrator.asl import (
     run_execution,
 )
 
+from conftest import raise_or_return
+
 CONFORMANCE = Path(__file__).resolve().parents[2] / "fixtures" / "asl" / "conformance"
 
 #: The fixed "now" of every run; wait targets are measured from it.
@@ -135,14 +137,7 @@ class ScriptedTasks:
                 f"unexpected task call {request.resource} with {request.parameters!r}"
             )
             raise StatesError("Conformance.UnexpectedCall", request.resource)
-        answer = answers.pop(0)
-        if (
-            isinstance(answer, dict)
-            and "error" in answer
-            and set(answer) <= {"error", "cause"}
-        ):
-            raise StatesError(answer["error"], answer.get("cause", ""))
-        return answer
+        return raise_or_return(answers.pop(0))
 
 
 class ScriptedMapRuns:
