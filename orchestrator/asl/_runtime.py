@@ -15,14 +15,20 @@ from typing import Any
 
 from orchestrator.asl._history import ENTERED, EXITED, NOT_TRUNCATED
 from orchestrator.asl._intrinsics import RANDOM_SOURCE_KEY
-from orchestrator.asl._io import compact, runtime_prefix
+from orchestrator.asl._io import (
+    apply_result,
+    compact,
+    data_limit,
+    payload_too_large,
+    runtime_prefix,
+)
 from orchestrator.asl._journal import Journal, JournaledRandom
 from orchestrator.asl._paths import PRIVATE_PREFIX, VARIABLES_KEY
 from orchestrator.asl._template import Template
 from orchestrator.asl._variables import Variables
 from orchestrator.asl._timestamps import format_timestamp
 from orchestrator.asl.errors import RUNTIME, TIMEOUT, StatesError
-from orchestrator.asl.model import State, StateMachine
+from orchestrator.asl.model import MapState, ParallelState, State, StateMachine, TaskState
 from orchestrator.asl.ports import EngineOptions, ExecutionInfo, Ports
 
 #: Key under which the context mapping carries the journaled random source for the
@@ -203,6 +209,26 @@ class ExecutionBase:
         if variables is None:
             variables = self._variables = Variables()
         return variables
+
+    def finish_attempt(
+        self,
+        st: TaskState | ParallelState | MapState,
+        raw: Any,
+        result: Any,
+        ctx: dict[str, Any] | None,
+        cur: Cursor,
+    ) -> Any:
+        """The end of a successful Task / Parallel / Map attempt: ResultSelector, ResultPath
+        and OutputPath, the payload limit, Assign (``$`` is ``result``, spec 5.3 step 7) and
+        the Exited event. Returns the state output."""
+        out = apply_result(st.io, raw, result, ctx)
+        if payload_too_large(out, self.limit):
+            raise data_limit(st.name)
+        assigned = None
+        if st.assign is not None:
+            assigned = self.assign(st, (st.assign,), result, ctx)
+        self.exited(cur, st, out, assigned)
+        return out
 
     def assign(
         self,

@@ -13,7 +13,6 @@ from typing import Any
 
 from orchestrator.asl._io import (
     apply_input_path,
-    apply_result,
     data_limit,
     effective_input,
     error_details,
@@ -74,14 +73,7 @@ class CompoundStates(SimpleStates):
                 self.emit(cur, "ParallelStateFailed")
                 raise
             self.emit(cur, "ParallelStateSucceeded")
-            out = apply_result(io, raw, results, ctx)
-            if payload_too_large(out, self.limit):
-                raise data_limit(st.name)
-            assigned = None
-            if st.assign is not None:  # $ is the array of branch outputs
-                assigned = self.assign(st, (st.assign,), results, ctx)
-            self.exited(cur, st, out, assigned)
-            return out
+            return self.finish_attempt(st, raw, results, ctx, cur)  # $: the branch outputs
 
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
 
@@ -99,14 +91,7 @@ class CompoundStates(SimpleStates):
                 result = self._distributed(st, data, ctx, cur)
             else:
                 result = self._inline(st, data, ctx, cur)
-            out = apply_result(st.io, raw, result, ctx)
-            if payload_too_large(out, self.limit):
-                raise data_limit(st.name)
-            assigned = None
-            if st.assign is not None:  # $ is the array of iteration outputs
-                assigned = self.assign(st, (st.assign,), result, ctx)
-            self.exited(cur, st, out, assigned)
-            return out
+            return self.finish_attempt(st, raw, result, ctx, cur)  # $: the iteration outputs
 
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
 

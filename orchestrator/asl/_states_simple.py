@@ -372,14 +372,7 @@ class SimpleStates(ExecutionBase):
                 kinds.details_key("Succeeded"),
                 kinds.succeeded(compact(result)) if self.history else None,
             )
-            out = apply_result(io, raw, result, ctx)
-            if payload_too_large(out, self.limit):
-                raise data_limit(st.name)
-            assigned = None
-            if st.assign is not None:  # $ is the task result (spec 5.3 step 7)
-                assigned = self.assign(st, (st.assign,), result, ctx)
-            self.exited(cur, st, out, assigned)
-            return out
+            return self.finish_attempt(st, raw, result, ctx, cur)  # $: the task result
 
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
 
