@@ -166,8 +166,13 @@ def dev(
     s3_port: Annotated[int, typer.Option(help="Port of the S3 server (0: a free port).")] = 0,
     free_ports: Annotated[bool, typer.Option("--free-ports", help="Pick free ports for every component.")] = False,
     bucket: Annotated[str, typer.Option(help="S3 bucket created at start.")] = "stepmap",
-    log_dir: Annotated[
-        Path | None, typer.Option(help="Keep logs and data here (default: a temporary folder, removed at exit).")
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", "--log-dir",
+            help="Keep logs and Redis data (append-only file) here, across restarts "
+            "(default: a temporary folder, removed at exit).",
+        ),
     ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level of the API and workers.")] = "INFO",
     startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for every component.")] = 90.0,
@@ -191,7 +196,7 @@ def dev(
     stack = LocalStack(
         base_settings=get_settings(), workers=workers, concurrency=concurrency,
         control_concurrency=control_concurrency, api=with_api, control=with_control,
-        flower=with_flower, bucket=bucket, ports=ports, workdir=log_dir, loglevel=loglevel,
+        flower=with_flower, bucket=bucket, ports=ports, workdir=data_dir, loglevel=loglevel,
         startup_timeout=startup_timeout,
         apps={"api": api_factory, "control": control_app, "children": children_app},
     )

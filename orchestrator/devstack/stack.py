@@ -202,7 +202,9 @@ class LocalStack(WorkerControl):
         if "auth_enabled" not in overrides.get("api", {}):
             overrides.setdefault("api", {})["auth_enabled"] = False
         if self._want["redis"]:
-            server = self._start_server("redis", start_redis)
+            # Append-only persistence: a restarted Redis (restart_redis, or `stepmap dev
+            # --data-dir` started again) comes back with every record and queued message.
+            server = self._start_server("redis", start_redis, appendonly=True)
             overrides.setdefault("redis", {}).update(url=server.url, broker_url=None)
         if self._want["s3"]:
             server = self._start_server("s3", start_s3)
@@ -246,15 +248,32 @@ class LocalStack(WorkerControl):
         if self._owns_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def restart_redis(self, *, down_seconds: float = 0.0) -> None:
+        """Stop the stack's Redis (SIGTERM: it flushes its append-only file) and start it again.
+
+        Same port and data folder, so every process reconnects to the same data; the workers
+        must ride through the outage (docs/decisions.md, "Redis restarts").
+        """
+        server = self.servers.get("redis")
+        if server is None or self.workdir is None:
+            raise StackError("restart_redis: this stack did not start Redis")
+        port = int(server.url.rsplit(":", 1)[1].split("/", 1)[0])
+        server.stop(self._stop_timeout)
+        if down_seconds > 0:
+            time.sleep(down_seconds)
+        self.servers.pop("redis")
+        self._ports["redis"] = port
+        self._start_server("redis", start_redis, appendonly=True)
+
     # -- internals --------------------------------------------------------------------------
 
     def _port(self, name: str) -> int:
         return self._ports.get(name) or free_port(LOOPBACK)
 
-    def _start_server(self, name: str, start: Callable[..., LocalServer]) -> LocalServer:
+    def _start_server(self, name: str, start: Callable[..., LocalServer], **options: Any) -> LocalServer:
         assert self.workdir is not None
         try:
-            server = start(self._port(name), workdir=self.workdir / name)
+            server = start(self._port(name), workdir=self.workdir / name, **options)
         except ServerError as exc:
             raise StackError(f"{name} failed to start: {exc}") from exc
         self.servers[name] = server

@@ -163,7 +163,7 @@ def dev_process(tmp_path: Path, standins: dict[str, str]) -> Iterator[subprocess
     program = [str(script)] if script.exists() else [sys.executable, "-m", "orchestrator.cli"]
     argv = [
         *program, "dev", "--free-ports", "--workers", "1",
-        "--concurrency", "1", "--control-concurrency", "1", "--log-dir", str(tmp_path / "logs"),
+        "--concurrency", "1", "--control-concurrency", "1", "--data-dir", str(tmp_path / "data"),
     ]
     env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
     if not _real_components_importable():
