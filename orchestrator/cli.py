@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.devstack import commands
-from orchestrator.settings import get_settings
+from orchestrator.settings import Settings
+from orchestrator.settings_loader import ConfigError, load_settings
 
 app = typer.Typer(
     name="stepmap",
@@ -59,6 +60,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _settings() -> Settings:
+    """The settings from STEPMAP_* variables; a configuration mistake ends the command (exit 2)."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+Port = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")]
+
+
 def _import_object(path: str) -> Any:
     module, _, attr = path.partition(":")
     return getattr(importlib.import_module(module), attr or "app")
@@ -74,10 +92,15 @@ def _exec(argv: list[str], dry_run: bool) -> None:
     os.execv(argv[0], argv)  # noqa: S606 - argv built from our own constants
 
 
+def _credentials(settings: Settings) -> bool:
+    """Whether any client could authenticate (bearer tokens or access keys)."""
+    return bool(settings.api.tokens) or bool(getattr(settings.api, "access_keys", None))
+
+
 @app.command()
 def api(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8080,
+    port: Port = 8080,
     log_level: Annotated[str, typer.Option(help="Uvicorn log level (debug, info, warning, ...).")] = "info",
     factory: Annotated[
         str,
@@ -87,10 +110,26 @@ def api(
     """Serve the REST API (uvicorn) with settings from STEPMAP_* variables."""
     import uvicorn
 
-    settings = get_settings()
+    settings = _settings()
+    if settings.api.auth_enabled and not _credentials(settings):
+        raise _fail(
+            "authentication is on (STEPMAP_API__AUTH_ENABLED) but no credentials are set, so "
+            "every request would be refused: set STEPMAP_API__TOKENS (or STEPMAP_API__TOKENS_FILE), "
+            "or turn authentication off"
+        )
     if not _is_loopback(host) and not settings.api.auth_enabled:
         typer.echo(f"warning: serving on {host} with authentication disabled", err=True)
     uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower())
+
+
+def _check_handler_modules(modules: list[str]) -> None:
+    """Import the handler modules now: a worker that cannot load its handlers must not start."""
+    from workers.handlers.registry import HandlerModuleError, load_handler_modules
+
+    try:
+        load_handler_modules(modules)
+    except HandlerModuleError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -119,7 +158,9 @@ def worker(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the celery command instead of running it.")] = False,
 ) -> None:
     """Run a Celery worker consuming the control or the children queue."""
-    settings = get_settings()
+    settings = _settings()
+    if kind is WorkerChoice.children:
+        _check_handler_modules(settings.handler_modules)
     args = commands.celery_worker_args(
         kind.value, settings, app=celery_app, name=name, concurrency=concurrency,
         loglevel=loglevel, pool=pool, events=events,
@@ -130,24 +171,30 @@ def worker(
 @app.command()
 def flower(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 5555,
-    basic_auth: Annotated[
-        str | None,
-        typer.Option(envvar="FLOWER_BASIC_AUTH", help="user:password; required off loopback."),
+    port: Port = 5555,
+    basic_auth_file: Annotated[
+        Path | None,
+        typer.Option(envvar="FLOWER_BASIC_AUTH_FILE",
+                     help="File holding user:password (or set FLOWER_BASIC_AUTH); required off loopback."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the celery command instead of running it.")] = False,
 ) -> None:
-    """Run Flower, the Celery monitor, on the children app's broker."""
+    """Run Flower, the Celery monitor, on the children app's broker.
+
+    The password is read from FLOWER_BASIC_AUTH or a file and handed to Flower in its
+    environment, never on a command line (where every local user can read it).
+    """
+    basic_auth = os.environ.get("FLOWER_BASIC_AUTH") or None
+    if basic_auth_file is not None:
+        try:
+            basic_auth = basic_auth_file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise _fail(f"cannot read the Flower basic auth file {str(basic_auth_file)!r}: {exc.strerror}") from None
     if not _is_loopback(host) and not basic_auth:
-        typer.echo(
-            f"error: refusing to serve Flower on {host} without --basic-auth or FLOWER_BASIC_AUTH",
-            err=True,
-        )
-        raise typer.Exit(2)
-    args = commands.flower_args(host=host, port=port, basic_auth=basic_auth)
-    if dry_run:
-        args = [a if not a.startswith("--basic-auth=") else "--basic-auth=***" for a in args]
-    _exec(commands.python_celery(args), dry_run)
+        raise _fail(f"refusing to serve Flower on {host} without FLOWER_BASIC_AUTH or --basic-auth-file")
+    if not dry_run:
+        os.environ.update(commands.flower_env(basic_auth))
+    _exec(commands.python_celery(commands.flower_args(host=host, port=port)), dry_run)
 
 
 @app.command()
@@ -160,10 +207,10 @@ def dev(
     with_flower: Annotated[bool, typer.Option("--flower/--no-flower", help="Start Flower.")] = True,
     with_api: Annotated[bool, typer.Option("--api/--no-api", help="Start the API.")] = True,
     with_control: Annotated[bool, typer.Option("--control/--no-control", help="Start the control worker.")] = True,
-    api_port: Annotated[int, typer.Option(help="Port of the API.")] = 8080,
-    flower_port: Annotated[int, typer.Option(help="Port of Flower.")] = 5555,
-    redis_port: Annotated[int, typer.Option(help="Port of Redis (0: a free port).")] = 0,
-    s3_port: Annotated[int, typer.Option(help="Port of the S3 server (0: a free port).")] = 0,
+    api_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8080,
+    flower_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of Flower.")] = 5555,
+    redis_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of Redis (0: a free port).")] = 0,
+    s3_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the S3 server (0: a free port).")] = 0,
     free_ports: Annotated[bool, typer.Option("--free-ports", help="Pick free ports for every component.")] = False,
     bucket: Annotated[str, typer.Option(help="S3 bucket created at start.")] = "stepmap",
     data_dir: Annotated[
@@ -191,10 +238,13 @@ def dev(
     from orchestrator.devstack.stack import LocalStack
 
     console = Console()
+    settings = _settings()
+    if workers:
+        _check_handler_modules(settings.handler_modules)
     ports = {} if free_ports else {"api": api_port, "flower": flower_port}
     ports.update({k: v for k, v in (("redis", redis_port), ("s3", s3_port)) if v and not free_ports})
     stack = LocalStack(
-        base_settings=get_settings(), workers=workers, concurrency=concurrency,
+        base_settings=settings, workers=workers, concurrency=concurrency,
         control_concurrency=control_concurrency, api=with_api, control=with_control,
         flower=with_flower, bucket=bucket, ports=ports, workdir=data_dir, loglevel=loglevel,
         startup_timeout=startup_timeout,
@@ -272,7 +322,7 @@ def demo(
         raise typer.Exit(1) from exc
     console = Console()
     try:
-        code = run_demo(get_settings(), console, rows=rows, workers=workers)
+        code = run_demo(_settings(), console, rows=rows, workers=workers)
     except StackError as exc:
         console.print(f"error: {exc}", style="bold red", markup=False)
         raise typer.Exit(1) from exc

@@ -106,5 +106,12 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read from the environment once."""
-    return Settings()
+    """The process's settings, read strictly from the environment once.
+
+    Raises:
+        orchestrator.settings_loader.ConfigError: an unknown ``STEPMAP_*`` variable or a
+            malformed value, each named.
+    """
+    from orchestrator.settings_loader import load_settings
+
+    return load_settings()

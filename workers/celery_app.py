@@ -13,6 +13,12 @@ from workers.settings import WorkerSettings, get_worker_settings
 
 def create_app(settings: WorkerSettings) -> Celery:
     """A Celery app for child workers with stepmap's tasks registered."""
+    # Handlers are imported here, in the worker's main process before it forks: a worker whose
+    # handler modules cannot be imported exits at start with the import error, instead of
+    # starting, taking messages and failing every one of them in its pool processes.
+    from workers.handlers.registry import load_handler_modules
+
+    load_handler_modules(settings.handler_modules)
     app = Celery("stepmap-children")
     app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
     from workers.tasks import register

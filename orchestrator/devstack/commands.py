@@ -92,13 +92,18 @@ def flower_args(
     host: str,
     port: int,
     app: str = CHILDREN_APP,
-    basic_auth: str | None = None,
 ) -> list[str]:
-    """Arguments of ``celery`` that run Flower on ``host:port`` (reading the broker)."""
-    args = ["-A", app, "flower", f"--address={host}", f"--port={port}"]
-    if basic_auth:
-        args.append(f"--basic-auth={basic_auth}")
-    return args
+    """Arguments of ``celery`` that run Flower on ``host:port`` (reading the broker).
+
+    Basic auth never travels in argv (``/proc/<pid>/cmdline`` is world-readable): Flower reads
+    it from its ``FLOWER_BASIC_AUTH`` environment variable, see :func:`flower_env`.
+    """
+    return ["-A", app, "flower", f"--address={host}", f"--port={port}"]
+
+
+def flower_env(basic_auth: str | None) -> dict[str, str]:
+    """The environment that turns on Flower's basic auth (empty without credentials)."""
+    return {"FLOWER_BASIC_AUTH": basic_auth} if basic_auth else {}
 
 
 def python_celery(args: list[str]) -> list[str]:

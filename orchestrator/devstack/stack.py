@@ -330,11 +330,10 @@ class LocalStack(WorkerControl):
     def _spawn_flower(self) -> ManagedProcess:
         port = self._port("flower")
         url = f"http://{LOOPBACK}:{port}"
-        args = commands.flower_args(
-            host=LOOPBACK, port=port, app=self._apps["children"], basic_auth=self._flower_auth
-        )
+        args = commands.flower_args(host=LOOPBACK, port=port, app=self._apps["children"])
         self.urls["flower"] = url
-        return self._new_process("flower", "flower", commands.python_celery(args), {}, url)
+        return self._new_process("flower", "flower", commands.python_celery(args),
+                                 commands.flower_env(self._flower_auth), url)
 
     def _spawn_worker(
         self, name: str, kind: WorkerKind, concurrency: int | None, extra: Mapping[str, str]

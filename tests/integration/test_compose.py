@@ -116,7 +116,7 @@ def test_flower_service_uses_basic_auth_from_the_environment() -> None:
     assert "${FLOWER_BASIC_AUTH" in str(service["environment"]["FLOWER_BASIC_AUTH"])
     result = runner.invoke(app, [*_command(service)[1:], "--dry-run"], env=_environment(service))
     assert result.exit_code == 0, result.output
-    assert "--basic-auth=***" in shlex.split(result.output)
+    assert not any(arg.startswith("--basic-auth") for arg in shlex.split(result.output))
 
 
 @pytest.mark.parametrize("name", STEPMAP_SERVICES)

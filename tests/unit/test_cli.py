@@ -88,10 +88,10 @@ def test_worker_rejects_an_unknown_kind() -> None:
 def test_flower_refuses_to_listen_off_loopback_without_basic_auth() -> None:
     result = runner.invoke(app, ["flower", "--host", "0.0.0.0", "--dry-run"], env={"FLOWER_BASIC_AUTH": ""})
     assert result.exit_code == 2
-    assert "refusing to serve Flower on 0.0.0.0 without --basic-auth" in result.output
+    assert "refusing to serve Flower on 0.0.0.0 without FLOWER_BASIC_AUTH" in result.output
 
 
-def test_flower_reads_basic_auth_from_the_environment_and_masks_it() -> None:
+def test_flower_takes_basic_auth_from_the_environment_and_keeps_it_off_the_command_line() -> None:
     result = runner.invoke(
         app, ["flower", "--host", "0.0.0.0", "--port", "5556", "--dry-run"],
         env={"FLOWER_BASIC_AUTH": "admin:secret"},
@@ -99,8 +99,68 @@ def test_flower_reads_basic_auth_from_the_environment_and_masks_it() -> None:
     assert result.exit_code == 0, result.output
     assert shlex.split(result.output)[3:] == [
         "-A", "workers.celery_app:app", "flower", "--address=0.0.0.0", "--port=5556",
-        "--basic-auth=***",
     ]
+    assert "secret" not in result.output
+
+
+def test_flower_reads_basic_auth_from_a_file(tmp_path: Any) -> None:
+    secret = tmp_path / "flower-auth"
+    secret.write_text("admin:from-file\n")
+    result = runner.invoke(app, ["flower", "--host", "0.0.0.0", "--basic-auth-file", str(secret),
+                                 "--dry-run"], env={"FLOWER_BASIC_AUTH": ""})
+    assert result.exit_code == 0, result.output
+    assert "from-file" not in result.output
+
+
+def test_flower_reports_an_unreadable_basic_auth_file(tmp_path: Any) -> None:
+    result = runner.invoke(app, ["flower", "--basic-auth-file", str(tmp_path / "missing"), "--dry-run"])
+    assert result.exit_code == 2
+    assert "cannot read the Flower basic auth file" in result.output
+
+
+def test_api_refuses_to_start_with_authentication_on_and_no_tokens() -> None:
+    result = runner.invoke(app, ["api"], env={"STEPMAP_API__AUTH_ENABLED": "true", "STEPMAP_API__TOKENS": "[]"})
+    assert result.exit_code == 2
+    assert "no credentials are set" in result.output
+    assert "STEPMAP_API__TOKENS" in result.output
+
+
+@pytest.mark.parametrize("argv", [["api", "--port", "99999"], ["dev", "--api-port", "70000"],
+                                  ["flower", "--port", "0"], ["dev", "--redis-port", "-1"]])
+def test_ports_out_of_range_are_refused_with_a_message(argv: list[str]) -> None:
+    result = runner.invoke(app, argv, env=WIDE)
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
+    assert "OverflowError" not in result.output
+
+
+def test_an_unknown_stepmap_variable_stops_a_command_with_the_nearest_valid_name() -> None:
+    result = runner.invoke(app, ["worker", "control", "--dry-run"], env={"STEPMAP_REDIS_URL": "redis://x"})
+    assert result.exit_code == 2
+    assert "STEPMAP_REDIS_URL: not a stepmap setting; did you mean STEPMAP_REDIS__URL?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_malformed_setting_is_one_line_naming_the_variable_and_the_expected_form() -> None:
+    result = runner.invoke(app, ["worker", "control", "--dry-run"], env={"STEPMAP_API__TOKENS": "t1"})
+    assert result.exit_code == 2
+    assert "STEPMAP_API__TOKENS: expected a JSON list" in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 2
+
+
+def test_stepmap_dev_refuses_handler_modules_it_cannot_import_before_starting_anything() -> None:
+    result = runner.invoke(app, ["dev", "--free-ports"],
+                           env={"STEPMAP_HANDLER_MODULES": '["workers.handlers.exmaples"]'})
+    assert result.exit_code == 2
+    assert "cannot import handler module 'workers.handlers.exmaples'" in result.output
+
+
+def test_a_children_worker_whose_handler_modules_cannot_be_imported_does_not_start() -> None:
+    result = runner.invoke(app, ["worker", "children", "--dry-run"],
+                           env={"STEPMAP_HANDLER_MODULES": '["workers.handlers.exmaples"]'})
+    assert result.exit_code == 2
+    assert "cannot import handler module 'workers.handlers.exmaples'" in result.output
+    assert "ModuleNotFoundError" in result.output
 
 
 def test_demo_options_are_parameters_of_run_demo() -> None:

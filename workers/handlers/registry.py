@@ -114,7 +114,22 @@ def resolve(function_name: str) -> tuple[str, str | None, Handler]:
     return name, qualifier, fn
 
 
+class HandlerModuleError(ImportError):
+    """A module of ``STEPMAP_HANDLER_MODULES`` cannot be imported: the worker must not start."""
+
+
 def load_handler_modules(modules: list[str]) -> None:
-    """Import each module so its ``@handler`` registrations run."""
+    """Import each module so its ``@handler`` registrations run.
+
+    Raises:
+        HandlerModuleError: a module cannot be imported; the message names it, the setting and
+            the import error.
+    """
     for module in modules:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - any failure at import time means no handlers
+            raise HandlerModuleError(
+                f"STEPMAP_HANDLER_MODULES: cannot import handler module {module!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
