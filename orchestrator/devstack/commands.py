@@ -150,9 +150,6 @@ def settings_env(settings: Settings) -> dict[str, str | None]:
                     env[key] = str(encoded)
 
     walk(settings, ENV_PREFIX)
-    # Workers read their ARN parts at the top level (workers.settings.WorkerSettings).
-    env[f"{ENV_PREFIX}REGION"] = settings.api.region
-    env[f"{ENV_PREFIX}ACCOUNT_ID"] = settings.api.account_id
     return env
 
 
