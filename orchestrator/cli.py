@@ -122,16 +122,6 @@ def api(
     uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower())
 
 
-def _check_handler_modules(modules: list[str]) -> None:
-    """Import the handler modules now: a worker that cannot load its handlers must not start."""
-    from workers.handlers.registry import HandlerModuleError, load_handler_modules
-
-    try:
-        load_handler_modules(modules)
-    except HandlerModuleError as exc:
-        raise _fail(str(exc)) from None
-
-
 @app.command()
 def worker(
     kind: Annotated[
@@ -159,8 +149,6 @@ def worker(
 ) -> None:
     """Run a Celery worker consuming the control or the children queue."""
     settings = _settings()
-    if kind is WorkerChoice.children:
-        _check_handler_modules(settings.handler_modules)
     args = commands.celery_worker_args(
         kind.value, settings, app=celery_app, name=name, concurrency=concurrency,
         loglevel=loglevel, pool=pool, events=events,
@@ -239,8 +227,6 @@ def dev(
 
     console = Console()
     settings = _settings()
-    if workers:
-        _check_handler_modules(settings.handler_modules)
     ports = {} if free_ports else {"api": api_port, "flower": flower_port}
     ports.update({k: v for k, v in (("redis", redis_port), ("s3", s3_port)) if v and not free_ports})
     stack = LocalStack(

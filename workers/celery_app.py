@@ -27,4 +27,14 @@ def create_app(settings: WorkerSettings) -> Celery:
     return app
 
 
-app = create_app(get_worker_settings())
+def _create_or_exit() -> Celery:
+    """The worker's app; a worker that cannot load its handlers exits with one line saying why."""
+    from workers.handlers.registry import HandlerModuleError
+
+    try:
+        return create_app(get_worker_settings())
+    except HandlerModuleError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+app = _create_or_exit()

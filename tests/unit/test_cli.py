@@ -148,21 +148,6 @@ def test_a_malformed_setting_is_one_line_naming_the_variable_and_the_expected_fo
     assert len([line for line in result.output.splitlines() if line.strip()]) == 2
 
 
-def test_stepmap_dev_refuses_handler_modules_it_cannot_import_before_starting_anything() -> None:
-    result = runner.invoke(app, ["dev", "--free-ports"],
-                           env={"STEPMAP_HANDLER_MODULES": '["workers.handlers.exmaples"]'})
-    assert result.exit_code == 2
-    assert "cannot import handler module 'workers.handlers.exmaples'" in result.output
-
-
-def test_a_children_worker_whose_handler_modules_cannot_be_imported_does_not_start() -> None:
-    result = runner.invoke(app, ["worker", "children", "--dry-run"],
-                           env={"STEPMAP_HANDLER_MODULES": '["workers.handlers.exmaples"]'})
-    assert result.exit_code == 2
-    assert "cannot import handler module 'workers.handlers.exmaples'" in result.output
-    assert "ModuleNotFoundError" in result.output
-
-
 def test_demo_options_are_parameters_of_run_demo() -> None:
     from orchestrator.demo import run_demo
 
