@@ -36,7 +36,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from orchestrator.asl import StatesError, TaskRequest, WaitRequest
@@ -155,6 +155,7 @@ class ThreadPool:
 
     def submit(self, key: str, request: Request) -> bool:
         """Start a Task or a Wait in a thread; False for anything else (a Map Run)."""
+        target: Callable[[str, Any], None]
         if isinstance(request, TaskRequest):
             target = self._task
         elif isinstance(request, WaitRequest):
