@@ -410,3 +410,23 @@ def test_child_with_pool_matches_output_with_history_on_and_off(history: bool) -
     )
     assert isinstance(outcome, Succeeded)
     assert [r["name"] for r in outcome.output] == ["a", "b", "c"]
+
+
+# -- redrive ------------------------------------------------------------------------------------
+
+
+def test_redrive_of_a_failed_parallel_runs_the_parallel_again_and_continues_the_history() -> None:
+    definition = parallel(["a", "b"])
+    machine = parse_definition(definition)
+    down = FakeInvoker({LAMBDA + "a": 1, LAMBDA + "b": {"error": "App.Down", "cause": "later"}})
+    failed = run_execution(machine, {}, execution_info(), Ports(tasks=down, clock=FakeClock()))
+    assert isinstance(failed, Failed) and failed.checkpoint is not None
+    stored = len(failed.events) + 1  # + ExecutionRedriven
+    checkpoint = through_json(failed.checkpoint.for_redrive(stored))
+    up = FakeInvoker({LAMBDA + "a": 1, LAMBDA + "b": 2})
+    outcome = run_execution(machine, None, execution_info(), Ports(tasks=up, clock=FakeClock()),
+                            checkpoint=checkpoint)
+    assert isinstance(outcome, Succeeded) and outcome.output == [1, 2]
+    ids = [e["id"] for e in outcome.events]
+    assert ids == list(range(stored + 1, stored + 1 + len(ids)))
+    assert outcome.events[0]["type"] == "ParallelStateEntered"
