@@ -205,13 +205,13 @@ class Forks(SimpleStates):
         (``waiting`` then holds the calls of every strand that waits).
         """
         i = 0
+        unfinished = sum(1 for r in strands if "j" in r)
         while True:
             if i == len(strands):
-                if len(strands) >= count:
-                    break
-                if limit > 0 and sum(1 for r in strands if "j" in r) >= limit:
+                if len(strands) >= count or (limit > 0 and unfinished >= limit):
                     break
                 strands.append({"j": [], "ids": []})
+                unfinished += 1
                 if dirty is not None:
                     dirty.add(i)
             rec = strands[i]
@@ -223,6 +223,7 @@ class Forks(SimpleStates):
                 return i, outcome[1], outcome[2]
             if outcome[0] == "done":
                 strands[i] = {"r": outcome[1], "p": outcome[2]}
+                unfinished -= 1
                 waiting.pop(i, None)
             else:
                 waiting[i] = outcome[1]
