@@ -143,7 +143,10 @@ class ExecutionBase:
             eid = ids[i]
             cur.prev = eid
             return eid
-        eid = max(self.eid, self.skip_until) + 1
+        eid = self.eid
+        if eid < self.skip_until:
+            eid = self.skip_until
+        eid += 1
         self.eid = eid
         ids.append(eid)
         if self.history:

@@ -20,7 +20,7 @@ from orchestrator.asl._io import (
     select,
     show_value,
 )
-from orchestrator.asl._runtime import Cursor
+from orchestrator.asl._runtime import RANDOM_KEY, Cursor
 from orchestrator.asl._fork import Forks
 from orchestrator.asl._states_simple import Step
 from orchestrator.asl.errors import Runtime, StatesError
@@ -141,6 +141,8 @@ class CompoundStates(Forks):
                     map_item["Key"] = key
                 item_ctx = dict(ctx)
                 item_ctx["Map"] = {"Item": map_item}
+                # Random draws (States.UUID, MathRandom) go to this iteration's journal.
+                item_ctx[RANDOM_KEY] = self.random_source()
                 item_input = st.item_selector.evaluate(data, item_ctx)
             details = {"name": st.name, "index": position} if self.history else None
             self.emit(

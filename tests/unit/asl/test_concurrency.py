@@ -430,3 +430,24 @@ def test_redrive_of_a_failed_parallel_runs_the_parallel_again_and_continues_the_
     ids = [e["id"] for e in outcome.events]
     assert ids == list(range(stored + 1, stored + 1 + len(ids)))
     assert outcome.events[0]["type"] == "ParallelStateEntered"
+
+
+def test_random_draws_in_item_selectors_stay_in_their_iteration_across_suspensions() -> None:
+    definition = inline_map(3, ItemSelector={"u.$": "States.UUID()", "v.$": "$$.Map.Item.Value"})
+    outcome, events = drive(definition, [1, 2, 3], lambda r: r.parameters)
+    assert isinstance(outcome, Succeeded)
+    assert [o["v"] for o in outcome.output] == [1, 2, 3]
+    assert len({o["u"] for o in outcome.output}) == 3
+    first = run(definition, [1, 2, 3])
+    assert isinstance(first, Suspended)
+    # Nothing is journaled after the open fork in the execution's own journal.
+    assert first.checkpoint.entries[-1]["k"] == "fork"
+    # Each iteration's UUID is the one its first run drew (replayed, not drawn again).
+    sent = {k: v["request"]["parameters"]["u"] for k, v in first.checkpoint.pending.items()}
+    checkpoint = through_json(first.checkpoint)
+    key = sorted(checkpoint.pending)[0]
+    checkpoint.answer(key, "x")
+    again = run(definition, None, checkpoint)
+    assert isinstance(again, Suspended)
+    assert {k: v["request"]["parameters"]["u"] for k, v in again.checkpoint.pending.items()} == {
+        k: u for k, u in sent.items() if k != key}
