@@ -7,6 +7,7 @@ every call started before any ended. No assertion depends on wall time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,3 +105,35 @@ def test_distributed_map_children_run_branches_and_iterations_at_once(e2e: E2E) 
     result = e2e.wait(arn, timeout=90)
     assert result["status"] == "SUCCEEDED", (result.get("error"), result.get("cause"))
     _overlapped(e2e, ns, {"p-0": 3, "p-1": 3, "m-0": 5, "m-1": 5})
+
+
+def test_parent_branch_failure_ends_the_parallel_while_its_sibling_still_runs(e2e: E2E) -> None:
+    ns = e2e.unique("cancel")
+    failing = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+               "Parameters": {"FunctionName": "probe-fail",
+                              "Payload": {"probe": ns, "id": "a", "fail_ids": ["a"]}},
+               "End": True}
+    # Stuck at a barrier of two that only the test completes, after the execution ended.
+    stuck = {**_barrier_task(ns, 2, "$.g", "$.g"), "Next": "After"}
+    stuck["Parameters"]["Payload"]["patience"] = 60
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "A", "States": {"A": failing}},
+        {"StartAt": "B", "States": {"B": stuck,
+                                    "After": {"Type": "Pass", "End": True}}},
+    ]}}}
+    arn = e2e.start(e2e.create_machine(definition), {"g": "held"})
+    try:
+        result = e2e.wait(arn)
+        assert result["status"] == "FAILED" and result["error"] == "Probe.Failure", result
+        types = [e["type"] for e in e2e.history(arn)]
+        assert types.count("ParallelStateFailed") == 1
+        assert "PassStateEntered" not in types
+        # The sibling had been sent to a worker and cannot have ended yet: the failure ended
+        # the Parallel while it ran (its start may be recorded after the failure).
+        give_up = time.monotonic() + 30
+        while {s["id"] for s in e2e.probe(ns, "starts")} != {"a", "held"}:
+            assert time.monotonic() < give_up, e2e.probe(ns, "starts")
+            time.sleep(0.05)
+        assert e2e.probe(ns, "done") == []
+    finally:
+        e2e.redis.incr(f"probe:{ns}:arrived:held")  # let the abandoned handler return
