@@ -451,3 +451,25 @@ def test_random_draws_in_item_selectors_stay_in_their_iteration_across_suspensio
     assert isinstance(again, Suspended)
     assert {k: v["request"]["parameters"]["u"] for k, v in again.checkpoint.pending.items()} == {
         k: u for k, u in sent.items() if k != key}
+
+
+def test_a_long_wait_in_one_branch_and_a_task_in_another_are_pending_together() -> None:
+    definition = parallel(["a", "b"])
+    branch = definition["States"]["P"]["Branches"][0]
+    branch["StartAt"] = "Nap"
+    branch["States"]["Nap"] = {"Type": "Wait", "Seconds": 3600, "Next": "a"}
+    machine = parse_definition(definition)
+    clock = FakeClock(suspend_after=1)
+    first = run_execution(machine, {}, execution_info(), Ports(tasks=Suspending(), clock=clock))
+    assert isinstance(first, Suspended)
+    kinds = sorted(call["kind"] for call in first.checkpoint.pending.values())
+    assert kinds == ["task", "wait"]
+    checkpoint = through_json(first.checkpoint)
+    wait_key = next(k for k, c in checkpoint.pending.items() if c["kind"] == "wait")
+    assert checkpoint.answer(wait_key)
+    second = run_execution(machine, None, execution_info(), Ports(tasks=Suspending(), clock=clock),
+                           checkpoint=checkpoint)
+    assert isinstance(second, Suspended)
+    # The waiting branch went on to its Task: now two Tasks are pending.
+    assert sorted(c["kind"] for c in second.checkpoint.pending.values()) == ["task", "task"]
+    assert [e["type"] for e in second.events][:2] == ["WaitStateExited", "TaskStateEntered"]
