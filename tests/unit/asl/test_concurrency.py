@@ -473,3 +473,32 @@ def test_a_long_wait_in_one_branch_and_a_task_in_another_are_pending_together() 
     # The waiting branch went on to its Task: now two Tasks are pending.
     assert sorted(c["kind"] for c in second.checkpoint.pending.values()) == ["task", "task"]
     assert [e["type"] for e in second.events][:2] == ["WaitStateExited", "TaskStateEntered"]
+
+
+class HandOver:
+    """A worker's MapRunner: a nested Distributed Map hands the child to the control plane."""
+
+    def start(self, request: Any) -> str:
+        from orchestrator.asl import Pending
+
+        raise Pending(request)
+
+    def result(self, map_run_arn: str) -> Any:
+        raise AssertionError("never reached on a worker")
+
+
+def test_child_branch_reaching_a_distributed_map_suspends_once_the_pool_is_idle() -> None:
+    definition = parallel(["a"])
+    definition["States"]["P"]["Branches"].append({"StartAt": "D", "States": {"D": {
+        "Type": "Map", "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}},
+    }}})
+    invoker = BarrierInvoker(1)
+    outcome = run_execution(parse_definition(definition), [1, 2], execution_info(),
+                            Ports(tasks=invoker, clock=FakeClock(), map_runner=HandOver()))
+    assert isinstance(outcome, Suspended)
+    # The Task ran in the pool; only the Map Run start is left for the control plane.
+    assert invoker.calls == ["a"]
+    assert [c["kind"] for c in outcome.checkpoint.pending.values()] == ["map_start"]
+    assert outcome.checkpoint.pending[outcome.fresh[0]]["request"]["kind"] == "map"
