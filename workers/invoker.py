@@ -13,6 +13,17 @@ A handler exception fails the Task the way Lambda reports it: error = the except
 name (or :class:`HandlerError`'s ``error``), cause = Lambda's JSON error document
 (``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``; the stack trace stays in the
 worker's log, never in the cause).
+
+Concurrency. The invoker is stateless, so threads may share it. For the Parallel branches
+and inline Map iterations of a child workflow, the engine opens a :class:`ThreadPool`
+(``open_pool``) and submits every waiting Task and Wait at once; each runs in its own thread.
+
+TimeoutSeconds. In the main thread a handler is interrupted by SIGALRM. Elsewhere (pool
+threads) the handler runs in a helper thread that the caller waits for with a timeout; when
+the timeout passes the Task fails with ``States.Timeout`` at once, but the handler itself
+goes on in the background until it returns: a Python thread cannot be killed, so a handler
+that never returns keeps its thread (and whatever it holds) for the life of the process.
+Its late result is dropped.
 """
 
 from __future__ import annotations
@@ -20,15 +31,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import queue
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from orchestrator.asl import StatesError, TaskRequest
+from orchestrator.asl import StatesError, TaskRequest, WaitRequest
 from orchestrator.asl import errors as asl_errors
+from orchestrator.asl.ports import Clock, Request
 from workers.handlers.registry import HandlerContext, HandlerError, UnknownHandler, resolve
 
 log = logging.getLogger(__name__)
@@ -95,6 +108,8 @@ class WorkerTaskInvoker:
         if timeout:
             context.deadline_monotonic = time.monotonic() + timeout
         try:
+            if timeout and threading.current_thread() is not threading.main_thread():
+                return _call_with_deadline(fn, event, context, float(timeout))
             with _alarm(timeout):
                 return fn(event, context)
         except _TaskTimedOut:
@@ -118,6 +133,94 @@ class WorkerTaskInvoker:
                 separators=(",", ":"),
             )
             raise StatesError(error_type, cause) from exc
+
+
+    def open_pool(self, clock: Clock) -> ThreadPool:
+        """A pool that runs the calls of one Parallel or inline Map state in threads."""
+        return ThreadPool(self, clock)
+
+
+class ThreadPool:
+    """The engine's RequestPool on a worker: one thread per Task or Wait, answers in a queue.
+
+    A call still running when the pool closes (its branch was cancelled, or the engine is
+    done) goes on in its thread; its answer is dropped.
+    """
+
+    def __init__(self, invoker: WorkerTaskInvoker, clock: Clock) -> None:
+        self.invoker = invoker
+        self.clock = clock
+        self._answers: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+        self._closed = threading.Event()
+
+    def submit(self, key: str, request: Request) -> bool:
+        """Start a Task or a Wait in a thread; False for anything else (a Map Run)."""
+        target: Callable[[str, Any], None]
+        if isinstance(request, TaskRequest):
+            target = self._task
+        elif isinstance(request, WaitRequest):
+            target = self._wait
+        else:
+            return False
+        threading.Thread(target=target, args=(key, request), daemon=True,
+                         name=f"stepmap-call-{key}").start()
+        return True
+
+    def wait(self) -> list[tuple[str, dict[str, Any]]]:
+        """Block until one answer is in; return it with any others already there."""
+        answers = [self._answers.get()]
+        while True:
+            try:
+                answers.append(self._answers.get_nowait())
+            except queue.Empty:
+                return answers
+
+    def close(self) -> None:
+        """Drop the answers of calls still running."""
+        self._closed.set()
+
+    def _task(self, key: str, request: TaskRequest) -> None:
+        try:
+            answer: dict[str, Any] = {"v": self.invoker.invoke(request)}
+        except StatesError as exc:
+            answer = {"e": exc.error, "c": exc.cause}
+        except Exception as exc:  # noqa: BLE001 - the engine must get an answer
+            log.exception("task %s crashed its thread", request.state_name)
+            answer = {"e": asl_errors.TASK_FAILED, "c": f"{type(exc).__name__}: {exc}"}
+        if not self._closed.is_set():
+            self._answers.put((key, answer))
+
+    def _wait(self, key: str, request: WaitRequest) -> None:
+        delay = (request.until - self.clock.now()).total_seconds()
+        if delay > 0 and self._closed.wait(delay):
+            return
+        if not self._closed.is_set():
+            self._answers.put((key, {"v": None}))
+
+
+def _call_with_deadline(fn: Any, event: Any, context: HandlerContext, timeout: float) -> Any:
+    """Run ``fn`` in a helper thread and wait at most ``timeout`` seconds for it.
+
+    Raises _TaskTimedOut when the time is up; the helper thread cannot be stopped and runs
+    on in the background (its result is dropped).
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["result"] = fn(event, context)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, daemon=True, name="stepmap-handler").start()
+    if not done.wait(timeout):
+        raise _TaskTimedOut()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 @contextlib.contextmanager

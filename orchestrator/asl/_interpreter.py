@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator.asl._fork import Blocked
 from orchestrator.asl._history import NOT_TRUNCATED
 from orchestrator.asl._io import compact, error_details
 from orchestrator.asl._journal import Checkpoint, Journal
@@ -147,6 +148,8 @@ def run_execution(
         journal.on_jump = run.redo_since_call
     try:
         output = run.run()
+    except Blocked as blocked:
+        return _suspend_calls(run, journal, execution_input, checkpoint, floors, blocked)
     except Pending as pending:
         suspended = Checkpoint(
             input=execution_input,
@@ -189,3 +192,40 @@ def run_execution(
         final=True,
     )
     return Succeeded(output, run.events)
+
+
+def _suspend_calls(
+    run: Execution,
+    journal: Journal,
+    execution_input: Any,
+    checkpoint: Checkpoint | None,
+    floors: list[list[int]],
+    blocked: Blocked,
+) -> Suspended:
+    """Suspend with several pending calls (branches and iterations waiting at once).
+
+    Each call keeps the number it got when it was first handed out; ``Suspended.fresh``
+    lists the calls handed out for the first time (the ones the caller must start).
+    """
+    old = checkpoint.pending if checkpoint is not None else {}
+    calls = checkpoint.calls if checkpoint is not None else 0
+    pending: dict[str, dict[str, Any]] = {}
+    fresh: list[str] = []
+    for key, kind, request in blocked.calls:
+        prior = old.get(key)
+        if prior is not None:
+            seq = int(prior["seq"])
+        else:
+            calls += 1
+            seq = -calls
+            fresh.append(key)
+        pending[key] = {"kind": kind, "request": request.to_dict(), "seq": seq}
+    suspended = Checkpoint(
+        input=execution_input,
+        entries=journal.entries,
+        last_event_id=max(run.eid, run.skip_until),
+        floors=floors,
+        pending=pending,
+        calls=calls,
+    )
+    return Suspended(suspended, blocked.calls[0][2], run.events, fresh=tuple(fresh))

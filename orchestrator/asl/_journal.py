@@ -51,6 +51,31 @@ class Journal:
         #: called with (event id floor, kind of the call) when a redriven call is reached
         self.on_jump: Callable[[int, str], None] | None = None
 
+    def open_fork(self) -> dict[str, Any]:
+        """The journal entry of a Parallel or inline Map attempt (kind ``fork``).
+
+        A fresh run appends ``{"k": "fork", "v": {"s": []}}``; a replay returns the recorded
+        entry itself (not a copy): the fork keeps its branches' journals in it and closes it
+        in place (see ``_fork``).
+        """
+        pos = self.pos
+        if self.jumps and pos in self.jumps and self.on_jump is not None:
+            self.on_jump(self.jumps[pos], "fork")
+        if pos < len(self.entries):
+            entry = self.entries[pos]
+            if entry["k"] != "fork":
+                raise JournalMismatch(
+                    f"journal entry #{pos} recorded a {entry['k']!r} call but the run now "
+                    "starts branches; the definition or the engine changed since the "
+                    "checkpoint was taken"
+                )
+        else:
+            entry = {"k": "fork", "v": {"s": []}}
+            self.entries.append(entry)
+        self.pos = pos + 1
+        self.acts += 1
+        return entry
+
     @property
     def replaying(self) -> bool:
         """Whether recorded answers remain to be replayed."""
@@ -109,6 +134,11 @@ class Checkpoint:
         request: the pending request as ``to_dict()`` (what the caller must do).
         floors: one ``[journal position, history length]`` pair per redrive: from the call at
             that position on, event ids continue after the history stored at the redrive.
+        pending: the calls that branches and iterations (Parallel, inline Map) wait for, by
+            key (the dotted path of the call in the nested journals, see ``_fork``): each
+            ``{"kind", "request", "seq"}``; ``seq`` is a negative number, unique in this
+            execution, that names the call outside the engine (the Task result key).
+        calls: how many such numbers were handed out.
     """
 
     input: Any
@@ -118,6 +148,31 @@ class Checkpoint:
     request: dict[str, Any] | None = None
     version: int = CHECKPOINT_VERSION
     floors: list[list[int]] = field(default_factory=list)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: int = 0
+
+    @property
+    def waiting(self) -> bool:
+        """Whether any request waits for an answer (the single one or branch calls)."""
+        return self.pending_kind is not None or bool(self.pending)
+
+    def answer(self, key: str, value: Any = None, *, error: str | None = None,
+               cause: str = "") -> bool:
+        """Record the answer of the branch call ``key`` (``error`` set: it failed).
+
+        Exactly once: an answer for a call that is no longer pending (already recorded, or
+        its branch was cancelled) changes nothing and returns False.
+        """
+        call = self.pending.pop(key, None)
+        if call is None:
+            return False
+        entry: dict[str, Any] = {"k": call["kind"]}
+        if error is not None:
+            entry["e"] = error
+            entry["c"] = cause
+        else:
+            entry["v"] = value
+        return deliver(self.entries, key, entry)
 
     def resolve(self, value: Any = None) -> None:
         """Record the answer of the pending request (a Task result, a Map Run result, ...)."""
@@ -169,6 +224,8 @@ class Checkpoint:
             "pending_kind": self.pending_kind,
             "request": self.request,
             "floors": [list(f) for f in self.floors],
+            "pending": {k: dict(v) for k, v in self.pending.items()},
+            "calls": self.calls,
         }
 
     @classmethod
@@ -185,7 +242,36 @@ class Checkpoint:
             request=data.get("request"),
             version=version,
             floors=[[int(p), int(n)] for p, n in data.get("floors") or ()],
+            pending={str(k): dict(v) for k, v in (data.get("pending") or {}).items()},
+            calls=int(data.get("calls", 0)),
         )
+
+
+def deliver(entries: list[dict[str, Any]], key: str, entry: dict[str, Any]) -> bool:
+    """Append ``entry`` to the branch journal that call ``key`` waits in.
+
+    ``key`` is ``"p.s.p.s...p"``: the fork entry at position ``p`` of a journal, its strand
+    ``s``, and so on down to the position ``p`` the answer takes in the innermost strand's
+    journal. False (nothing written) when the answer is already there or its fork has closed.
+    """
+    parts = [int(x) for x in key.split(".")]
+    journal = entries
+    for depth in range(0, len(parts) - 1, 2):
+        pos, strand = parts[depth], parts[depth + 1]
+        if pos >= len(journal) or journal[pos].get("k") != "fork":
+            return False
+        fork = journal[pos].get("v") or {}
+        strands = fork.get("s")
+        if not isinstance(strands, list) or strand >= len(strands):
+            return False
+        record = strands[strand]
+        if "j" not in record:
+            return False
+        journal = record["j"]
+    if len(journal) != parts[-1]:
+        return False
+    journal.append(entry)
+    return True
 
 
 class JournaledRandom:

@@ -34,11 +34,17 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class Suspended:
-    """A port answered Pending: do ``request``, resolve ``checkpoint`` and run again."""
+    """A port answered Pending: do ``request``, resolve ``checkpoint`` and run again.
+
+    When branches or iterations wait (``checkpoint.pending`` is not empty), ``request`` is the
+    first of their calls, ``fresh`` the keys of the calls handed out by this run (start
+    those), and each answer goes in with ``checkpoint.answer(key, ...)``.
+    """
 
     checkpoint: Checkpoint
     request: Request
     events: list[dict[str, Any]] = field(default_factory=list)
+    fresh: tuple[str, ...] = ()
 
 
 Outcome = Succeeded | Failed | Suspended

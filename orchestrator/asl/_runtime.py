@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random as _random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.asl._history import ENTERED, EXITED, NOT_TRUNCATED
 from orchestrator.asl._intrinsics import RANDOM_SOURCE_KEY
@@ -30,6 +30,10 @@ from orchestrator.asl._timestamps import format_timestamp
 from orchestrator.asl.errors import RUNTIME, TIMEOUT, StatesError
 from orchestrator.asl.model import MapState, ParallelState, State, StateMachine, TaskState
 from orchestrator.asl.ports import EngineOptions, ExecutionInfo, Ports
+
+if TYPE_CHECKING:
+    from orchestrator.asl._fork import StrandIds
+    from orchestrator.asl.ports import RequestPool
 
 #: Key under which the context mapping carries the journaled random source for the
 #: UUID/MathRandom intrinsics (see _intrinsics).
@@ -90,6 +94,10 @@ class ExecutionBase:
         # Workflow variables (spec 5.6), created on first use so that a run without any
         # variable pays nothing. Replay recomputes them: no checkpoint field is needed.
         self._variables: Variables | None = None
+        #: Event ids of the branch or iteration running now (see ``_fork``), else None.
+        self.strand: StrandIds | None = None
+        #: The pool running branch calls concurrently, while a fork drives one.
+        self.pool: RequestPool | None = None
 
     # -- history --------------------------------------------------------------------------
 
@@ -106,6 +114,8 @@ class ExecutionBase:
 
         ``final`` marks the closing Execution* event, which may go past the history limit.
         """
+        if self.strand is not None:
+            return self._strand_emit(cur, kind, key, details)
         self.eid += 1
         eid = self.eid
         if self.history and eid > self.skip_until:
@@ -118,6 +128,35 @@ class ExecutionBase:
             self.events.append(self._event(cur, kind, key, details, eid))
         elif self.redo is not None and self.history:
             self.redo.append((self.journal.acts, self._event(cur, kind, key, details, eid), cur))
+        cur.prev = eid
+        return eid
+
+    def _strand_emit(self, cur: Cursor, kind: str, key: str | None, details: Any) -> int:
+        """``emit`` inside a branch or iteration: a replayed event keeps its recorded id and
+        is not emitted again; a new one gets the next id after all handed out."""
+        strand = self.strand
+        assert strand is not None
+        i = strand.n
+        strand.n = i + 1
+        ids = strand.ids
+        if i < len(ids):
+            eid = ids[i]
+            cur.prev = eid
+            return eid
+        eid = self.eid
+        if eid < self.skip_until:
+            eid = self.skip_until
+        eid += 1
+        self.eid = eid
+        ids.append(eid)
+        if self.history:
+            if eid > self.options.max_history_events:
+                raise Fatal(
+                    RUNTIME,
+                    "The execution history exceeded the limit of "
+                    f"{self.options.max_history_events} events.",
+                )
+            self.events.append(self._event(cur, kind, key, details, eid))
         cur.prev = eid
         return eid
 
@@ -167,6 +206,8 @@ class ExecutionBase:
         if self.redo is not None:
             self.redo.clear()
         if not self.history:
+            if self.strand is not None:
+                return self._strand_emit(cur, "", None, None)
             self.eid += 1
             cur.prev = self.eid
             return self.eid
@@ -187,6 +228,9 @@ class ExecutionBase:
         """``<Type>StateExited``; ``assigned`` (name -> compact JSON) adds AWS's
         ``assignedVariables`` and ``assignedVariablesDetails`` details."""
         if not self.history:
+            if self.strand is not None:
+                self._strand_emit(cur, "", None, None)
+                return
             self.eid += 1
             cur.prev = self.eid
             return

@@ -1,7 +1,7 @@
 """Runners of the compound states: Parallel, inline Map and Distributed Map.
 
-Branches and inline iterations run sequentially inside this execution (their events go
-into the parent history, as on AWS). A Distributed Map goes through the MapRunner port:
+Branches and inline iterations run concurrently inside this execution (see ``_fork``; their
+events go into the parent history, as on AWS). A Distributed Map goes through the MapRunner port:
 resolve the ``...Path`` configuration (States.Runtime with AWS's observed causes, no Map
 Run), start a Map Run, wait for its result; Retry starts a new Map Run.
 """
@@ -20,12 +20,17 @@ from orchestrator.asl._io import (
     select,
     show_value,
 )
-from orchestrator.asl._runtime import Cursor
-from orchestrator.asl._states_simple import SimpleStates, Step
+from orchestrator.asl._runtime import RANDOM_KEY, Cursor
+from orchestrator.asl._fork import Forks
+from orchestrator.asl._states_simple import Step
 from orchestrator.asl.errors import Runtime, StatesError
 from orchestrator.asl.model import MapState, ParallelState, StateMachine
 from orchestrator.asl.model.map import DISTRIBUTED
 from orchestrator.asl.ports import DistributedMapRequest
+
+#: At most this many inline Map iterations run at once (AWS: "up to 40 concurrent
+#: iterations" in Inline mode); a larger MaxConcurrency is capped.
+INLINE_MAX_CONCURRENCY = 40
 
 #: Map.Item.Source for items taken from the state input (spec 2.2).
 STATE_DATA = "STATE_DATA"
@@ -35,7 +40,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class CompoundStates(SimpleStates):
+class CompoundStates(Forks):
     """Parallel and Map."""
 
     @abstractmethod
@@ -56,19 +61,19 @@ class CompoundStates(SimpleStates):
                 ctx = self.context(st.name, entered_time, retry_count)
             data = effective_input(io, raw, ctx)
             self.emit(cur, "ParallelStateStarted")
-            started = cur.prev
-            results = []
+            branches = st.branches
+            variables = self.variables
+
+            def branch(index: int, branch_cur: Cursor) -> Any:
+                # Each branch reads the outer variables; its own stay in its scope.
+                variables.enter_child()
+                try:
+                    return self.run_states(branches[index], data, branch_cur)
+                finally:
+                    variables.leave_child()
+
             try:
-                variables = self.variables
-                for branch in st.branches:
-                    branch_cur = Cursor(started)
-                    # Each branch reads the outer variables; its own stay in its scope.
-                    variables.enter_child()
-                    try:
-                        results.append(self.run_states(branch, data, branch_cur))
-                    finally:
-                        variables.leave_child()
-                    cur.prev = branch_cur.prev
+                results = self.fork(cur, len(branches), 0, branch)
             except StatesError:
                 self.emit(cur, "ParallelStateFailed")
                 raise
@@ -108,60 +113,66 @@ class CompoundStates(SimpleStates):
 
     def _inline(self, st: MapState, data: Any, ctx: dict[str, Any], cur: Cursor) -> Any:
         items = self._items(st, data, ctx)
+        limit = st.max_concurrency
         if st.max_concurrency_path is not None:
-            self._non_negative_int(st.max_concurrency_path, data, ctx, "MaxConcurrency")
+            limit = self._non_negative_int(st.max_concurrency_path, data, ctx, "MaxConcurrency")
+        # AWS runs at most 40 inline iterations at once; 0 means "as many as allowed".
+        limit = INLINE_MAX_CONCURRENCY if limit <= 0 else min(limit, INLINE_MAX_CONCURRENCY)
         self.emit(
             cur,
             "MapStateStarted",
             "mapStateStartedEventDetails",
             {"length": len(items)} if self.history else None,
         )
-        pairs: Any = items.items() if isinstance(items, dict) else enumerate(items)
-        results: list[Any] = []
+        pairs: list[tuple[Any, Any]] = (
+            list(items.items()) if isinstance(items, dict) else list(enumerate(items))
+        )
+        keyed = isinstance(items, dict)
+        variables = self.variables
+
+        def iteration(position: int, iteration_cur: Cursor) -> Any:
+            key, value = pairs[position]
+            item_input = value
+            if st.item_selector is not None:
+                # Inline Map: Index and Value (Key for object input); Source is a
+                # Distributed Map notion (spec 2.2) and is left to the Map Run.
+                map_item: dict[str, Any] = {"Index": position, "Value": value}
+                if keyed:
+                    map_item["Key"] = key
+                item_ctx = dict(ctx)
+                item_ctx["Map"] = {"Item": map_item}
+                # Random draws (States.UUID, MathRandom) go to this iteration's journal.
+                item_ctx[RANDOM_KEY] = self.random_source()
+                item_input = st.item_selector.evaluate(data, item_ctx)
+            details = {"name": st.name, "index": position} if self.history else None
+            self.emit(
+                iteration_cur, "MapIterationStarted", "mapIterationStartedEventDetails", details
+            )
+            # Each iteration reads the outer variables; its own stay in its scope.
+            variables.enter_child()
+            try:
+                result = self.run_states(st.processor, item_input, iteration_cur)
+            except StatesError:
+                self.emit(
+                    iteration_cur, "MapIterationFailed", "mapIterationFailedEventDetails", details
+                )
+                raise
+            finally:
+                variables.leave_child()
+            self.emit(
+                iteration_cur,
+                "MapIterationSucceeded",
+                "mapIterationSucceededEventDetails",
+                details,
+            )
+            return result
+
+        def aborted(position: int, abort_cur: Cursor) -> None:
+            details = {"name": st.name, "index": position} if self.history else None
+            self.emit(abort_cur, "MapIterationAborted", "mapIterationAbortedEventDetails", details)
+
         try:
-            for position, (key, value) in enumerate(pairs):
-                item_input = value
-                if st.item_selector is not None:
-                    # Inline Map: Index and Value (Key for object input); Source is a
-                    # Distributed Map notion (spec 2.2) and is left to the Map Run.
-                    map_item: dict[str, Any] = {"Index": position, "Value": value}
-                    if isinstance(items, dict):
-                        map_item["Key"] = key
-                    item_ctx = dict(ctx)
-                    item_ctx["Map"] = {"Item": map_item}
-                    item_input = st.item_selector.evaluate(data, item_ctx)
-                details = {"name": st.name, "index": position} if self.history else None
-                self.emit(
-                    cur,
-                    "MapIterationStarted",
-                    "mapIterationStartedEventDetails",
-                    details,
-                )
-                iteration_cur = Cursor(cur.prev)
-                # Each iteration reads the outer variables; its own stay in its scope.
-                self.variables.enter_child()
-                try:
-                    results.append(
-                        self.run_states(st.processor, item_input, iteration_cur)
-                    )
-                except StatesError:
-                    cur.prev = iteration_cur.prev
-                    self.emit(
-                        cur,
-                        "MapIterationFailed",
-                        "mapIterationFailedEventDetails",
-                        details,
-                    )
-                    raise
-                finally:
-                    self.variables.leave_child()
-                cur.prev = iteration_cur.prev
-                self.emit(
-                    cur,
-                    "MapIterationSucceeded",
-                    "mapIterationSucceededEventDetails",
-                    details,
-                )
+            results = self.fork(cur, len(pairs), limit, iteration, aborted)
         except StatesError:
             self.emit(cur, "MapStateFailed")
             raise

@@ -346,6 +346,9 @@ class SimpleStates(ExecutionBase):
                     kinds.details_key("Started") if started is not None else None,
                     started,
                 )
+            elif self.strand is not None:
+                self.emit(cur, "")
+                self.emit(cur, "")
             else:
                 self.eid += 2
             invoker = self.ports.tasks

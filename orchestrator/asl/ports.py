@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +188,40 @@ class Pending(Exception):
     def __init__(self, request: Request) -> None:
         self.request = request
         super().__init__(f"pending {request.kind} for state {request.state_name!r}")
+
+
+class RequestPool(Protocol):
+    """Runs several port calls at once for a synchronous caller (a worker's child workflow).
+
+    The engine submits every call that branches or iterations wait for, then asks for
+    answers; each answer is the journal form of the call's outcome: ``{"v": value}`` or
+    ``{"e": error, "c": cause}``.
+    """
+
+    def submit(self, key: str, request: Request) -> bool:
+        """Start ``request`` (a Task or a Wait); False if this pool cannot run its kind."""
+        ...
+
+    def wait(self) -> list[tuple[str, dict[str, Any]]]:
+        """Block until at least one submitted call has answered; return the new answers."""
+        ...
+
+    def close(self) -> None:
+        """Give up the calls still running (their answers are dropped)."""
+        ...
+
+
+@runtime_checkable
+class ConcurrentTasks(Protocol):
+    """A TaskInvoker that can also run calls concurrently (see :class:`RequestPool`).
+
+    Without it, branches and iterations still interleave, but a synchronous invoker answers
+    one call at a time.
+    """
+
+    def open_pool(self, clock: Clock) -> RequestPool:
+        """A pool for the calls of one Parallel or inline Map state (closed by the engine)."""
+        ...
 
 
 class TaskInvoker(Protocol):

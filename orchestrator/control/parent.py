@@ -39,7 +39,7 @@ from orchestrator.asl import (
     parse_definition,
     run_execution,
 )
-from orchestrator.asl.ports import MapRunResultRequest
+from orchestrator.asl.ports import MapRunResultRequest, Request, request_from_dict
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.maprun import completion
@@ -192,7 +192,7 @@ class ParentRunner:
         raw = self.records.get_checkpoint(arn)
         if raw:
             checkpoint = Checkpoint.from_dict(json.loads(raw))
-            if checkpoint.pending_kind is not None and not self._resolve(arn, checkpoint):
+            if checkpoint.waiting and not self._resolve(arn, checkpoint):
                 return
         _, _, sm_part, name = split_execution_arn(arn)
         info = ExecutionInfo(
@@ -248,44 +248,81 @@ class ParentRunner:
         completion.after_progress(self.ctx, map_run_arn)
 
     def _resolve(self, arn: str, checkpoint: Checkpoint) -> bool:
-        """Answer the pending request if its answer is there; False to keep waiting."""
+        """Answer what the execution waits for, where answers are there; False to keep waiting.
+
+        Branch calls (Parallel, inline Map) are answered one by one, each exactly once
+        (``Checkpoint.answer`` ignores a call already answered or cancelled); the execution
+        goes on as soon as one of them has its answer.
+        """
+        if checkpoint.pending:
+            progressed = False
+            for key, call in list(checkpoint.pending.items()):
+                answer = self._answer(arn, int(call["seq"]), request_from_dict(call["request"]),
+                                      retime=False)
+                if answer is not None:
+                    progressed |= checkpoint.answer(key, answer.get("v"), error=answer.get("e"),
+                                                    cause=answer.get("c") or "")
+            return progressed
         request = checkpoint.pending_request()
+        if request is None:
+            return False
+        answer = self._answer(arn, len(checkpoint.entries), request, retime=True)
+        if answer is None:
+            return False
+        if "e" in answer:
+            checkpoint.reject(answer["e"], answer.get("c") or "")
+        else:
+            checkpoint.resolve(answer.get("v"))
+        return True
+
+    def _answer(self, arn: str, sequence: int, request: Request, *,
+                retime: bool) -> dict[str, Any] | None:
+        """The answer to one request in journal form (``{"v"}`` / ``{"e", "c"}``), or None.
+
+        ``sequence`` names the call's Task result; ``retime``: a Wait not due yet asks for an
+        advance when it is (branch waits only when their own timer came early).
+        """
         if isinstance(request, TaskRequest):
-            raw = self.ctx.redis.get(self.ctx.keys.task_result(arn, len(checkpoint.entries)))
+            raw = self.ctx.redis.get(self.ctx.keys.task_result(arn, sequence))
             if raw is None:
-                return False
+                return None
             report = messages.TaskReport.model_validate_json(raw)
             if report.ok:
-                checkpoint.resolve(report.result)
-            else:
-                checkpoint.reject(report.error or "States.TaskFailed", report.cause or "")
-            return True
+                return {"v": report.result}
+            return {"e": report.error or "States.TaskFailed", "c": report.cause or ""}
         if isinstance(request, WaitRequest):
             remaining = (request.until - datetime.now(UTC)).total_seconds()
             if remaining > 0:
-                self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
-                return False
-            checkpoint.resolve(None)
-            return True
+                if retime or remaining <= 1.0:
+                    self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
+                return None
+            return {"v": None}
         if isinstance(request, DistributedMapRequest):
-            checkpoint.resolve(start_map_run(self.ctx, request.to_dict(), arn))
-            return True
+            return {"v": start_map_run(self.ctx, request.to_dict(), arn)}
         if isinstance(request, MapRunResultRequest):
             rec = self.ctx.store.get(request.map_run_arn)
             if rec is None or rec["status"] not in ("SUCCEEDED", "FAILED", "ABORTED"):
-                return False
+                return None
             if rec["status"] == "SUCCEEDED":
-                checkpoint.resolve(json.loads(rec["result"]))
-            else:
-                checkpoint.reject(rec.get("error") or "States.MapRunFailed", rec.get("cause") or "")
-            return True
-        return False
+                return {"v": json.loads(rec["result"])}
+            return {"e": rec.get("error") or "States.MapRunFailed", "c": rec.get("cause") or ""}
+        return None
 
     def _act(self, arn: str, outcome: Suspended) -> None:
-        request = outcome.request
+        """Start what the execution now waits for: every branch call handed out for the first
+        time (``Suspended.fresh``), or the single pending request."""
+        checkpoint = outcome.checkpoint
+        if checkpoint.pending:
+            for key in outcome.fresh:
+                call = checkpoint.pending[key]
+                self._start(arn, int(call["seq"]), request_from_dict(call["request"]))
+            return
+        self._start(arn, len(checkpoint.entries), outcome.request)
+
+    def _start(self, arn: str, sequence: int, request: Request) -> None:
         if isinstance(request, TaskRequest):
             invocation = messages.TaskInvocation(
-                execution_arn=arn, sequence=len(outcome.checkpoint.entries), request=request.to_dict()
+                execution_arn=arn, sequence=sequence, request=request.to_dict()
             )
             from celery import signature
 

@@ -53,5 +53,6 @@ def test_readme_mentions_every_cli_command(command: str) -> None:
 
 @pytest.mark.parametrize("module", sorted(set(re.findall(r"\| `([\w/]+\.py)` \|", DECISIONS))))
 def test_every_decision_points_at_an_existing_module(module: str) -> None:
-    candidates = [ROOT / "orchestrator" / module, ROOT / "orchestrator" / "asl" / module]
+    candidates = [ROOT / "orchestrator" / module, ROOT / "orchestrator" / "asl" / module,
+                  ROOT / module]
     assert any(path.is_file() for path in candidates), module

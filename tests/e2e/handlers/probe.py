@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from typing import Any
 
@@ -40,12 +41,18 @@ _client: redis.Redis | None = None
 _enter_script: Any = None
 
 
+_init_lock = threading.Lock()
+
+
 def _redis() -> tuple[redis.Redis, Any]:
+    # Handlers of one child may run in several threads at once (Parallel, inline Map).
     global _client, _enter_script
-    if _client is None:
-        _client = redis.Redis.from_url(os.environ["STEPMAP_REDIS__URL"])
-        _enter_script = _client.register_script(_ENTER)
-    return _client, _enter_script
+    with _init_lock:
+        if _client is None:
+            client = redis.Redis.from_url(os.environ["STEPMAP_REDIS__URL"])
+            _enter_script = client.register_script(_ENTER)
+            _client = client
+        return _client, _enter_script
 
 
 def keys(ns: str) -> dict[str, str]:
@@ -99,3 +106,37 @@ def probe_sleep(event: Any, context: HandlerContext) -> Any:
     slow = event.get("id") in (event.get("slow_ids") or [])
     seconds = float(event.get("slow_seconds", 2.0)) if slow else float(event.get("sleep", 0))
     return _probe(event, seconds, False)
+
+
+@handler("probe-barrier")
+def probe_barrier(event: Any, context: HandlerContext) -> Any:
+    """Succeed only once ``event["parties"]`` calls of ``event["group"]`` are in at once.
+
+    Each call counts itself in ``probe:{ns}:arrived:{group}`` and waits (up to
+    ``event["patience"]`` seconds, default 30) until the count reaches ``parties``; a call
+    that gives up fails with ``Probe.NotConcurrent``. Calls that run one after the other can
+    never all pass, so a success proves the overlap from inside the handlers. Starts and
+    successful exits are recorded like the other probes (``starts``, ``done``, ``peak``).
+    """
+    if not isinstance(event, dict) or "probe" not in event or "group" not in event:
+        raise HandlerError("Probe.BadEvent", f"expected probe, group, parties; got {event!r}"[:300])
+    ns, item_id, parties = str(event["probe"]), event.get("id"), int(event.get("parties", 2))
+    client, enter = _redis()
+    k = keys(ns)
+    start = time.time()
+    enter(keys=[k["running"], k["peak"], k["starts"]], args=[json.dumps(item_id), repr(start), os.getppid()])
+    arrived = f"probe:{ns}:arrived:{event['group']}"
+    try:
+        client.incr(arrived)
+        give_up = time.monotonic() + float(event.get("patience", 30))
+        while int(client.get(arrived) or 0) < parties:
+            if time.monotonic() > give_up:
+                raise HandlerError("Probe.NotConcurrent",
+                                   f"{event['group']}: fewer than {parties} calls at once")
+            time.sleep(0.02)
+    finally:
+        client.decr(k["running"])
+    stop = time.time()
+    client.rpush(k["done"], json.dumps({"id": item_id, "group": event["group"], "start": start,
+                                         "stop": stop}))
+    return {"id": item_id, "out": item_id * 10 if isinstance(item_id, int) else item_id}

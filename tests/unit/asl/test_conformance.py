@@ -59,6 +59,7 @@ from orchestrator.asl import (
     parse_definition,
     run_execution,
 )
+from orchestrator.asl.ports import request_from_dict
 
 from conftest import raise_or_return
 
@@ -328,7 +329,14 @@ class SuspendingPorts:
         raise Pending(MapRunResultRequest(self.map_states[map_run_arn], map_run_arn))
 
     def answer(self, checkpoint: Checkpoint, request: Any) -> None:
-        """Resolve or reject the pending request with the scripted answer."""
+        """Resolve or reject the pending request with the scripted answer.
+
+        With branch calls pending (Parallel, inline Map) the first one (lowest branch) is
+        answered, so calls reach the script in the order of a sequential run.
+        """
+        key = next(iter(checkpoint.pending), None)
+        if key is not None:
+            request = request_from_dict(checkpoint.pending[key]["request"])
         try:
             if isinstance(request, TaskRequest):
                 value = self.script.invoke(request)
@@ -337,9 +345,15 @@ class SuspendingPorts:
             else:
                 value = None
         except StatesError as failure:
-            checkpoint.reject(failure.error, failure.cause)
+            if key is not None:
+                checkpoint.answer(key, error=failure.error, cause=failure.cause)
+            else:
+                checkpoint.reject(failure.error, failure.cause)
         else:
-            checkpoint.resolve(value)
+            if key is not None:
+                checkpoint.answer(key, value)
+            else:
+                checkpoint.resolve(value)
 
 
 def _run_with_suspensions(case: dict[str, Any]) -> Observed:
