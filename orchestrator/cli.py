@@ -244,6 +244,8 @@ def _stack_table(stack: Any) -> Table:
     for name in ("api", "flower", "redis", "s3"):
         if name in stack.urls:
             table.add_row(name, stack.urls[name], notes[name])
+    if "api" in stack.urls:
+        table.add_row("console", f"{stack.urls['api']}/console/", "Map Runs live; /docs, /metrics")
     for name in stack.worker_names():
         proc = stack.processes[name]
         queue = commands.worker_queue(proc.kind, settings)
@@ -256,8 +258,11 @@ def _stack_table(stack: Any) -> Table:
 def demo(
     rows: Annotated[int, typer.Option(min=1, help="Rows of the generated CSV (one child each).")] = 100_000,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Children worker processes.")] = 2,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the stack and its results up after the run, until Ctrl-C.")
+    ] = False,
 ) -> None:
-    """Run the Distributed Map demo on an embedded local stack."""
+    """Run the Distributed Map demo on an embedded local stack, then show what to do next."""
     from orchestrator.devstack.process import StackError
 
     try:
@@ -267,7 +272,7 @@ def demo(
         raise typer.Exit(1) from exc
     console = Console()
     try:
-        code = run_demo(get_settings(), console, rows=rows, workers=workers)
+        code = run_demo(get_settings(), console, rows=rows, workers=workers, keep=keep)
     except StackError as exc:
         console.print(f"error: {exc}", style="bold red", markup=False)
         raise typer.Exit(1) from exc
