@@ -50,6 +50,13 @@ class WorkerChoice(str, enum.Enum):
     children = "children"
 
 
+class LogFormatChoice(str, enum.Enum):
+    """How the API writes its log lines."""
+
+    text = "text"
+    json = "json"
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -79,6 +86,11 @@ def api(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8080,
     log_level: Annotated[str, typer.Option(help="Uvicorn log level (debug, info, warning, ...).")] = "info",
+    log_format: Annotated[
+        LogFormatChoice,
+        typer.Option(envvar="STEPMAP_LOG_FORMAT",
+                     help="Log lines as text or JSON, with execution/Map Run ARN and request id."),
+    ] = LogFormatChoice.text,
     factory: Annotated[
         str,
         typer.Option(help="Import path module:function of the app factory.", rich_help_panel=ADVANCED),
@@ -87,10 +99,13 @@ def api(
     """Serve the REST API (uvicorn) with settings from STEPMAP_* variables."""
     import uvicorn
 
+    from orchestrator.logging_context import dict_config
+
     settings = get_settings()
     if not _is_loopback(host) and not settings.api.auth_enabled:
         typer.echo(f"warning: serving on {host} with authentication disabled", err=True)
-    uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower())
+    uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower(),
+                log_config=dict_config(log_format.value, log_level))
 
 
 @app.command()

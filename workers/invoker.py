@@ -11,8 +11,8 @@ Supported resources:
 
 A handler exception fails the Task the way Lambda reports it: error = the exception's class
 name (or :class:`HandlerError`'s ``error``), cause = Lambda's JSON error document
-(``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``; the stack trace stays in the
-worker's log, never in the cause).
+(``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``: the handler's innermost frames,
+bounded by :mod:`workers.stack_trace`; the full trace is in the worker's log).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.asl import errors as asl_errors
 from workers.handlers.registry import HandlerContext, HandlerError, UnknownHandler, resolve
+from workers.stack_trace import lambda_stack_trace
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class WorkerTaskInvoker:
                     "errorMessage": str(exc),
                     "errorType": error_type,
                     "requestId": context.aws_request_id,
-                    "stackTrace": [],
+                    "stackTrace": lambda_stack_trace(exc),
                 },
                 separators=(",", ":"),
             )

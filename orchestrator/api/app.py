@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.api import aws_json, console, docs, metrics, rest
+from orchestrator.api.request_context import RequestContextMiddleware
 from orchestrator.api.errors import lookup, rest_error_body, translate_validation
 from orchestrator.executions.errors import ServiceError
 from orchestrator.executions.service import StepFunctionsService
@@ -96,6 +97,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
 
     app.include_router(rest.router)
     app.include_router(aws_json.router)
+    app.add_middleware(RequestContextMiddleware)
     console.install(app)
     docs.install(app)
     metrics.install(app)

@@ -18,6 +18,15 @@ const MapRunView = (() => {
       COUNT_NAMES.map((name) => h("td", { className: "num", "data-count": name }, run[kind][name])))), { id: "counts" });
   }
 
+  /* Live: the rate over the last seconds; once the run ended: its average over its lifetime. */
+  function itemsPerSecond(run, rate, done) {
+    if (run.status !== "RUNNING" && run.stopDate) {
+      const seconds = (new Date(run.stopDate) - new Date(run.startDate)) / 1000;
+      if (seconds > 0) return (done / seconds).toFixed(1) + " items/s (average)";
+    }
+    return rate === null ? "— items/s" : rate.toFixed(1) + " items/s";
+  }
+
   function progress(run, meter) {
     const c = run.itemCounts;
     const total = Math.max(c.total, 1);
@@ -32,7 +41,7 @@ const MapRunView = (() => {
         h("span", { className: "running", style: "width:" + pct(c.running) })),
       h("p", { className: "rate", id: "rate" },
         done + " / " + c.total + " items (" + (100 * done / total).toFixed(1) + "%) · ",
-        h("span", { id: "items-per-second" }, rate === null ? "— items/s" : rate.toFixed(1) + " items/s"), " · ETA ",
+        h("span", { id: "items-per-second" }, itemsPerSecond(run, rate, done)), " · ETA ",
         h("span", { id: "eta" }, run.status !== "RUNNING" ? "done" : rate ? eta(remaining / rate) : "—")));
   }
 
