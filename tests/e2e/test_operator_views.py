@@ -166,6 +166,8 @@ def test_map_run_page_shows_the_run_progressing_and_its_failures(
                and _text(d, "#items-per-second")[0].isdigit(), "a rate in items/s")
     assert first
     assert _text(driver, "#eta") not in ("", "done")
+    screenshots = tmp_path_factory.mktemp("console")
+    driver.save_screenshot(str(screenshots / "map-run-running.png"))
     # When the operator raises MaxConcurrency from the controls
     def raise_limit() -> None:
         box = driver.find_element(By.ID, "max-concurrency")
@@ -188,7 +190,6 @@ def test_map_run_page_shows_the_run_progressing_and_its_failures(
     assert "100.0%" in _text(driver, "#rate")
     _wait_page(driver, lambda d: len(_rows(d, "#children tbody tr")) == 25,
                "a first page of 25 children")
-    screenshots = tmp_path_factory.mktemp("console")
     driver.save_screenshot(str(screenshots / "map-run.png"))
     # When the operator follows a failure to the child's history
     _retry_stale(lambda: driver.find_element(By.CSS_SELECTOR, "#failures tbody tr")
