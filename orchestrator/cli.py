@@ -51,6 +51,13 @@ class WorkerChoice(str, enum.Enum):
     children = "children"
 
 
+class LogFormatChoice(str, enum.Enum):
+    """How the API writes its log lines."""
+
+    text = "text"
+    json = "json"
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -102,6 +109,11 @@ def api(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
     port: Port = 8080,
     log_level: Annotated[str, typer.Option(help="Uvicorn log level (debug, info, warning, ...).")] = "info",
+    log_format: Annotated[
+        LogFormatChoice,
+        typer.Option(envvar="STEPMAP_LOG_FORMAT",
+                     help="Log lines as text or JSON, with execution/Map Run ARN and request id."),
+    ] = LogFormatChoice.text,
     factory: Annotated[
         str,
         typer.Option(help="Import path module:function of the app factory.", rich_help_panel=ADVANCED),
@@ -109,6 +121,8 @@ def api(
 ) -> None:
     """Serve the REST API (uvicorn) with settings from STEPMAP_* variables."""
     import uvicorn
+
+    from orchestrator.logging_context import dict_config
 
     settings = _settings()
     if settings.api.auth_enabled and not _credentials(settings):
@@ -119,7 +133,8 @@ def api(
         )
     if not _is_loopback(host) and not settings.api.auth_enabled:
         typer.echo(f"warning: serving on {host} with authentication disabled", err=True)
-    uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower())
+    uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower(),
+                log_config=dict_config(log_format.value, log_level))
 
 
 @app.command()
@@ -285,6 +300,8 @@ def _stack_table(stack: Any) -> Table:
     for name in ("api", "flower", "redis", "s3"):
         if name in stack.urls:
             table.add_row(name, stack.urls[name], notes[name])
+    if "api" in stack.urls:
+        table.add_row("console", f"{stack.urls['api']}/console/", "Map Runs live; /docs, /metrics")
     for name in stack.worker_names():
         proc = stack.processes[name]
         queue = commands.worker_queue(proc.kind, settings)
@@ -297,8 +314,11 @@ def _stack_table(stack: Any) -> Table:
 def demo(
     rows: Annotated[int, typer.Option(min=1, help="Rows of the generated CSV (one child each).")] = 100_000,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Children worker processes.")] = 2,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the stack and its results up after the run, until Ctrl-C.")
+    ] = False,
 ) -> None:
-    """Run the Distributed Map demo on an embedded local stack."""
+    """Run the Distributed Map demo on an embedded local stack, then show what to do next."""
     from orchestrator.devstack.process import StackError
 
     try:
@@ -308,7 +328,7 @@ def demo(
         raise typer.Exit(1) from exc
     console = Console()
     try:
-        code = run_demo(_settings(), console, rows=rows, workers=workers)
+        code = run_demo(_settings(), console, rows=rows, workers=workers, keep=keep)
     except StackError as exc:
         console.print(f"error: {exc}", style="bold red", markup=False)
         raise typer.Exit(1) from exc

@@ -11,8 +11,8 @@ Supported resources:
 
 A handler exception fails the Task the way Lambda reports it: error = the exception's class
 name (or :class:`HandlerError`'s ``error``), cause = Lambda's JSON error document
-(``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``; the stack trace stays in the
-worker's log, never in the cause).
+(``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``: the handler's innermost frames,
+bounded by :mod:`workers.stack_trace`; the full trace is in the worker's log).
 
 Concurrency. The invoker is stateless, so threads may share it. For the Parallel branches
 and inline Map iterations of a child workflow, the engine opens a :class:`ThreadPool`
@@ -43,6 +43,7 @@ from orchestrator.asl import StatesError, TaskRequest, WaitRequest
 from orchestrator.asl import errors as asl_errors
 from orchestrator.asl.ports import Clock, Request
 from workers.handlers.registry import HandlerContext, HandlerError, UnknownHandler, resolve
+from workers.stack_trace import lambda_stack_trace
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class WorkerTaskInvoker:
                     "errorMessage": str(exc),
                     "errorType": error_type,
                     "requestId": context.aws_request_id,
-                    "stackTrace": [],
+                    "stackTrace": lambda_stack_trace(exc),
                 },
                 separators=(",", ":"),
             )

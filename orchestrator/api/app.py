@@ -1,6 +1,7 @@
 """The FastAPI application: AWS JSON 1.0 face at ``/``, resource face at ``/v1``, ``/healthz``.
 
-OpenAPI document at ``/openapi.json``, interactive docs at ``/docs``.
+OpenAPI document at ``/openapi.json``, interactive docs at ``/docs`` and ``/redoc`` (assets
+served locally), the web console at ``/console/``, Prometheus metrics at ``/metrics``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api import aws_json, rest
+from orchestrator.api import aws_json, console, docs, metrics, rest
+from orchestrator.api.request_context import RequestContextMiddleware
 from orchestrator.api.errors import lookup, rest_error_body, translate_validation
 from orchestrator.executions.errors import ServiceError
 from orchestrator.executions.service import StepFunctionsService
@@ -60,6 +62,8 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
             "API under `/v1`."
         ),
         version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service if service is not None else build_service(settings)
@@ -93,4 +97,8 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
 
     app.include_router(rest.router)
     app.include_router(aws_json.router)
+    app.add_middleware(RequestContextMiddleware)
+    console.install(app)
+    docs.install(app)
+    metrics.install(app)
     return app

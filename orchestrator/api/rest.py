@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
-from orchestrator.api import schemas
+from orchestrator.api import responses, schemas
 from orchestrator.api.auth import bearer_scheme, require_token
 from orchestrator.executions.service import StepFunctionsService
 
@@ -62,14 +62,26 @@ def _as_json_text(value: Any) -> Any:
 # -- state machines -----------------------------------------------------------------------------
 
 
-@router.post("/state-machines", tags=["state machines"], summary="CreateStateMachine")
+@router.post(
+    "/state-machines",
+    tags=["state machines"],
+    summary="CreateStateMachine",
+    response_model=responses.CreateStateMachineOutput,
+    response_model_exclude_unset=True,
+)
 def create_state_machine(request: Request, body: schemas.CreateStateMachineBody) -> Any:
     payload = body.to_request()
     payload["definition"] = _as_json_text(body.definition)
     return iso_dates(_service(request).create_state_machine(payload))
 
 
-@router.get("/state-machines", tags=["state machines"], summary="ListStateMachines")
+@router.get(
+    "/state-machines",
+    tags=["state machines"],
+    summary="ListStateMachines",
+    response_model=responses.ListStateMachinesOutput,
+    response_model_exclude_unset=True,
+)
 def list_state_machines(
     request: Request,
     max_results: int | None = Query(None, alias="maxResults"),
@@ -80,7 +92,11 @@ def list_state_machines(
 
 
 @router.post(
-    "/state-machines/validate", tags=["state machines"], summary="ValidateStateMachineDefinition"
+    "/state-machines/validate",
+    tags=["state machines"],
+    summary="ValidateStateMachineDefinition",
+    response_model=responses.ValidateDefinitionOutput,
+    response_model_exclude_unset=True,
 )
 def validate_state_machine_definition(
     request: Request, body: schemas.ValidateDefinitionBody
@@ -90,7 +106,13 @@ def validate_state_machine_definition(
     return _service(request).validate_state_machine_definition(payload)
 
 
-@router.get("/state-machines/{arn:path}", tags=["state machines"], summary="DescribeStateMachine")
+@router.get(
+    "/state-machines/{arn:path}",
+    tags=["state machines"],
+    summary="DescribeStateMachine",
+    response_model=responses.DescribeStateMachineOutput,
+    response_model_exclude_unset=True,
+)
 def describe_state_machine(
     request: Request, arn: str, included_data: str | None = Query(None, alias="includedData")
 ) -> Any:
@@ -98,7 +120,13 @@ def describe_state_machine(
     return iso_dates(_service(request).describe_state_machine(payload))
 
 
-@router.delete("/state-machines/{arn:path}", tags=["state machines"], summary="DeleteStateMachine")
+@router.delete(
+    "/state-machines/{arn:path}",
+    tags=["state machines"],
+    summary="DeleteStateMachine",
+    response_model=responses.Empty,
+    response_model_exclude_unset=True,
+)
 def delete_state_machine(request: Request, arn: str) -> Any:
     return _service(request).delete_state_machine({"stateMachineArn": arn})
 
@@ -106,7 +134,13 @@ def delete_state_machine(request: Request, arn: str) -> Any:
 # -- executions ---------------------------------------------------------------------------------
 
 
-@router.post("/executions", tags=["executions"], summary="StartExecution")
+@router.post(
+    "/executions",
+    tags=["executions"],
+    summary="StartExecution",
+    response_model=responses.StartExecutionOutput,
+    response_model_exclude_unset=True,
+)
 def start_execution(request: Request, body: schemas.StartExecutionBody) -> Any:
     payload = body.to_request()
     if "input" in payload:
@@ -114,7 +148,13 @@ def start_execution(request: Request, body: schemas.StartExecutionBody) -> Any:
     return iso_dates(_service(request).start_execution(payload))
 
 
-@router.get("/executions", tags=["executions"], summary="ListExecutions")
+@router.get(
+    "/executions",
+    tags=["executions"],
+    summary="ListExecutions",
+    response_model=responses.ListExecutionsOutput,
+    response_model_exclude_unset=True,
+)
 def list_executions(
     request: Request,
     state_machine_arn: str | None = Query(None, alias="stateMachineArn"),
@@ -135,7 +175,13 @@ def list_executions(
     return iso_dates(_service(request).list_executions(payload))
 
 
-@router.get("/executions/{arn:path}/history", tags=["executions"], summary="GetExecutionHistory")
+@router.get(
+    "/executions/{arn:path}/history",
+    tags=["executions"],
+    summary="GetExecutionHistory",
+    response_model=responses.GetExecutionHistoryOutput,
+    response_model_exclude_unset=True,
+)
 def get_execution_history(
     request: Request,
     arn: str,
@@ -154,7 +200,13 @@ def get_execution_history(
     return iso_dates(_service(request).get_execution_history(payload))
 
 
-@router.get("/executions/{arn:path}/map-runs", tags=["map runs"], summary="ListMapRuns")
+@router.get(
+    "/executions/{arn:path}/map-runs",
+    tags=["map runs"],
+    summary="ListMapRuns",
+    response_model=responses.ListMapRunsOutput,
+    response_model_exclude_unset=True,
+)
 def list_map_runs(
     request: Request,
     arn: str,
@@ -169,6 +221,8 @@ def list_map_runs(
     "/executions/{arn:path}/state-machine",
     tags=["executions"],
     summary="DescribeStateMachineForExecution",
+    response_model=responses.DescribeStateMachineForExecutionOutput,
+    response_model_exclude_unset=True,
 )
 def describe_state_machine_for_execution(
     request: Request, arn: str, included_data: str | None = Query(None, alias="includedData")
@@ -177,7 +231,13 @@ def describe_state_machine_for_execution(
     return iso_dates(_service(request).describe_state_machine_for_execution(payload))
 
 
-@router.post("/executions/{arn:path}/stop", tags=["executions"], summary="StopExecution")
+@router.post(
+    "/executions/{arn:path}/stop",
+    tags=["executions"],
+    summary="StopExecution",
+    response_model=responses.StopExecutionOutput,
+    response_model_exclude_unset=True,
+)
 def stop_execution(
     request: Request, arn: str, body: Annotated[schemas.StopExecutionBody | None, Body()] = None
 ) -> Any:
@@ -185,7 +245,13 @@ def stop_execution(
     return iso_dates(_service(request).stop_execution(payload))
 
 
-@router.post("/executions/{arn:path}/redrive", tags=["executions"], summary="RedriveExecution")
+@router.post(
+    "/executions/{arn:path}/redrive",
+    tags=["executions"],
+    summary="RedriveExecution",
+    response_model=responses.RedriveExecutionOutput,
+    response_model_exclude_unset=True,
+)
 def redrive_execution(
     request: Request, arn: str, body: Annotated[schemas.RedriveExecutionBody | None, Body()] = None
 ) -> Any:
@@ -193,7 +259,13 @@ def redrive_execution(
     return iso_dates(_service(request).redrive_execution(payload))
 
 
-@router.get("/executions/{arn:path}", tags=["executions"], summary="DescribeExecution")
+@router.get(
+    "/executions/{arn:path}",
+    tags=["executions"],
+    summary="DescribeExecution",
+    response_model=responses.DescribeExecutionOutput,
+    response_model_exclude_unset=True,
+)
 def describe_execution(
     request: Request, arn: str, included_data: str | None = Query(None, alias="includedData")
 ) -> Any:
@@ -205,7 +277,11 @@ def describe_execution(
 
 
 @router.get(
-    "/map-runs/{arn:path}/executions", tags=["map runs"], summary="ListExecutions of a Map Run"
+    "/map-runs/{arn:path}/executions",
+    tags=["map runs"],
+    summary="ListExecutions of a Map Run",
+    response_model=responses.ListExecutionsOutput,
+    response_model_exclude_unset=True,
 )
 def list_map_run_executions(
     request: Request,
@@ -225,11 +301,23 @@ def list_map_run_executions(
     return iso_dates(_service(request).list_executions(payload))
 
 
-@router.get("/map-runs/{arn:path}", tags=["map runs"], summary="DescribeMapRun")
+@router.get(
+    "/map-runs/{arn:path}",
+    tags=["map runs"],
+    summary="DescribeMapRun",
+    response_model=responses.DescribeMapRunOutput,
+    response_model_exclude_unset=True,
+)
 def describe_map_run(request: Request, arn: str) -> Any:
     return iso_dates(_service(request).describe_map_run({"mapRunArn": arn}))
 
 
-@router.patch("/map-runs/{arn:path}", tags=["map runs"], summary="UpdateMapRun")
+@router.patch(
+    "/map-runs/{arn:path}",
+    tags=["map runs"],
+    summary="UpdateMapRun",
+    response_model=responses.Empty,
+    response_model_exclude_unset=True,
+)
 def update_map_run(request: Request, arn: str, body: schemas.UpdateMapRunBody) -> Any:
     return _service(request).update_map_run({"mapRunArn": arn, **body.to_request()})

@@ -33,7 +33,7 @@ from orchestrator.devstack.stack import LocalStack
 REPO = Path(__file__).resolve().parents[2]
 READY_LINE = "stepmap dev is ready"
 WORKER_ROW = re.compile(r"^\W*(control|children-\d+)\W+pid (\d+)")
-URL_ROW = re.compile(r"^\W*(api|flower|redis|s3)\W+(\w+://[^\s│|]+)")
+URL_ROW = re.compile(r"^\W*(api|console|flower|redis|s3)\W+(\w+://[^\s│|]+)")
 
 STANDIN_API = '''
 from fastapi import FastAPI
@@ -186,11 +186,14 @@ def test_stepmap_dev_serves_every_component_and_stops_all_on_sigint(
     reader = _LineReader(dev_process.stdout)
     output = reader.until(READY_LINE, timeout=120)
     urls = dict(m.groups() for line in output if (m := URL_ROW.match(line)))
-    assert sorted(urls) == ["api", "flower", "redis", "s3"]
+    assert sorted(urls) == ["api", "console", "flower", "redis", "s3"]
     assert all("127.0.0.1" in url for url in urls.values())
+    assert urls["console"] == f"{urls['api']}/console/"
     children = _descendants(dev_process.pid)
 
     assert _get(f"{urls['api']}/healthz")[0] == 200
+    if _real_components_importable():
+        assert _get(urls["console"])[0] == 200
     assert _get(f"{urls['flower']}/healthcheck") == (200, b"OK")
     client = redis.Redis.from_url(urls["redis"])
     assert client.ping() is True

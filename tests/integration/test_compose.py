@@ -7,6 +7,7 @@ right Celery apps, and every file the Dockerfile copies exists.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -26,7 +27,14 @@ from workers.settings import WorkerSettings
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose.yaml"
 STEPMAP_SERVICES = ("api", "control", "children", "flower")
-INTERPOLATION = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
+INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
+#: What a user puts in .env for the variables compose requires (``${VAR:?message}``).
+REQUIRED_VALUES = {
+    "S3_ACCESS_KEY": "user-key",
+    "S3_SECRET_KEY": "user-secret",
+    "STEPMAP_API__TOKENS": '["user-token"]',
+    "FLOWER_BASIC_AUTH": "admin:user-password",
+}
 runner = CliRunner()
 
 
@@ -40,9 +48,17 @@ def _services() -> dict[str, dict[str, Any]]:
     return _load()["services"]
 
 
+def _substitute(match: re.Match[str]) -> str:
+    name, operator, text = match.group(1), match.group(2), match.group(3)
+    if operator == "?":
+        return REQUIRED_VALUES[name]
+    return text or ""
+
+
 def _interpolate(value: str) -> str:
-    """Compose's ``${VAR:-default}`` with the defaults (ignoring this machine's environment)."""
-    return INTERPOLATION.sub(lambda m: m.group(2) or "", value).replace("$$", "$")
+    """Compose's ``${VAR:-default}`` with the defaults and ``${VAR:?}`` with a user's .env
+    (ignoring this machine's environment)."""
+    return INTERPOLATION.sub(_substitute, value).replace("$$", "$")
 
 
 def _command(service: dict[str, Any]) -> list[str]:
@@ -137,9 +153,10 @@ def test_stepmap_variables_parse_into_the_settings_compose_means(monkeypatch: py
         monkeypatch.setenv(key, value)
     settings = Settings()
     assert settings.redis.url == "redis://redis:6379/0"
-    assert settings.s3.endpoint_url == "http://s3:9000"
+    assert settings.s3.endpoint_url == "http://s3:5000"
     assert settings.api.auth_enabled is True
-    assert [t.get_secret_value() for t in settings.api.tokens] == ["stepmap-dev-token"]
+    assert [t.get_secret_value() for t in settings.api.tokens] == ["user-token"]
+    assert settings.s3.secret_access_key.get_secret_value() == "user-secret"
     assert WorkerSettings().redis.url == "redis://redis:6379/0"
 
 
@@ -210,3 +227,40 @@ def test_dockerfile_copies_existing_files_and_runs_as_a_non_root_user() -> None:
     assert users and users[-1] not in ("root", "0")
     cmd = next(i for i in reversed(instructions) if i.startswith("CMD "))
     assert cmd.startswith('CMD ["stepmap", "api"')
+
+
+def test_secrets_have_no_defaults_compose_requires_them() -> None:
+    text = COMPOSE.read_text()
+    for name in REQUIRED_VALUES:
+        uses = [m for m in INTERPOLATION.finditer(text) if m.group(1) == name]
+        assert uses, name
+        assert all(m.group(2) == "?" for m in uses), f"{name} has a default"
+    assert "dev-secret" not in text and "dev-token" not in text
+    example = (REPO / "deploy" / "compose.env.example").read_text()
+    assert all(f"{name}=" in example for name in REQUIRED_VALUES)
+
+
+def test_images_from_registries_are_pinned_and_s3_is_not_minio_from_docker_hub() -> None:
+    for name, service in _services().items():
+        image = str(service.get("image", ""))
+        if "build" in service:
+            continue
+        assert ":" in image and not image.endswith(":latest"), (name, image)
+        assert not image.startswith(("minio/", "docker.io/minio/")), (name, image)
+    s3 = _services()["s3"]
+    assert re.fullmatch(r"motoserver/moto:\d+\.\d+\.\d+", s3["image"])
+    port = _environment(s3)["MOTO_PORT"]
+    api_env = _environment(_services()["api"])
+    assert api_env["STEPMAP_S3__ENDPOINT_URL"] == f"http://s3:{port}"
+
+
+@pytest.mark.parametrize("name", ["control", "children"])
+def test_workers_mount_handler_code_and_import_it(name: str) -> None:
+    service = _services()[name]
+    source, target, *_ = _interpolate(service["volumes"][0]).split(":")
+    env = _environment(service)
+    assert env["PYTHONPATH"] == target
+    assert (REPO / source).is_dir()
+    modules = json.loads(env["STEPMAP_HANDLER_MODULES"])
+    local = [m for m in modules if not m.startswith("workers.")]
+    assert local and all((REPO / source / f"{m}.py").is_file() for m in local)

@@ -1,0 +1,108 @@
+"""Prometheus metrics at ``/metrics`` (no auth, like ``/healthz``: counts and ARNs only).
+
+Read at scrape time from counters (one DescribeMapRun per open Map Run, one LLEN per queue),
+so the cost of a scrape grows with open runs, not with items. Per-run series carry the Map Run
+ARN as a label and disappear when the run closes: their number is bounded by the open runs.
+Every API replica reports the same figures (they read the same Redis): aggregate with
+``max``, not ``sum``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
+
+from orchestrator.api.reads import app_insight
+from orchestrator.insight.tally import FINISHED, Tally
+
+#: DescribeMapRun item count names reported by ``stepmap_map_run_items``.
+ITEM_STATES = {"pending": "PENDING", "running": "RUNNING", **FINISHED}
+
+#: Every metric name this module exports (the Grafana dashboard test checks against it).
+METRIC_NAMES = (
+    "stepmap_open_map_runs",
+    "stepmap_map_run_items",
+    "stepmap_map_run_running_children",
+    "stepmap_map_run_concurrency_limit",
+    "stepmap_children_backlog",
+    "stepmap_queue_messages",
+    "stepmap_items_total",
+    "stepmap_child_executions_total",
+)
+
+
+class StepmapCollector(Collector):
+    """Collects stepmap's figures for one API app."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+        self._tally = Tally()
+
+    def collect(self) -> Iterator[Metric]:
+        """Read the open runs and queues once and yield every family."""
+        reader = app_insight(self._app)
+        ceiling = self._app.state.settings.limits.max_concurrency_ceiling
+        runs = reader.open_runs()
+        self._tally.update(runs, reader.describe)
+
+        labels = ["map_run_arn", "state_machine"]
+        open_runs = GaugeMetricFamily("stepmap_open_map_runs", "Map Runs not finished yet.")
+        open_runs.add_metric([], len(runs))
+        items = GaugeMetricFamily("stepmap_map_run_items", "Items of an open Map Run by status.",
+                                  labels=[*labels, "status"])
+        running = GaugeMetricFamily("stepmap_map_run_running_children",
+                                    "Child executions running now in an open Map Run.",
+                                    labels=labels)
+        limit = GaugeMetricFamily("stepmap_map_run_concurrency_limit",
+                                  "Concurrent children allowed (MaxConcurrency; 0 means the "
+                                  "ceiling, reported as its value).", labels=labels)
+        backlog = GaugeMetricFamily("stepmap_children_backlog",
+                                    "Child executions of open Map Runs waiting to run or "
+                                    "running (what children workers have to do).")
+        waiting = 0
+        for run in runs:
+            values = [run.arn, run.machine]
+            for name, status in ITEM_STATES.items():
+                items.add_metric([*values, status], run.items.get(name, 0))
+            running.add_metric(values, run.executions.get("running", 0))
+            limit.add_metric(values, int(run.described.get("maxConcurrency") or 0) or ceiling)
+            waiting += run.executions.get("pending", 0) + run.executions.get("running", 0)
+        backlog.add_metric([], waiting)
+
+        queues = GaugeMetricFamily("stepmap_queue_messages",
+                                   "Messages waiting in a Celery queue (Redis LLEN).",
+                                   labels=["queue"])
+        for queue, depth in reader.queue_depths().items():
+            queues.add_metric([queue], depth)
+
+        item_totals, child_totals = self._tally.snapshot()
+        item_counter = CounterMetricFamily(
+            "stepmap_items", "Items finished, by state machine and status (since API start).",
+            labels=["state_machine", "status"])
+        for (machine, status), value in sorted(item_totals.items()):
+            item_counter.add_metric([machine, status], value)
+        child_counter = CounterMetricFamily(
+            "stepmap_child_executions",
+            "Map Run child executions finished, by state machine and status (since API start).",
+            labels=["state_machine", "status"])
+        for (machine, status), value in sorted(child_totals.items()):
+            child_counter.add_metric([machine, status], value)
+        yield from (open_runs, items, running, limit, backlog, queues, item_counter, child_counter)
+
+
+def install(app: FastAPI) -> None:
+    """Serve ``GET /metrics`` from a registry of this app's own (one per app, not global)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StepmapCollector(app))
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics (no auth)",
+             response_class=Response)
+    async def metrics(_: Request) -> Response:
+        body = await run_in_threadpool(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)

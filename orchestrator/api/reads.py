@@ -1,0 +1,35 @@
+"""The operator read model (:class:`orchestrator.insight.InsightReader`) of an API app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+
+from orchestrator.insight import InsightReader, MapRunReads
+from orchestrator.settings import Settings
+from orchestrator.store.keys import Keys
+
+
+def build_insight(settings: Settings, map_runs: MapRunReads | None) -> InsightReader:
+    """An :class:`InsightReader` on the store's Redis and the broker's queues."""
+    import redis
+
+    store = redis.Redis.from_url(settings.redis.url)
+    broker = (redis.Redis.from_url(settings.broker_url)
+              if settings.broker_url != settings.redis.url else store)
+    queues = (settings.celery.control_queue, settings.celery.children_queue)
+    return InsightReader(store, Keys(settings.redis.key_prefix), map_runs, queues,
+                         broker)
+
+
+def app_insight(app: FastAPI) -> InsightReader:
+    """The app's reader, built on first use from its settings and service."""
+    reader: InsightReader | None = getattr(app.state, "insight", None)
+    if reader is None:
+        reader = build_insight(app.state.settings, app.state.service.map_runs)
+        app.state.insight = reader
+    return reader
+
+
+def insight(request: Request) -> InsightReader:
+    """FastAPI dependency: the reader of the request's app."""
+    return app_insight(request.app)

@@ -1,0 +1,50 @@
+/* The console's router: #/ state machines, #/sm/<arn>, #/ex/<arn>, #/mr/<arn>. */
+"use strict";
+const Console = (() => {
+  const view = () => document.getElementById("view");
+  let generation = 0;
+
+  function notify(message, isError) {
+    const box = document.getElementById("notice");
+    box.textContent = message || "";
+    box.className = isError ? "error" : "";
+    box.hidden = !message;
+  }
+
+  async function act(action, done) {
+    try { await action(); notify(done, false); } catch (error) { notify(error.message, true); }
+  }
+
+  async function route() {
+    generation += 1;
+    const mine = generation;
+    const alive = () => mine === generation;
+    const [, kind, arn] = (location.hash.match(/^#\/(sm|ex|mr)\/(.+)$/) || []);
+    notify("");
+    try {
+      if (kind === "sm") await Views.machine(view(), decodeURIComponent(arn));
+      else if (kind === "ex") await Views.execution(view(), decodeURIComponent(arn));
+      else if (kind === "mr") await MapRunView.show(view(), decodeURIComponent(arn), alive);
+      else await Views.machines(view());
+    } catch (error) {
+      if (!alive()) return;
+      if (error.status === 401) notify("The API needs a token: enter it at the top right.", true);
+      else notify(error.message, true);
+    }
+  }
+
+  function start() {
+    const input = document.getElementById("token");
+    input.value = Api.token();
+    document.getElementById("token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      Api.setToken(input.value.trim());
+      route();
+    });
+    window.addEventListener("hashchange", route);
+    route();
+  }
+
+  return { start, notify, act };
+})();
+Console.start();
