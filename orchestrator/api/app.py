@@ -13,9 +13,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from orchestrator.api import aws_json, rest
-from orchestrator.api.errors import lookup, rest_error_body, translate_validation
-from orchestrator.executions.errors import ServiceError
+from orchestrator.api.errors import error_response, translate_validation
+from orchestrator.api.guard import RequestGuard, is_aws_face
+from orchestrator.executions.errors import (
+    MethodNotAllowed,
+    ServiceError,
+    UnknownRoute,
+    ValidationException,
+)
 from orchestrator.executions.service import StepFunctionsService
 from orchestrator.settings import Settings
 
@@ -65,19 +73,32 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
     app.state.service = service if service is not None else build_service(settings)
 
     @app.exception_handler(ServiceError)
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        status, _code = lookup(exc)
-        return JSONResponse(rest_error_body(exc), status_code=status)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc, aws_face=is_aws_face(request.scope))
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        error = translate_validation(list(exc.errors()), aws_face=False)
-        return JSONResponse(rest_error_body(error), status_code=400)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        aws_face = is_aws_face(request.scope)
+        error = translate_validation(list(exc.errors()), aws_face=aws_face)
+        return error_response(error, aws_face=aws_face)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def routing_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown routes and wrong methods: the face's error shape, never {"detail": ...}.
+        method, path = request.method, request.url.path
+        error: ServiceError
+        if exc.status_code == 405:
+            error = MethodNotAllowed(f"Method {method} is not allowed on '{path}'")
+        elif exc.status_code == 404:
+            error = UnknownRoute(f"No operation at {method} '{path}'")
+        else:
+            error = ValidationException(f"HTTP {exc.status_code} on '{path}': {exc.detail}")
+        return error_response(error, aws_face=is_aws_face(request.scope))
 
     @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("internal error", exc_info=exc)
-        return JSONResponse(rest_error_body(exc), status_code=500)
+        return error_response(exc, aws_face=is_aws_face(request.scope))
 
     @app.get("/healthz", tags=["health"], summary="Liveness and Redis reachability (no auth)")
     async def healthz(request: Request) -> JSONResponse:
@@ -93,4 +114,5 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
 
     app.include_router(rest.router)
     app.include_router(aws_json.router)
+    app.add_middleware(RequestGuard, settings=settings)
     return app
