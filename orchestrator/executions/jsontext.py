@@ -38,24 +38,33 @@ class JsonRefused(ValueError):
         self.problem = problem
 
 
+class _BadNumber:
+    """Stands in for a number stepmap refuses, so the walk can name where it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text if len(text) <= 40 else text[:40] + "..."
+
+
+_DOUBLE_MAX = 1.7976931348623157e308
+
+
 def _constant(name: str) -> Any:
-    raise JsonRefused("", f"{name} is not a JSON number (expected a finite number)")
+    return _BadNumber(name)
 
 
-def _float(text: str) -> float:
+def _float(text: str) -> Any:
     value = float(text)
-    if not math.isfinite(value):
-        raise JsonRefused("", f"the number {text[:40]} is out of range (expected a finite "
-                              "number within ±1.8e308)")
-    return value
+    return value if math.isfinite(value) else _BadNumber(text)
 
 
-def _int(text: str) -> int:
-    value = int(text)  # more than 4,300 digits raises ValueError (interpreter limit)
-    if abs(value) > 1.7976931348623157e308:
-        raise JsonRefused("", f"the number {text[:40]}... is out of range (expected a finite "
-                              "number within ±1.8e308)")
-    return value
+def _int(text: str) -> Any:
+    try:
+        value = int(text)
+    except ValueError:  # more than 4,300 digits (the interpreter's limit)
+        return _BadNumber(text)
+    return value if abs(value) <= _DOUBLE_MAX else _BadNumber(text)
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -86,6 +95,9 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH) -> None:
             if has_lone_surrogate(node):
                 raise JsonRefused(where, "a string holds a lone UTF-16 surrogate (expected "
                                          "valid Unicode text)")
+        elif isinstance(node, _BadNumber):
+            raise JsonRefused(where, f"{node.text} is not a finite JSON number (expected a "
+                                     "finite number within ±1.8e308)")
         elif isinstance(node, float) and not math.isfinite(node):
             raise JsonRefused(where, "the number is not finite (expected a finite number)")
         elif isinstance(node, (dict, list)):
@@ -115,8 +127,6 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
                               "Unicode text)")
     try:
         value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
-    except JsonRefused:
-        raise
     except RecursionError:
         raise JsonRefused("", f"the value is nested more than {max_depth} levels deep "
                               "(expected at most that many nested arrays and objects)") from None
