@@ -61,8 +61,9 @@ def _free_port() -> int:
 @contextmanager
 def serving(redis_url: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """A real server on a free loopback port; yields (port, its OpenAPI document)."""
-    settings = Settings(redis={"url": redis_url},
-                        api={"auth_enabled": False, "max_request_bytes": 65_536})
+    settings = Settings.model_validate(
+        {"redis": {"url": redis_url}, "api": {"auth_enabled": False, "max_request_bytes": 65_536}}
+    )
     client = redis.Redis.from_url(redis_url)
     service = StepFunctionsService(RedisStore(client, Keys(settings.redis.key_prefix)), settings,
                                    _Publisher(), MapRunApi(client, settings))

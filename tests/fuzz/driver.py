@@ -102,7 +102,7 @@ class Driver:
             # Header values as bytes: a generated one may hold what latin-1 cannot encode.
             headers = {k: v.encode("utf-8", "surrogatepass") for k, v in request.headers.items()}
             conn.request(request.method, request.path, body=request.body or None,
-                         headers=headers)  # type: ignore[arg-type]
+                         headers=headers)
             response = conn.getresponse()
             body = response.read()
         except (http.client.HTTPException, OSError, socket.timeout) as exc:

@@ -23,10 +23,10 @@ from tests.integration.api.support import (
     ROLE,
     SM_PREFIX,
     FakePublisher,
-    TestClient,
     aws,
     free_port,
 )
+from tests.integration.api.support import TestClient  # type: ignore[attr-defined]
 
 SURROGATE = '"\\ud800"'  # JSON text of a string holding a lone surrogate
 
