@@ -96,8 +96,8 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH) -> None:
                 raise JsonRefused(where, "a string holds a lone UTF-16 surrogate (expected "
                                          "valid Unicode text)")
         elif isinstance(node, _BadNumber):
-            raise JsonRefused(where, f"{node.text} is not a finite JSON number (expected a "
-                                     "finite number within ±1.8e308)")
+            raise JsonRefused(where, f"{node.text} is out of range (expected a finite number "
+                                     "within ±1.8e308; NaN and Infinity are not JSON)")
         elif isinstance(node, float) and not math.isfinite(node):
             raise JsonRefused(where, "the number is not finite (expected a finite number)")
         elif isinstance(node, (dict, list)):
