@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from orchestrator.api import aws_json, rest
 from orchestrator.api.errors import error_response, translate_validation
 from orchestrator.api.guard import RequestGuard, is_aws_face
+from orchestrator.api.responses import SafeJSONResponse
 from orchestrator.executions.errors import (
     MethodNotAllowed,
     ServiceError,
@@ -68,6 +69,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
             "API under `/v1`."
         ),
         version="0.1.0",
+        default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
     app.state.service = service if service is not None else build_service(settings)

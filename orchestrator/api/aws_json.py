@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from orchestrator.api import schemas
 from orchestrator.api.auth import check_aws
 from orchestrator.api.errors import error_response, lookup, translate_validation
+from orchestrator.api.responses import SafeJSONResponse
 from orchestrator.executions.errors import SerializationException, UnknownOperation
 from orchestrator.executions.service import StepFunctionsService
 
@@ -98,4 +99,4 @@ async def aws_json(request: Request) -> JSONResponse:
         result = await run_in_threadpool(getattr(service, method), payload)
     except Exception as exc:  # every failure becomes an AWS error body
         return _error_response(exc)
-    return JSONResponse(result, media_type=CONTENT_TYPE)
+    return SafeJSONResponse(result, media_type=CONTENT_TYPE)

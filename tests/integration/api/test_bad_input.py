@@ -17,6 +17,7 @@ from orchestrator.api import create_app
 from orchestrator.executions.service import StepFunctionsService
 from orchestrator.settings import Settings
 from orchestrator.store.keys import Keys
+from orchestrator.store.memory_store import MemoryStore
 from orchestrator.store.redis_store import RedisStore
 from tests.integration.api.support import (
     PASS_DEFINITION,
@@ -24,6 +25,7 @@ from tests.integration.api.support import (
     SM_PREFIX,
     FakePublisher,
     aws,
+    finish,
     free_port,
 )
 from tests.integration.api.support import TestClient  # type: ignore[attr-defined]
@@ -341,3 +343,22 @@ def test_a_real_server_answers_every_bad_request_on_the_same_connection(server_u
         assert response.status < 500, payload
         assert response.getheader("x-amzn-ErrorType") or operation == "ListStateMachines"
     connection.close()
+
+
+def test_stored_text_with_a_lone_surrogate_is_answered_not_a_500(
+    client: TestClient, service: StepFunctionsService
+) -> None:
+    # An intrinsic (States.StringToJson) can build such a string at run time. The Redis store
+    # cannot hold it at all (UnicodeEncodeError in redis-py: a control-plane matter); the
+    # memory store can, and the API must still answer.
+    if not isinstance(service.store, MemoryStore):
+        pytest.skip("the Redis store cannot store a lone surrogate")
+    arn = machine(client)
+    execution = aws(client, "StartExecution", {"stateMachineArn": arn, "name": "s"}).json()
+    finish(service, execution["executionArn"], "SUCCEEDED", output='{"a": "\ud800"}')
+    described = aws(client, "DescribeExecution", {"executionArn": execution["executionArn"]})
+    assert described.status_code == 200
+    assert described.json()["output"] == '{"a": "\ud800"}'
+    rest = client.get(f"/v1/executions/{execution['executionArn']}")
+    assert rest.status_code == 200
+    assert rest.json()["output"] == '{"a": "\ud800"}'
