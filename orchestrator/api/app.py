@@ -1,6 +1,9 @@
 """The FastAPI application: AWS JSON 1.0 face at ``/``, resource face at ``/v1``, ``/healthz``.
 
-OpenAPI document at ``/openapi.json``, interactive docs at ``/docs``.
+OpenAPI document at ``/openapi.json``, interactive docs at ``/docs``. Every request first
+passes :class:`~orchestrator.api.guard.RequestGuard` (authentication, size, strict JSON); every
+error of a face, routing errors included, is answered by
+:func:`~orchestrator.api.errors.error_response` in that face's shape.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.api import aws_json, rest
