@@ -61,6 +61,9 @@ class ApiSettings(BaseModel):
     )
     region: str = Field("us-east-1", description="Region shown in ARNs.")
     account_id: str = Field("000000000000", description="Account id shown in ARNs.")
+    max_request_bytes: int = Field(
+        4_194_304, ge=1024, description="Largest request body accepted (larger: HTTP 413 / 400)."
+    )
 
 
 class LimitsSettings(BaseModel):

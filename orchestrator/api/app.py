@@ -1,7 +1,10 @@
 """The FastAPI application: AWS JSON 1.0 face at ``/``, resource face at ``/v1``, ``/healthz``.
 
 OpenAPI document at ``/openapi.json``, interactive docs at ``/docs`` and ``/redoc`` (assets
-served locally), the web console at ``/console/``, Prometheus metrics at ``/metrics``.
+served locally), the web console at ``/console/``, Prometheus metrics at ``/metrics``. Every
+request first passes :class:`~orchestrator.api.guard.RequestGuard` (authentication, size, strict
+JSON); every error of a face, routing errors included, is answered by
+:func:`~orchestrator.api.errors.error_response` in that face's shape.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.api import aws_json, console, docs, metrics, rest
+from orchestrator.api.errors import error_response, translate_validation
+from orchestrator.api.guard import RequestGuard, is_aws_face
+from orchestrator.api.json_response import SafeJSONResponse
 from orchestrator.api.request_context import RequestContextMiddleware
-from orchestrator.api.errors import lookup, rest_error_body, translate_validation
-from orchestrator.executions.errors import ServiceError
+from orchestrator.executions.errors import (
+    MethodNotAllowed,
+    ServiceError,
+    UnknownRoute,
+    ValidationException,
+)
 from orchestrator.executions.service import StepFunctionsService
 from orchestrator.settings import Settings
 
@@ -64,24 +75,38 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
         version="0.1.0",
         docs_url=None,
         redoc_url=None,
+        default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
     app.state.service = service if service is not None else build_service(settings)
 
     @app.exception_handler(ServiceError)
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        status, _code = lookup(exc)
-        return JSONResponse(rest_error_body(exc), status_code=status)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc, aws_face=is_aws_face(request.scope))
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        error = translate_validation(list(exc.errors()), aws_face=False)
-        return JSONResponse(rest_error_body(error), status_code=400)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        aws_face = is_aws_face(request.scope)
+        error = translate_validation(list(exc.errors()), aws_face=aws_face)
+        return error_response(error, aws_face=aws_face)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def routing_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown routes and wrong methods: the face's error shape, never {"detail": ...}.
+        method, path = request.method, request.url.path
+        error: ServiceError
+        if exc.status_code == 405:
+            error = MethodNotAllowed(f"Method {method} is not allowed on '{path}'")
+        elif exc.status_code == 404:
+            error = UnknownRoute(f"No operation at {method} '{path}'")
+        else:
+            error = ValidationException(f"HTTP {exc.status_code} on '{path}': {exc.detail}")
+        return error_response(error, aws_face=is_aws_face(request.scope))
 
     @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("internal error", exc_info=exc)
-        return JSONResponse(rest_error_body(exc), status_code=500)
+        return error_response(exc, aws_face=is_aws_face(request.scope))
 
     @app.get("/healthz", tags=["health"], summary="Liveness and Redis reachability (no auth)")
     async def healthz(request: Request) -> JSONResponse:
@@ -97,8 +122,10 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
 
     app.include_router(rest.router)
     app.include_router(aws_json.router)
-    app.add_middleware(RequestContextMiddleware)
     console.install(app)
     docs.install(app)
     metrics.install(app)
+    # The last middleware added runs first: every request gets its request id before the guard.
+    app.add_middleware(RequestGuard, settings=settings)
+    app.add_middleware(RequestContextMiddleware)
     return app

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 from fastapi.security import HTTPBearer
 
 from orchestrator.executions.errors import Unauthorized
@@ -42,19 +43,19 @@ def _token_ok(settings: Settings, token: str | None) -> bool:
     return any(hmac.compare_digest(given, str(secret).encode()) for secret in accepted)
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def check_rest(request: Request, settings: Settings) -> None:
+def check_rest(request: HTTPConnection, settings: Settings) -> None:
     """Raise :class:`Unauthorized` unless the /v1 request carries a valid bearer token."""
     if settings.api.auth_enabled and not _token_ok(settings, _bearer(request)):
         raise Unauthorized("Missing or invalid bearer token")
 
 
-def check_aws(request: Request, settings: Settings) -> None:
+def check_aws(request: HTTPConnection, settings: Settings) -> None:
     """Raise :class:`Unauthorized` unless the AWS-face request carries a valid token."""
     if not settings.api.auth_enabled:
         return

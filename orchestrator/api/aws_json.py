@@ -2,7 +2,8 @@
 
 Bodies and responses follow the botocore model; dates are epoch seconds (numbers), which
 boto3 turns into datetimes. Errors are HTTP 400 with ``{"__type": code, "message": ...}`` and
-the ``x-amzn-ErrorType`` header (500 with ``InternalFailure`` for bugs). SigV4 signatures are
+the ``x-amzn-ErrorType`` header (500 with ``InternalFailure`` for bugs, 503
+``ServiceUnavailable`` when Redis cannot be reached). SigV4 signatures are
 not checked; see :mod:`orchestrator.api.auth` for tokens.
 """
 
@@ -19,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from orchestrator.api import schemas
 from orchestrator.api.auth import check_aws
-from orchestrator.api.errors import aws_error_body, lookup, translate_validation
+from orchestrator.api.errors import error_response, lookup, translate_validation
+from orchestrator.api.json_response import SafeJSONResponse
 from orchestrator.executions.errors import SerializationException, UnknownOperation
 from orchestrator.executions.service import StepFunctionsService
 
@@ -57,15 +59,10 @@ router = APIRouter(tags=["AWS JSON 1.0"])
 
 
 def _error_response(exc: BaseException) -> JSONResponse:
-    status, code = lookup(exc)
+    status, _code = lookup(exc)
     if status >= 500:
         logger.exception("internal error on the AWS face", exc_info=exc)
-    return JSONResponse(
-        aws_error_body(exc),
-        status_code=500 if status >= 500 else 400,
-        media_type=CONTENT_TYPE,
-        headers={"x-amzn-ErrorType": code},
-    )
+    return error_response(exc, aws_face=True)
 
 
 def _parse(body: bytes, model: type[BaseModel]) -> dict[str, Any]:
@@ -102,4 +99,4 @@ async def aws_json(request: Request) -> JSONResponse:
         result = await run_in_threadpool(getattr(service, method), payload)
     except Exception as exc:  # every failure becomes an AWS error body
         return _error_response(exc)
-    return JSONResponse(result, media_type=CONTENT_TYPE)
+    return SafeJSONResponse(result, media_type=CONTENT_TYPE)

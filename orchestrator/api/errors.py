@@ -10,12 +10,24 @@ HTTP statuses apply to the /v1 face. The AWS JSON 1.0 face answers every client 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import redis.exceptions
 from fastapi.exceptions import RequestValidationError
+from kombu.exceptions import OperationalError as BrokerUnreachable
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
 
 from orchestrator.executions import errors as e
+
+#: Content type of the AWS JSON 1.0 protocol.
+AWS_CONTENT_TYPE = "application/x-amz-json-1.0"
+#: Shown for 503 answers: the cause is infrastructure, the remedy is to retry.
+UNAVAILABLE_MESSAGE = (
+    "Service unavailable: the state store or the broker (Redis) cannot be reached; "
+    "retry the request later"
+)
 
 ERROR_TABLE: dict[type[BaseException], tuple[int, str]] = {
     e.ServiceError: (400, ""),
@@ -37,6 +49,12 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str]] = {
     e.UnknownOperation: (400, "UnknownOperationException"),
     e.SerializationException: (400, "SerializationException"),
     e.Unauthorized: (401, "UnrecognizedClientException"),
+    e.RequestTooLarge: (413, "ValidationException"),
+    e.UnknownRoute: (404, "UnknownOperationException"),
+    e.MethodNotAllowed: (405, "UnknownOperationException"),
+    redis.exceptions.ConnectionError: (503, "ServiceUnavailable"),
+    redis.exceptions.TimeoutError: (503, "ServiceUnavailable"),
+    BrokerUnreachable: (503, "ServiceUnavailable"),
     RequestValidationError: (400, "ValidationException"),
     ValidationError: (400, "ValidationException"),
     Exception: (500, "InternalFailure"),
@@ -56,6 +74,8 @@ def message_of(exc: BaseException) -> str:
     """The client-facing message (internal errors reveal nothing)."""
     if isinstance(exc, e.ServiceError):
         return exc.message
+    if lookup(exc)[0] == 503:
+        return UNAVAILABLE_MESSAGE
     if lookup(exc)[0] >= 500:
         return "An internal error occurred"
     return str(exc)
@@ -110,3 +130,28 @@ def rest_error_body(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, e.InvalidDefinition):
         body["problems"] = exc.problems
     return body
+
+
+class ErrorResponse(JSONResponse):
+    """A JSON error body rendered as ASCII, so no text a client sent can break its encoding."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def error_response(exc: BaseException, *, aws_face: bool) -> JSONResponse:
+    """The one error response of each face for any exception.
+
+    AWS face: ``{"__type", "message"}`` with ``x-amzn-ErrorType``, status 400 for every client
+    error (as AWS answers; botocore reads the code from ``__type``), 5xx kept. /v1 face:
+    ``{"error", "message", ...}`` with the status of :data:`ERROR_TABLE`.
+    """
+    status, code = lookup(exc)
+    if aws_face:
+        return ErrorResponse(
+            aws_error_body(exc),
+            status_code=status if status >= 500 else 400,
+            media_type=AWS_CONTENT_TYPE,
+            headers={"x-amzn-ErrorType": code},
+        )
+    return ErrorResponse(rest_error_body(exc), status_code=status)

@@ -25,7 +25,7 @@ DATE_KEYS = frozenset(
 )
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": schemas.ErrorBody} for status in (400, 401, 404, 409)
+    status: {"model": schemas.ErrorBody} for status in (400, 401, 404, 405, 409, 413, 503)
 }
 
 router = APIRouter(

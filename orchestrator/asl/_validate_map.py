@@ -230,6 +230,31 @@ def _check_args(
             check_payload(chk, obj, mine, path, ctx.where)
 
 
+def _check_s3_args(
+    chk: Checker, obj: Mapping[str, Any], path: str, ctx: StateContext, owner: str,
+    required: tuple[str, ...], optional: tuple[str, ...],
+) -> None:
+    """Bucket/Key/Prefix... of a reader's or writer's Parameters/Arguments: present, strings.
+
+    A JSONPath member may instead be given as ``<name>.$`` (a path, checked with the
+    template); a JSONata member may be an expression (a string too). Arguments given as one
+    JSONata expression are only known at run time.
+    """
+    key = "Parameters" if ctx.language == JSONPATH else "Arguments"
+    args = obj.get(key)
+    if not isinstance(args, Mapping):
+        return
+    here = pointer(path, key)
+    for name in required + optional:
+        if name in args:
+            if not isinstance(args[name], str):
+                chk.schema(pointer(here, name),
+                           f"Field '{name}' of {owner} {key} {ctx.where} must be a string, "
+                           f"got {show(args[name])}")
+        elif name in required and name + ".$" not in args:
+            chk.schema(here, f"Missing required field '{name}' in {owner} {key} {ctx.where}")
+
+
 def _check_reader(chk: Checker, reader: Any, path: str, ctx: StateContext) -> None:
     where = ctx.where
     if not expect_object(chk, reader, path, "ItemReader", where):
@@ -244,6 +269,11 @@ def _check_reader(chk: Checker, reader: Any, path: str, ctx: StateContext) -> No
                    "'arn:aws:states:::s3:getObject' or 'arn:aws:states:::s3:listObjectsV2', "
                    f"got {show(resource)}")
     _check_args(chk, reader, path, ctx, "ItemReader")
+    listing = isinstance(resource, str) and resource.endswith(":listObjectsV2")
+    _check_s3_args(chk, reader, path, ctx, "ItemReader",
+                   ("Bucket",) if listing else ("Bucket", "Key"),
+                   ("Prefix", "ExpectedBucketOwner") if listing
+                   else ("VersionId", "ExpectedBucketOwner"))
     config = reader.get("ReaderConfig")
     config_path = pointer(path, "ReaderConfig")
     if "ReaderConfig" in reader and not expect_object(chk, config, config_path,
@@ -357,6 +387,7 @@ def _check_writer(chk: Checker, writer: Any, path: str, ctx: StateContext) -> No
         chk.schema(path, f"Missing required field 'Resource' in ResultWriter {where}: it is "
                    "required with 'Parameters'/'Arguments'")
     _check_args(chk, writer, path, ctx, "ResultWriter")
+    _check_s3_args(chk, writer, path, ctx, "ResultWriter", ("Bucket",), ("Prefix",))
     if "WriterConfig" in writer:
         config = writer["WriterConfig"]
         config_path = pointer(path, "WriterConfig")

@@ -137,6 +137,24 @@ class Unauthorized(ServiceError):
     code = "UnrecognizedClientException"
 
 
+class RequestTooLarge(ServiceError):
+    """The request body is larger than ``api.max_request_bytes``."""
+
+    code = "ValidationException"
+
+
+class UnknownRoute(ServiceError):
+    """No route matches the request's path."""
+
+    code = "UnknownOperationException"
+
+
+class MethodNotAllowed(ServiceError):
+    """The path exists but not with the request's HTTP method."""
+
+    code = "UnknownOperationException"
+
+
 def validation_message(*violations: str) -> str:
     """AWS's wording for constraint violations: ``N validation error(s) detected: a; b``."""
     count = len(violations)

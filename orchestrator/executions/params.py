@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.executions.errors import ValidationException, validation_message
+from orchestrator.executions.jsontext import has_lone_surrogate
 
 DEFAULT_PAGE_SIZE = 100
 
@@ -49,6 +50,12 @@ def optional_str(
 def _check_str(value: Any, field: str, max_length: int | None, min_length: int = 1) -> str:
     if not isinstance(value, str):
         raise _violation(value, field, "Member must be a string")
+    if has_lone_surrogate(value):
+        raise _violation(
+            value.encode("utf-8", "backslashreplace").decode("ascii", "replace")[:100],
+            field,
+            "Member must be valid Unicode text (it holds a lone UTF-16 surrogate)",
+        )
     if len(value) < min_length:
         raise _violation(
             value, field, f"Member must have length greater than or equal to {min_length}"

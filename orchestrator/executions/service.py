@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from orchestrator.executions import arns, params, views
+from orchestrator.executions import arns, jsontext, params, runnable, views
 from orchestrator.executions.deletion import finish_deleting, has_running_executions
 from orchestrator.executions.errors import (
     ExecutionAlreadyExists,
@@ -111,12 +111,15 @@ def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
     # Imported lazily: the engine is only needed when a definition is checked.
     from orchestrator.asl import UnsupportedFeature, parse_definition, validate_definition
 
-    problems = list(validate_definition(definition, machine_type=machine_type))
+    problems: list[Any] = list(validate_definition(definition, machine_type=machine_type))
     if not problems:
         try:
             parse_definition(definition, machine_type=machine_type)
         except UnsupportedFeature as exc:
             problems = list(exc.problems)
+    if not problems:
+        # What stepmap's workers and readers cannot run (runnable.py's docstring).
+        problems = list(runnable.unsupported_problems(json.loads(definition)))
     return problems
 
 
@@ -174,7 +177,10 @@ class StepFunctionsService:
     # -- state machines -------------------------------------------------------------------------
 
     def _problems(self, definition: str, machine_type: str) -> list[Any]:
-        return self._validate(definition, machine_type=machine_type)
+        # Strict JSON holding an object first: the engine would accept ``null`` or crash on
+        # text nested thousands deep, and a lone surrogate could never be stored.
+        _, problems = runnable.parse_problems(definition)
+        return problems or self._validate(definition, machine_type=machine_type)
 
     def create_state_machine(self, request: Request) -> Response:
         """CreateStateMachine: validates name and definition; idempotent for identical input."""
@@ -326,9 +332,11 @@ class StepFunctionsService:
                 )
             )
         try:
-            json.loads(text)
-        except ValueError as exc:
-            raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
+            jsontext.loads(text)
+        except jsontext.JsonRefused as exc:
+            raise InvalidExecutionInput(
+                f"Invalid State Machine Execution Input: '{exc}' (field 'input')"
+            ) from None
         trace_header = params.optional_str(request, "traceHeader", 256, min_length=0)
         machine = self._machine(ref.arn)
         if machine.get("status") == "DELETING":
@@ -436,7 +444,9 @@ class StepFunctionsService:
             arns.parse_map_run_arn(map_run_arn)
             if self.map_runs is None:
                 raise ResourceNotFound(f"Resource not found: '{map_run_arn}'")
-            return self.map_runs.list_children(map_run_arn, status, redrive, size, token)
+            inner = self._tokens.resolve(token, "ListExecutions.mapRun", map_run_arn)
+            page = self.map_runs.list_children(map_run_arn, status, redrive, size, inner)
+            return self._wrap_token(page, "ListExecutions.mapRun", map_run_arn)
         assert machine_arn is not None
         if redrive is not None:
             raise ValidationException("redriveFilter can only be used with a mapRunArn")
@@ -478,14 +488,16 @@ class StepFunctionsService:
         token = params.optional_str(request, "nextToken", 1024)
         ref = arns.parse_execution_arn(arn)
         if ref.is_map_run_child:
+            operation = "GetExecutionHistory.child" + (".reverse" if reverse else "")
+            inner = self._tokens.resolve(token, operation, arn)
             page = (
-                self.map_runs.child_history(arn, size, reverse, token, include)
+                self.map_runs.child_history(arn, size, reverse, inner, include)
                 if self.map_runs is not None
                 else None
             )
             if page is None:
                 raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
-            return page
+            return self._wrap_token(page, operation, arn)
         self._execution(arn)
         operation = "GetExecutionHistory.reverse" if reverse else "GetExecutionHistory"
         position = self._tokens.resolve(token, operation, arn)
@@ -595,9 +607,21 @@ class StepFunctionsService:
             self._child(arn)
         else:
             self._execution(arn)
+        inner = self._tokens.resolve(token, "ListMapRuns", arn)
         if self.map_runs is None:
             return {"mapRuns": []}
-        return self.map_runs.list_map_runs(arn, size, token)
+        return self._wrap_token(self.map_runs.list_map_runs(arn, size, inner), "ListMapRuns", arn)
+
+    def _wrap_token(self, page: Response, operation: str, scope: str) -> Response:
+        """The Map Run API's page with its ``nextToken`` replaced by one of :class:`PageTokens`.
+
+        One pagination scheme for every listing: a client only ever sees opaque, stored tokens
+        tied to the operation and the resource; the Map Run API's own position is kept inside.
+        """
+        inner = page.get("nextToken")
+        if inner is not None:
+            page = {**page, "nextToken": self._tokens.issue(operation, scope, inner)}
+        return page
 
     def describe_map_run(self, request: Request) -> Response:
         """DescribeMapRun."""

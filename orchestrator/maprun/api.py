@@ -28,17 +28,30 @@ from orchestrator.store.keys import Keys
 _STATUS_FOR_API = {"CLOSING": "RUNNING"}
 
 
+#: Largest position a page token may hold (a Map Run has at most 100,000,000 items).
+_MAX_OFFSET = 100_000_000
+
+
 def _token(offset: int) -> str:
+    """The position after a page. Clients never see it: the service keeps it inside one of its
+    stored tokens (``orchestrator.executions.pagination``), tied to the operation and resource."""
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
 
 
 def _offset(token: str | None) -> int:
+    """The position in ``token``: an integer 0.._MAX_OFFSET, else :class:`InvalidToken`."""
     if not token:
         return 0
     try:
-        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
+        value = json.loads(base64.urlsafe_b64decode(token.encode()))["o"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidToken(f"Invalid Token: '{token}'") from exc
+        raise InvalidToken(f"Invalid Token: '{token[:100]}'") from exc
+    if type(value) is not int or not 0 <= value <= _MAX_OFFSET:
+        raise InvalidToken(
+            f"Invalid Token: '{token[:100]}' (its offset must be an integer from 0 to "
+            f"{_MAX_OFFSET})"
+        )
+    return value
 
 
 def _page_size(max_results: int | None) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 
 from orchestrator.asl.errors import ItemReaderFailed
 from orchestrator.readers._base import STATE_DATA, Item, Reader
+from orchestrator.readers._depth import check_item
 from orchestrator.readers._inline import InlineItems
 from orchestrator.readers._listing import FlattenItems, ListingItems
 from orchestrator.readers._manifests import ManifestItems
@@ -48,7 +49,7 @@ class ItemStream:
 
     def __iter__(self) -> Iterator[Item]:
         if self._iter is None:
-            inner = iter(self._reader)
+            inner = map(check_item, self._reader)
             self._iter = inner if self._limit is None else islice(inner, self._limit)
         return self._iter
 

@@ -26,6 +26,7 @@ import ijson
 
 from orchestrator.asl.errors import ItemReaderFailed, StatesError
 from orchestrator.readers._csv import MAX_RECORD_BYTES
+from orchestrator.readers._depth import MAX_ITEM_DEPTH
 from orchestrator.readers._s3 import chunk_file
 
 #: Observed AWS cause when the items node is not an array.
@@ -219,7 +220,7 @@ class JsonLines:
                 if raw.strip():
                     try:
                         value = loads(raw)
-                    except ValueError as exc:
+                    except (ValueError, RecursionError) as exc:
                         raise self._bad(exc, start) from exc
                     yield value
         if carry:
@@ -229,12 +230,14 @@ class JsonLines:
             if carry.strip():
                 try:
                     value = loads(carry)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise self._bad(exc, start) from exc
                 yield value
 
-    def _bad(self, exc: ValueError, start: int) -> StatesError:
+    def _bad(self, exc: ValueError | RecursionError, start: int) -> StatesError:
+        reason = (f"the value is nested too deeply (items may nest at most {MAX_ITEM_DEPTH} "
+                  "arrays and objects)" if isinstance(exc, RecursionError) else str(exc))
         return ItemReaderFailed(
             f"Cannot parse JSONL {self._where} at line {self._line} "
-            f"(byte offset {start}): {exc}"
+            f"(byte offset {start}): {reason}"
         )

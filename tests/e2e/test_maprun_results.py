@@ -185,3 +185,24 @@ def test_item_batcher_groups_items_and_adds_batch_input(e2e: E2E) -> None:
     (run,) = e2e.map_runs(described["executionArn"])
     assert run["itemCounts"]["succeeded"] == run["itemCounts"]["total"] == 10
     assert run["executionCounts"]["succeeded"] == run["executionCounts"]["total"] == 3
+
+
+@pytest.mark.slow
+def test_an_item_nested_thousands_deep_fails_the_map_run_naming_the_item(e2e: E2E) -> None:
+    # Issue 9: the control worker used to retry such an item every ~2.7 s for ever.
+    bucket = e2e.bucket()
+    depth = 5000
+    body = b'[{"n": 0}, ' + b"[" * depth + b"]" * depth + b"]"
+    e2e.s3.put_object(Bucket=bucket, Key="data/deep.json", Body=body)
+    definition = distributed_map(
+        _pass_through(), "Echo",
+        ItemReader={"Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": bucket, "Key": "data/deep.json"}},
+    )
+    described = e2e.run(definition, {})
+
+    assert described["status"] == "FAILED", described
+    assert described["error"] == "States.ItemReaderFailed"
+    assert f"Item 1 (0-based position in the dataset) read from S3://{bucket}/data/deep.json" in (
+        described["cause"])

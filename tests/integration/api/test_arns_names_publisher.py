@@ -140,10 +140,11 @@ def test_an_execution_the_broker_cannot_take_fails_instead_of_hanging(
     with TestClient(create_app(settings, service), raise_server_exceptions=False) as client:
         machine = aws(client, "CreateStateMachine", {
             "name": "dead-broker", "definition": PASS_DEFINITION, "roleArn": ROLE}).json()
-        # When an execution is started, then the call fails as an internal failure
+        # When an execution is started, then the call fails as the service being unavailable
         response = aws(client, "StartExecution", {
             "stateMachineArn": machine["stateMachineArn"], "name": "lost"})
-        assert (response.status_code, response.json()["__type"]) == (500, "InternalFailure")
+        assert (response.status_code, response.json()["__type"]) == (503, "ServiceUnavailable")
+        assert "cannot be reached" in response.json()["message"]
         # and the execution is FAILED with the reason, not RUNNING for ever
         arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + ":lost"
         described = aws(client, "DescribeExecution", {"executionArn": arn}).json()

@@ -250,3 +250,43 @@ def test_parquet_is_reported_as_unsupported(s3_client: Any, bucket: str) -> None
     assert raised.value.cause == (
         f"Cannot read s3://{bucket}/x.parquet: InputType PARQUET is not supported by this engine."
     )
+
+
+# --- deep nesting (issue 9): a clear ItemReaderFailed, never a recursion crash to retry
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize("depth", [257, 5000])
+def test_a_json_item_nested_too_deeply_fails_the_reader_naming_item_and_position(
+    s3_client: Any, bucket: str, put: Put, depth: int
+) -> None:
+    put("deep.json", b'[{"ok": 1}, ' + nested(depth) + b"]")
+    with open_items(get_object(bucket, "deep.json", InputType="JSON"), None, s3_client) as stream:
+        items = iter(stream)
+        assert next(items).value == {"ok": 1}
+        with pytest.raises(ItemReaderFailed) as caught:
+            next(items)
+    assert f"Item 1 (0-based position in the dataset) read from S3://{bucket}/deep.json" in (
+        caught.value.cause)
+    assert "256 levels" in caught.value.cause
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_a_jsonl_line_nested_too_deeply_fails_the_reader_naming_the_line(
+    s3_client: Any, bucket: str, put: Put, depth: int
+) -> None:
+    put("deep.jsonl", b'{"ok": 1}\n' + nested(depth) + b"\n")
+    reader = get_object(bucket, "deep.jsonl", InputType="JSONL")
+    with pytest.raises(ItemReaderFailed) as caught:
+        read_all(reader, s3_client)
+    assert ("line 2" in caught.value.cause or "Item 1 " in caught.value.cause)
+    assert "256" in caught.value.cause
+
+
+def test_an_item_nested_at_the_limit_is_read(s3_client: Any, bucket: str, put: Put) -> None:
+    put("edge.json", b"[" + nested(256) + b"]")
+    items = read_all(get_object(bucket, "edge.json", InputType="JSON"), s3_client)
+    assert len(items) == 1

@@ -1,0 +1,101 @@
+"""What stepmap can run, checked at create: problems the engine's AWS validation does not raise.
+
+The ASL engine answers "would AWS accept this definition?". A definition AWS accepts may still
+use something stepmap cannot run; such a definition is refused at CreateStateMachine and
+ValidateStateMachineDefinition with an ``UNSUPPORTED_FEATURE`` problem naming the field,
+rather than stored and failed at run time (docs/decisions.md). Also here: the definition text
+must be strict JSON (:mod:`orchestrator.executions.jsontext`) holding an object, which the
+engine's own parser does not insist on (``null`` passes it).
+
+Supported Task resources are those ``workers/invoker.py`` runs: ``arn:aws:states:::lambda:invoke``
+(no ``.sync`` / ``.waitForTaskToken`` suffix: callbacks are not implemented) and Lambda
+function ARNs. Item readers: every ``InputType`` but ``PARQUET``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.executions import jsontext
+
+UNSUPPORTED = "UNSUPPORTED_FEATURE"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+_LAMBDA_FUNCTION = re.compile(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(:[^:]+)?")
+_UNSUPPORTED_INPUT_TYPES = frozenset({"PARQUET"})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One definition problem, shaped like the engine's ``DefinitionProblem``."""
+
+    path: str
+    code: str
+    message: str
+
+
+def parse_problems(text: str) -> tuple[Any, list[Problem]]:
+    """The definition as a value, or the problems that make it unusable as JSON text."""
+    try:
+        value = jsontext.loads(text)
+    except jsontext.JsonRefused as exc:
+        return None, [Problem(exc.where, "INVALID_JSON_DESCRIPTION",
+                              f"The definition is not acceptable JSON: {exc.problem}")]
+    if not isinstance(value, dict):
+        kind = "null" if value is None else type(value).__name__
+        return None, [Problem("", "SCHEMA_VALIDATION_FAILED",
+                              f"The definition must be a JSON object, got {kind}")]
+    return value, []
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _states(scope: Any, path: str) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """Every state of a scope and its nested scopes: (state name, JSON Pointer, state)."""
+    if not isinstance(scope, Mapping) or not isinstance(scope.get("States"), Mapping):
+        return
+    for name, state in scope["States"].items():
+        if not isinstance(state, Mapping):
+            continue
+        here = f"{path}/States/{_escape(str(name))}"
+        yield str(name), here, state
+        branches = state.get("Branches")
+        if isinstance(branches, list):
+            for i, branch in enumerate(branches):
+                yield from _states(branch, f"{here}/Branches/{i}")
+        for key in ("ItemProcessor", "Iterator"):
+            yield from _states(state.get(key), f"{here}/{key}")
+
+
+def task_resource_supported(resource: str) -> bool:
+    """Whether a stepmap worker can run a Task with this ``Resource``."""
+    return resource == LAMBDA_INVOKE or _LAMBDA_FUNCTION.fullmatch(resource) is not None
+
+
+def unsupported_problems(definition: Mapping[str, Any]) -> list[Problem]:
+    """``UNSUPPORTED_FEATURE`` problems of a definition the engine found valid."""
+    problems: list[Problem] = []
+    for name, path, state in _states(definition, ""):
+        kind = state.get("Type")
+        resource = state.get("Resource")
+        if kind == "Task" and isinstance(resource, str) and not task_resource_supported(resource):
+            hint = (" (callback and .sync integration patterns are not implemented)"
+                    if resource.startswith(LAMBDA_INVOKE) else "")
+            problems.append(Problem(
+                f"{path}/Resource", UNSUPPORTED,
+                f"Task '{name}' uses Resource '{resource}', which stepmap workers cannot run"
+                f"{hint}; expected '{LAMBDA_INVOKE}' or a Lambda function ARN "
+                "(arn:aws:lambda:<region>:<account>:function:<name>)"))
+        reader = state.get("ItemReader") if kind == "Map" else None
+        config = reader.get("ReaderConfig") if isinstance(reader, Mapping) else None
+        input_type = config.get("InputType") if isinstance(config, Mapping) else None
+        if isinstance(input_type, str) and input_type in _UNSUPPORTED_INPUT_TYPES:
+            problems.append(Problem(
+                f"{path}/ItemReader/ReaderConfig/InputType", UNSUPPORTED,
+                f"Map '{name}' reads InputType '{input_type}', which stepmap cannot read; "
+                "expected CSV, JSON, JSONL or MANIFEST"))
+    return problems
