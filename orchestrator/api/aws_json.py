@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api import schemas
+from orchestrator.api import aws_lifecycle, schemas
 from orchestrator.api.auth import check_aws
 from orchestrator.api.errors import aws_error_body, lookup, translate_validation
 from orchestrator.executions.errors import SerializationException, UnknownOperation
@@ -51,6 +51,7 @@ OPERATIONS: dict[str, tuple[type[schemas.AwsModel], str]] = {
     "ListMapRuns": (schemas.ListMapRunsInput, "list_map_runs"),
     "DescribeMapRun": (schemas.DescribeMapRunInput, "describe_map_run"),
     "UpdateMapRun": (schemas.UpdateMapRunInput, "update_map_run"),
+    **aws_lifecycle.OPERATIONS,
 }
 
 router = APIRouter(tags=["AWS JSON 1.0"])
