@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api import aws_json, rest
+from orchestrator.api import aws_json, rest, rest_lifecycle
 from orchestrator.api.errors import lookup, rest_error_body, translate_validation
 from orchestrator.executions.errors import ServiceError
 from orchestrator.executions.service import StepFunctionsService
@@ -91,6 +91,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
             status_code=200 if reachable else 503,
         )
 
+    app.include_router(rest_lifecycle.router)  # before rest: its {arn:path} routes end in /...
     app.include_router(rest.router)
     app.include_router(aws_json.router)
     return app
