@@ -2,10 +2,11 @@
 
 /v1 face: ``Authorization: Bearer <token>``.
 
-AWS JSON face: AWS SDKs always put a SigV4 signature in ``Authorization``, which stepmap does
-not verify (any credentials and region are accepted). So, when auth is enabled, the AWS face
-accepts the token in an ``X-Stepmap-Token: <token>`` header (or ``Authorization: Bearer``);
-with boto3, add the header in a ``before-sign`` event handler::
+AWS JSON face: AWS SDKs put a SigV4 signature in ``Authorization``; it is verified against
+``api.access_keys`` (:mod:`orchestrator.api.sigv4`), so the aws CLI and any SDK work with
+their usual credentials. The AWS face also accepts a token in an ``X-Stepmap-Token: <token>``
+header (or ``Authorization: Bearer``); with boto3, add the header in a ``before-sign`` event
+handler::
 
     def add_token(request, **_):
         request.headers["X-Stepmap-Token"] = token
@@ -23,6 +24,7 @@ import hmac
 from fastapi import Request
 from fastapi.security import HTTPBearer
 
+from orchestrator.api import sigv4
 from orchestrator.executions.errors import Unauthorized
 from orchestrator.settings import Settings
 
@@ -54,15 +56,27 @@ def check_rest(request: Request, settings: Settings) -> None:
         raise Unauthorized("Missing or invalid bearer token")
 
 
-def check_aws(request: Request, settings: Settings) -> None:
-    """Raise :class:`Unauthorized` unless the AWS-face request carries a valid token."""
+def check_aws(request: Request, settings: Settings, body: bytes = b"", operation: str = "") -> None:
+    """Raise unless the AWS-face request carries a valid token or SigV4 signature.
+
+    A SigV4 ``Authorization`` is verified against ``api.access_keys`` (see
+    :mod:`orchestrator.api.sigv4`) and the key's scope must cover ``operation``.
+    """
     if not settings.api.auth_enabled:
         return
-    if not (
-        _token_ok(settings, request.headers.get(TOKEN_HEADER))
-        or _token_ok(settings, _bearer(request))
+    if _token_ok(settings, request.headers.get(TOKEN_HEADER)) or _token_ok(
+        settings, _bearer(request)
     ):
-        raise Unauthorized("The security token included in the request is invalid.")
+        return
+    if settings.api.access_keys and sigv4.is_sigv4(request.headers.get("authorization", "")):
+        key = sigv4.verify(
+            method=request.method, path=request.url.path, query=request.url.query,
+            headers=request.headers, body=body, keys=settings.api.access_keys,
+            region=settings.api.region,
+        )
+        sigv4.authorize(key, operation)
+        return
+    raise Unauthorized("The security token included in the request is invalid.")
 
 
 async def require_token(request: Request) -> None:

@@ -2,8 +2,8 @@
 
 Bodies and responses follow the botocore model; dates are epoch seconds (numbers), which
 boto3 turns into datetimes. Errors are HTTP 400 with ``{"__type": code, "message": ...}`` and
-the ``x-amzn-ErrorType`` header (500 with ``InternalFailure`` for bugs). SigV4 signatures are
-not checked; see :mod:`orchestrator.api.auth` for tokens.
+the ``x-amzn-ErrorType`` header (500 with ``InternalFailure`` for bugs). Authentication
+(tokens, SigV4 signatures): :mod:`orchestrator.api.auth`.
 """
 
 from __future__ import annotations
@@ -92,13 +92,14 @@ def _parse(body: bytes, model: type[BaseModel]) -> dict[str, Any]:
 async def aws_json(request: Request) -> JSONResponse:
     """Dispatch one AWS JSON 1.0 call to the service."""
     try:
-        check_aws(request, request.app.state.settings)
         target = request.headers.get("x-amz-target", "")
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+        body = await request.body()
+        check_aws(request, request.app.state.settings, body, operation)
         if operation not in OPERATIONS:
             raise UnknownOperation(f"Unknown operation: '{target}'")
         model, method = OPERATIONS[operation]
-        payload = _parse(await request.body(), model)
+        payload = _parse(body, model)
         service: StepFunctionsService = request.app.state.service
         result = await run_in_threadpool(getattr(service, method), payload)
     except Exception as exc:  # every failure becomes an AWS error body
