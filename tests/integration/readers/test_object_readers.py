@@ -242,11 +242,3 @@ def test_resume_fails_when_the_object_was_replaced(s3_client: Any, bucket: str, 
     with pytest.raises(ItemReaderFailed) as raised:
         read_all(reader, s3_client, cursor)
     assert raised.value.cause.startswith(f"Failed to read s3://{bucket}/c.csv: PreconditionFailed")
-
-
-def test_parquet_is_reported_as_unsupported(s3_client: Any, bucket: str) -> None:
-    with pytest.raises(ItemReaderFailed) as raised:
-        open_items(get_object(bucket, "x.parquet", InputType="PARQUET"), None, s3_client)
-    assert raised.value.cause == (
-        f"Cannot read s3://{bucket}/x.parquet: InputType PARQUET is not supported by this engine."
-    )
