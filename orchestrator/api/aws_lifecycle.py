@@ -1,6 +1,6 @@
 """Request models and the operation table of the state machine lifecycle on the AWS face.
 
-Versions, aliases, tags and UpdateStateMachine; merged into
+Versions, aliases, tags, UpdateStateMachine and StartSyncExecution; merged into
 :data:`orchestrator.api.aws_json.OPERATIONS`. Field types follow the botocore model.
 """
 
@@ -76,6 +76,14 @@ class ListTagsForResourceInput(AwsModel):
     resource_arn: str
 
 
+class StartSyncExecutionInput(AwsModel):
+    state_machine_arn: str
+    name: str | None = None
+    input: str | None = None
+    trace_header: str | None = None
+    included_data: str | None = None
+
+
 #: Operation -> (request model, service method name).
 OPERATIONS: dict[str, tuple[type[AwsModel], str]] = {
     "UpdateStateMachine": (UpdateStateMachineInput, "update_state_machine"),
@@ -93,4 +101,5 @@ OPERATIONS: dict[str, tuple[type[AwsModel], str]] = {
     "TagResource": (TagResourceInput, "tag_resource"),
     "UntagResource": (UntagResourceInput, "untag_resource"),
     "ListTagsForResource": (ListTagsForResourceInput, "list_tags_for_resource"),
+    "StartSyncExecution": (StartSyncExecutionInput, "start_sync_execution"),
 }

@@ -33,6 +33,7 @@ from orchestrator.executions.errors import (
     validation_message,
 )
 from orchestrator.executions.pagination import PageTokens
+from orchestrator.executions.sync import SyncMixin
 from orchestrator.executions.tagging import TaggingMixin
 from orchestrator.executions.versions import VersionsMixin, configuration_fields, publish_flags
 from orchestrator.settings import Settings
@@ -144,10 +145,11 @@ def _problem_dict(problem: Any) -> dict[str, str]:
     return {"code": problem.code, "message": problem.message, "location": problem.path or "/"}
 
 
-class StepFunctionsService(VersionsMixin, AliasesMixin, TaggingMixin):
+class StepFunctionsService(VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
-    Versions, aliases and tags come from the mixins (``versions``, ``aliases``, ``tagging``).
+    Versions, aliases, tags and StartSyncExecution come from the mixins (``versions``,
+    ``aliases``, ``tagging``, ``sync``).
 
     Args:
         store: persistence of state machines, executions, history and tokens.

@@ -111,3 +111,27 @@ def test_aws_cli_with_a_wrong_secret_is_refused(e2e: E2E) -> None:
     done = cli(e2e, "list-state-machines", secret="not-the-secret", check=False)
     assert done.returncode != 0
     assert "InvalidSignatureException" in done.stderr
+
+
+def test_start_sync_execution_runs_an_express_parent(e2e: E2E) -> None:
+    """boto3 (signing with the same key, host prefix off) waits for an EXPRESS parent's end.
+
+    (A Distributed Map needs a STANDARD machine, so the EXPRESS parent maps inline.)
+    """
+    import boto3
+    from botocore.config import Config
+
+    sfn = boto3.client("stepfunctions", endpoint_url=e2e.stack.api_url, region_name="us-east-1",
+                       aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                       config=Config(inject_host_prefix=False))
+    ns = e2e.unique("sync")
+    inline = {"StartAt": "Map", "States": {"Map": {
+        "Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"},
+                                         "StartAt": "Work", "States": probe_task()},
+        "ItemSelector": {"probe": ns, "id.$": "$$.Map.Item.Value", "sleep": 0}, "End": True}}}
+    machine = sfn.create_state_machine(
+        name=e2e.unique("sync"), definition=json.dumps(inline), roleArn=ROLE, type="EXPRESS",
+    )["stateMachineArn"]
+    out = sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps([1, 2, 3]))
+    assert out["status"] == "SUCCEEDED", out
+    assert json.loads(out["output"]) == [{"id": i, "out": i * 10} for i in (1, 2, 3)]
