@@ -1,6 +1,6 @@
 """Request models and the operation table of the state machine lifecycle on the AWS face.
 
-Versions, aliases, tags, UpdateStateMachine and StartSyncExecution; merged into
+Versions, aliases, tags, UpdateStateMachine, StartSyncExecution and TestState; merged into
 :data:`orchestrator.api.aws_json.OPERATIONS`. Field types follow the botocore model.
 """
 
@@ -84,6 +84,21 @@ class StartSyncExecutionInput(AwsModel):
     included_data: str | None = None
 
 
+class TestStateInput(AwsModel):
+    __test__ = False  # not a pytest test class
+
+    definition: str
+    role_arn: str | None = None
+    input: str | None = None
+    inspection_level: str | None = None
+    reveal_secrets: bool | None = None
+    variables: str | None = None
+    state_name: str | None = None
+    mock: dict[str, Any] | None = None
+    context: str | None = None
+    state_configuration: dict[str, Any] | None = None
+
+
 #: Operation -> (request model, service method name).
 OPERATIONS: dict[str, tuple[type[AwsModel], str]] = {
     "UpdateStateMachine": (UpdateStateMachineInput, "update_state_machine"),
@@ -102,4 +117,5 @@ OPERATIONS: dict[str, tuple[type[AwsModel], str]] = {
     "UntagResource": (UntagResourceInput, "untag_resource"),
     "ListTagsForResource": (ListTagsForResourceInput, "list_tags_for_resource"),
     "StartSyncExecution": (StartSyncExecutionInput, "start_sync_execution"),
+    "TestState": (TestStateInput, "test_state"),
 }

@@ -35,6 +35,7 @@ from orchestrator.executions.errors import (
 from orchestrator.executions.pagination import PageTokens
 from orchestrator.executions.sync import SyncMixin
 from orchestrator.executions.tagging import TaggingMixin
+from orchestrator.executions.teststate import StateTestingMixin
 from orchestrator.executions.versions import VersionsMixin, configuration_fields, publish_flags
 from orchestrator.settings import Settings
 from orchestrator.store.base import Cursor, StateStore
@@ -145,11 +146,13 @@ def _problem_dict(problem: Any) -> dict[str, str]:
     return {"code": problem.code, "message": problem.message, "location": problem.path or "/"}
 
 
-class StepFunctionsService(VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin):
+class StepFunctionsService(
+    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin
+):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
-    Versions, aliases, tags and StartSyncExecution come from the mixins (``versions``,
-    ``aliases``, ``tagging``, ``sync``).
+    Versions, aliases, tags, StartSyncExecution and TestState come from the mixins
+    (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``).
 
     Args:
         store: persistence of state machines, executions, history and tokens.
