@@ -1,4 +1,5 @@
-"""The /v1 face of the state machine lifecycle: update, versions, aliases, tags.
+"""The /v1 face of the state machine lifecycle (update, versions, aliases, tags), TestState and
+StartSyncExecution.
 
 Same service methods as the AWS face (AWS camelCase bodies, ISO-8601 dates). Routes with a
 suffix on a ``{arn:path}`` are here, and this router is included before
@@ -60,6 +61,39 @@ class UpdateAliasBody(AwsModel):
     routing_configuration: list[dict[str, Any]] | None = None
 
 
+class TestStateBody(AwsModel):
+    """POST /v1/test-state; ``input``, ``variables`` and ``context`` may be JSON values."""
+
+    __test__ = False  # not a pytest test class
+
+    definition: str | dict[str, Any]
+    role_arn: str | None = None
+    input: Any = None
+    inspection_level: str | None = None
+    variables: Any = None
+    state_name: str | None = None
+    mock: dict[str, Any] | None = None
+    context: Any = None
+    state_configuration: dict[str, Any] | None = None
+
+
+class StartSyncBody(AwsModel):
+    """POST /v1/executions/sync; ``input`` may be any JSON value."""
+
+    state_machine_arn: str
+    name: str | None = None
+    input: Any = None
+    trace_header: str | None = None
+    included_data: str | None = None
+
+
+def _text_fields(payload: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        if name in payload and not isinstance(payload[name], str):
+            payload[name] = json.dumps(payload[name])
+    return payload
+
+
 class TagsBody(AwsModel):
     """POST /v1/tags/{arn}."""
 
@@ -68,9 +102,7 @@ class TagsBody(AwsModel):
 
 @router.patch("/state-machines/{arn:path}", tags=["state machines"], summary="UpdateStateMachine")
 def update_state_machine(request: Request, arn: str, body: UpdateStateMachineBody) -> Any:
-    payload = body.to_request()
-    if isinstance(body.definition, dict):
-        payload["definition"] = json.dumps(body.definition)
+    payload = _text_fields(body.to_request(), "definition")
     payload["stateMachineArn"] = arn
     return iso_dates(_service(request).update_state_machine(payload))
 
@@ -136,6 +168,18 @@ def update_state_machine_alias(request: Request, arn: str, body: UpdateAliasBody
 @router.delete("/aliases/{arn:path}", tags=["aliases"], summary="DeleteStateMachineAlias")
 def delete_state_machine_alias(request: Request, arn: str) -> Any:
     return _service(request).delete_state_machine_alias({"stateMachineAliasArn": arn})
+
+
+@router.post("/test-state", tags=["state machines"], summary="TestState")
+def test_state(request: Request, body: TestStateBody) -> Any:
+    payload = _text_fields(body.to_request(), "definition", "input", "variables", "context")
+    return _service(request).test_state(payload)
+
+
+@router.post("/executions/sync", tags=["executions"], summary="StartSyncExecution")
+def start_sync_execution(request: Request, body: StartSyncBody) -> Any:
+    payload = _text_fields(body.to_request(), "input")
+    return iso_dates(_service(request).start_sync_execution(payload))
 
 
 @router.get("/tags/{arn:path}", tags=["tags"], summary="ListTagsForResource")

@@ -41,3 +41,13 @@ def test_update_version_alias_and_tags_on_v1(client: TestClient) -> None:
     client.post(f"/v1/tags/{machine}", json={"tags": [{"key": "env", "value": "prod"}]})
     client.delete(f"/v1/tags/{machine}", params={"tagKeys": ["team"]})
     assert client.get(f"/v1/tags/{machine}").json() == {"tags": [{"key": "env", "value": "prod"}]}
+
+
+def test_test_state_on_v1_takes_json_values(client: TestClient) -> None:
+    response = client.post(
+        "/v1/test-state",
+        json={"definition": {"Type": "Pass", "Parameters": {"v.$": "$x"}, "Next": "B"},
+              "input": {"a": 1}, "variables": {"x": 5}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "SUCCEEDED", "output": '{"v":5}', "nextState": "B"}

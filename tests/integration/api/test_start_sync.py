@@ -6,6 +6,7 @@ The control plane is played by a publisher that ends the execution when asked to
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from botocore.config import Config
 
 from orchestrator.executions.service import StepFunctionsService
-from tests.integration.api.support import PASS_DEFINITION, REGION, ROLE, finish
+from tests.integration.api.support import PASS_DEFINITION, REGION, ROLE, TestClient, finish
 
 
 class EndingPublisher:
@@ -68,3 +69,16 @@ def test_start_sync_execution_refuses_standard_machines(sync_sfn: Any) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         sync_sfn.start_sync_execution(stateMachineArn=machine)
     assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
+
+
+def test_start_sync_execution_on_v1(client: TestClient, service: StepFunctionsService) -> None:
+    publisher = EndingPublisher()
+    publisher.service = service
+    service.publisher = publisher
+    created = client.post("/v1/state-machines", json={"name": "q", "type": "EXPRESS",
+                                                      "definition": PASS_DEFINITION})
+    machine = created.json()["stateMachineArn"]
+    out = client.post("/v1/executions/sync", json={"stateMachineArn": machine, "input": {"a": 1}})
+    assert out.status_code == 200, out.text
+    assert (out.json()["status"], json.loads(out.json()["input"])) == ("SUCCEEDED", {"a": 1})
+    assert out.json()["stopDate"].endswith("+00:00")
