@@ -10,6 +10,9 @@ a tampered body, another region or service, or a clock more than 5 minutes off i
 ``InvalidSignatureException``; a malformed ``Authorization`` header is
 ``IncompleteSignatureException``; an operation outside the key's scope is
 ``AccessDeniedException``.
+
+Requests must be signed for ``api.region`` and the service ``states``. Behind a reverse proxy,
+forward the client's ``Host`` header unchanged: it is part of what the client signed.
 """
 
 from __future__ import annotations
