@@ -7,6 +7,7 @@ run through the alias, inspect the execution, its Map Run and its history: every
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -16,7 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from botocore.config import Config
 
 from e2e_support import E2E, distributed_map, make_stack, probe_task
 
@@ -50,6 +55,13 @@ def cli(e2e: E2E, *args: str, secret: str = SECRET, check: bool = True) -> Any:
         return done
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def signed_sfn(e2e: E2E) -> Any:
+    """boto3 signing with the test's key (no hooks), host prefix off for the sync operations."""
+    return boto3.client("stepfunctions", endpoint_url=e2e.stack.api_url, region_name="us-east-1",
+                        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                        config=Config(inject_host_prefix=False))
 
 
 def definition(ns: str, concurrency: int) -> str:
@@ -118,12 +130,7 @@ def test_start_sync_execution_runs_an_express_parent(e2e: E2E) -> None:
 
     (A Distributed Map needs a STANDARD machine, so the EXPRESS parent maps inline.)
     """
-    import boto3
-    from botocore.config import Config
-
-    sfn = boto3.client("stepfunctions", endpoint_url=e2e.stack.api_url, region_name="us-east-1",
-                       aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
-                       config=Config(inject_host_prefix=False))
+    sfn = signed_sfn(e2e)
     ns = e2e.unique("sync")
     inline = {"StartAt": "Map", "States": {"Map": {
         "Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"},
@@ -135,3 +142,30 @@ def test_start_sync_execution_runs_an_express_parent(e2e: E2E) -> None:
     out = sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps([1, 2, 3]))
     assert out["status"] == "SUCCEEDED", out
     assert json.loads(out["output"]) == [{"id": i, "out": i * 10} for i in (1, 2, 3)]
+
+
+def test_distributed_map_reads_a_parquet_object(e2e: E2E) -> None:
+    """InputType PARQUET end to end: rows of three row groups become the children's items."""
+    bucket = e2e.bucket()
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"id": list(range(7)), "name": [f"n{i}" for i in range(7)]}), sink,
+                   row_group_size=3)
+    e2e.s3.put_object(Bucket=bucket, Key="rows.parquet", Body=sink.getvalue())
+    state = json.loads(definition(e2e.unique("pq"), 4))
+    state["States"]["Map"]["ItemReader"] = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "PARQUET"},
+        "Parameters": {"Bucket": bucket, "Key": "rows.parquet"},
+    }
+    state["States"]["Map"]["ItemSelector"]["id.$"] = "$$.Map.Item.Value.id"
+    sfn = signed_sfn(e2e)
+    machine = sfn.create_state_machine(name=e2e.unique("pq"), definition=json.dumps(state),
+                                       roleArn=ROLE)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    deadline = time.monotonic() + 120
+    described = sfn.describe_execution(executionArn=run)
+    while described["status"] not in TERMINAL and time.monotonic() < deadline:
+        time.sleep(0.2)
+        described = sfn.describe_execution(executionArn=run)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [{"id": i, "out": i * 10} for i in range(7)]
