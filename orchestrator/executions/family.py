@@ -17,7 +17,7 @@ each update that changes something).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from orchestrator.store.base import StateStore
 
@@ -79,11 +79,19 @@ def ensure_snapshot(store: StateStore, base_arn: str, source: dict[str, Any]) ->
     return arn
 
 
-def delete_family(store: StateStore, base_arn: str, *, keep_snapshots: bool = False) -> None:
+@runtime_checkable
+class FamilyRecords(Protocol):
+    """The part of a store :func:`delete_family` needs."""
+
+    def iter_state_machines(self) -> Iterator[tuple[Any, dict[str, Any]]]: ...
+    def delete_state_machine(self, arn: str) -> None: ...
+
+
+def delete_family(store: FamilyRecords, base_arn: str, *, keep_snapshots: bool = False) -> None:
     """Remove every version, alias and (unless ``keep_snapshots``) snapshot of ``base_arn``.
 
-    Snapshots are kept while executions of the machine still run: they read them. Those of
-    a machine deleted while running stay behind (small: one definition per revision run).
+    Snapshots are kept while executions of the machine still run: they read them; the last
+    one to end removes them with the machine (:func:`orchestrator.executions.deletion.finish_deleting`).
     """
     doomed = [
         record["stateMachineArn"]

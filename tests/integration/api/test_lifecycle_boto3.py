@@ -202,3 +202,19 @@ def test_delete_removes_versions_and_aliases(sfn: Any) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as alias:
         sfn.describe_state_machine_alias(stateMachineAliasArn=machine + ":live")
     assert _code(alias) == "ResourceNotFound"
+
+
+def test_machine_deleted_while_running_takes_its_snapshots_when_the_last_run_ends(
+    sfn: Any, service: StepFunctionsService
+) -> None:
+    machine = sfn.create_state_machine(name="orders", definition=PASS_DEFINITION, roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    run = sfn.start_execution(stateMachineArn=machine, name="last")["executionArn"]
+    record = service.store.get_execution(run)
+    assert record is not None
+    sfn.delete_state_machine(stateMachineArn=machine)
+    assert service.store.get_state_machine(record["definitionArn"]) is not None  # still needed
+    sfn.stop_execution(executionArn=run)
+    assert service.store.get_state_machine(machine) is None
+    assert service.store.get_state_machine(record["definitionArn"]) is None
