@@ -55,16 +55,24 @@ def snapshot_arn(base_arn: str, revision_key: str) -> str:
     return f"{base_arn}#{revision_key}"
 
 
+#: Snapshots this process stored or found (revision keys are never reused, so an ARN seen
+#: once stays valid while its machine exists); bounded, cleared when full.
+_KNOWN: set[str] = set()
+_KNOWN_LIMIT = 10_000
+
+
 def ensure_snapshot(store: StateStore, base_arn: str, source: dict[str, Any]) -> str | None:
     """The snapshot ARN of ``source``'s revision, stored first if missing.
 
     Returns ``None`` for records made before revision keys existed (they run from the
-    machine record itself).
+    machine record itself). A snapshot this process already stored is not sent again.
     """
     key = source.get(REVISION_KEY)
     if not key:
         return None
     arn = snapshot_arn(base_arn, str(key))
+    if arn in _KNOWN:
+        return arn
     record = {field: source[field] for field in CONFIGURATION if field in source}
     record.update(
         {
@@ -76,6 +84,9 @@ def ensure_snapshot(store: StateStore, base_arn: str, source: dict[str, Any]) ->
         }
     )
     store.insert_state_machine(record)  # False when it exists: the same revision, same content
+    if len(_KNOWN) >= _KNOWN_LIMIT:
+        _KNOWN.clear()
+    _KNOWN.add(arn)
     return arn
 
 
