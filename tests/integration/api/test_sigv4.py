@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.session
 import httpx
 import pytest
 from botocore.auth import SigV4Auth
@@ -127,3 +128,17 @@ def test_token_header_is_still_accepted_next_to_sigv4(server_url: str) -> None:
         lambda request, **_: request.headers.__setitem__("X-Stepmap-Token", TOKEN),
     )
     assert sfn.list_state_machines()["stateMachines"] == []
+
+
+def test_scopes_over_the_model_operations() -> None:
+    from orchestrator.api.sigv4 import scope_allows
+
+    model = botocore.session.get_session().get_service_model("stepfunctions").operation_names
+    reads = {op for op in model if scope_allows("read-only", op)}
+    runs = {op for op in model if scope_allows("execute", op)} - reads
+    assert reads == {op for op in model if op.startswith(("Describe", "List", "Get"))} | {
+        "ValidateStateMachineDefinition"}
+    assert runs == {"StartExecution", "StartSyncExecution", "StopExecution", "RedriveExecution",
+                    "TestState", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"}
+    assert all(scope_allows("admin", op) for op in model)
+    assert not scope_allows("execute", "UpdateStateMachine")
