@@ -101,7 +101,7 @@ def _exec(argv: list[str], dry_run: bool) -> None:
 
 def _credentials(settings: Settings) -> bool:
     """Whether any client could authenticate (bearer tokens or access keys)."""
-    return bool(settings.api.tokens) or bool(getattr(settings.api, "access_keys", None))
+    return bool(settings.api.tokens) or bool(settings.api.access_keys)
 
 
 @app.command()
@@ -128,8 +128,8 @@ def api(
     if settings.api.auth_enabled and not _credentials(settings):
         raise _fail(
             "authentication is on (STEPMAP_API__AUTH_ENABLED) but no credentials are set, so "
-            "every request would be refused: set STEPMAP_API__TOKENS (or STEPMAP_API__TOKENS_FILE), "
-            "or turn authentication off"
+            "every request would be refused: set STEPMAP_API__TOKENS (or STEPMAP_API__TOKENS_FILE) "
+            "or STEPMAP_API__ACCESS_KEYS, or turn authentication off"
         )
     if not _is_loopback(host) and not settings.api.auth_enabled:
         typer.echo(f"warning: serving on {host} with authentication disabled", err=True)

@@ -8,8 +8,10 @@ reads the environment at import time.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +52,41 @@ class CelerySettings(BaseModel):
     )
 
 
+class AccessKey(BaseModel):
+    """One SigV4 access-key pair of the AWS face (an entry of ``api.access_keys``).
+
+    The secret comes from the environment (``secret_access_key``) or from a file
+    (``secret_file``, e.g. a mounted secret; its content with surrounding whitespace removed),
+    never from the command line. SigV4 needs the secret itself to recompute signatures, so it
+    cannot be stored hashed.
+    """
+
+    access_key_id: str = Field(min_length=16, max_length=128, description="The access key id.")
+    secret_access_key: SecretStr | None = Field(None, description="The secret access key.")
+    secret_file: str | None = Field(None, description="A file holding the secret access key.")
+    scope: Literal["read-only", "execute", "admin"] = Field(
+        "admin",
+        description="read-only: Describe/List/Get; execute: also start, stop, redrive; "
+        "admin: everything.",
+    )
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> AccessKey:
+        if (self.secret_access_key is None) == (self.secret_file is None):
+            raise ValueError(
+                f"access key {self.access_key_id}: set exactly one of secret_access_key and "
+                "secret_file"
+            )
+        return self
+
+    def secret(self) -> str:
+        """The secret access key (read from ``secret_file`` when that is set)."""
+        if self.secret_access_key is not None:
+            return self.secret_access_key.get_secret_value()
+        assert self.secret_file is not None
+        return Path(self.secret_file).read_text(encoding="utf-8").strip()
+
+
 class ApiSettings(BaseModel):
     """The REST API."""
 
@@ -58,6 +95,11 @@ class ApiSettings(BaseModel):
     )
     tokens: list[SecretStr] = Field(
         default_factory=list, description='Accepted bearer tokens (a JSON list in env: \'["t1","t2"]\').'
+    )
+    access_keys: list[AccessKey] = Field(
+        default_factory=list,
+        description="SigV4 access keys of the AWS face (JSON list of objects: access_key_id, "
+        "secret_access_key or secret_file, scope read-only/execute/admin).",
     )
     region: str = Field("us-east-1", description="Region shown in ARNs.")
     account_id: str = Field("000000000000", description="Account id shown in ARNs.")

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestrator.api import aws_json, console, docs, metrics, rest
+from orchestrator.api import aws_json, console, docs, metrics, rest, rest_lifecycle
 from orchestrator.api.errors import error_response, translate_validation
 from orchestrator.api.guard import RequestGuard, is_aws_face
 from orchestrator.api.json_response import SafeJSONResponse
@@ -120,6 +120,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
             status_code=200 if reachable else 503,
         )
 
+    app.include_router(rest_lifecycle.router)  # before rest: its {arn:path} routes end in /...
     app.include_router(rest.router)
     app.include_router(aws_json.router)
     console.install(app)

@@ -3,8 +3,9 @@
 Bodies and responses follow the botocore model; dates are epoch seconds (numbers), which
 boto3 turns into datetimes. Errors are HTTP 400 with ``{"__type": code, "message": ...}`` and
 the ``x-amzn-ErrorType`` header (500 with ``InternalFailure`` for bugs, 503
-``ServiceUnavailable`` when Redis cannot be reached). SigV4 signatures are
-not checked; see :mod:`orchestrator.api.auth` for tokens.
+``ServiceUnavailable`` when Redis cannot be reached). Authentication (tokens, SigV4
+signatures) happens before the route, in :mod:`orchestrator.api.guard` with
+:mod:`orchestrator.api.auth`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api import schemas
-from orchestrator.api.auth import check_aws
+from orchestrator.api import aws_lifecycle, schemas
+from orchestrator.api.auth import aws_operation
 from orchestrator.api.errors import error_response, lookup, translate_validation
 from orchestrator.api.json_response import SafeJSONResponse
 from orchestrator.executions.errors import SerializationException, UnknownOperation
@@ -28,7 +29,6 @@ from orchestrator.executions.service import StepFunctionsService
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
-TARGET_PREFIX = "AWSStepFunctions."
 
 #: Operation -> (request model, service method name).
 OPERATIONS: dict[str, tuple[type[schemas.AwsModel], str]] = {
@@ -53,6 +53,7 @@ OPERATIONS: dict[str, tuple[type[schemas.AwsModel], str]] = {
     "ListMapRuns": (schemas.ListMapRunsInput, "list_map_runs"),
     "DescribeMapRun": (schemas.DescribeMapRunInput, "describe_map_run"),
     "UpdateMapRun": (schemas.UpdateMapRunInput, "update_map_run"),
+    **aws_lifecycle.OPERATIONS,
 }
 
 router = APIRouter(tags=["AWS JSON 1.0"])
@@ -88,13 +89,13 @@ def _parse(body: bytes, model: type[BaseModel]) -> dict[str, Any]:
 async def aws_json(request: Request) -> JSONResponse:
     """Dispatch one AWS JSON 1.0 call to the service."""
     try:
-        check_aws(request, request.app.state.settings)
         target = request.headers.get("x-amz-target", "")
-        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+        operation = aws_operation(request)
+        body = await request.body()
         if operation not in OPERATIONS:
             raise UnknownOperation(f"Unknown operation: '{target}'")
         model, method = OPERATIONS[operation]
-        payload = _parse(await request.body(), model)
+        payload = _parse(body, model)
         service: StepFunctionsService = request.app.state.service
         result = await run_in_threadpool(getattr(service, method), payload)
     except Exception as exc:  # every failure becomes an AWS error body

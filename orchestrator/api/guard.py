@@ -2,7 +2,9 @@
 
 In this order, answering in the error shape of the request's face:
 
-1. authentication from the headers alone (the body is not read for a refused request);
+1. authentication from the headers alone (the body is not read for a refused request): a
+   token, or a SigV4 signature's key and scope; the signature itself covers the payload and is
+   checked right after the size-bounded body is read;
 2. the body's size against ``api.max_request_bytes`` (``Content-Length`` first, then the
    bytes actually received, so a chunked upload cannot exceed it either);
 3. a non-empty body of a write method must be strict JSON
@@ -12,8 +14,8 @@ In this order, answering in the error shape of the request's face:
 4. any exception a route lets escape becomes the face's error (503 when Redis is unreachable)
    instead of a dropped connection or a body in the other face's shape.
 
-The face is the AWS JSON 1.0 one for ``/`` and any request carrying ``X-Amz-Target``, the
-``/v1`` one otherwise.
+The face is the AWS JSON 1.0 one for ``/`` (except ``GET /``, a browser sent on to the
+console) and any request carrying ``X-Amz-Target``, the ``/v1`` one otherwise.
 """
 
 from __future__ import annotations
@@ -111,8 +113,9 @@ class RequestGuard:
     async def _admit(self, scope: Scope, receive: Receive, aws_face: bool) -> Receive:
         """Run checks 1-3; the ``receive`` that replays the body already read."""
         connection = HTTPConnection(scope)
+        verify_body = None
         if aws_face:
-            check_aws(connection, self.settings)
+            verify_body = check_aws(connection, self.settings)
         elif scope.get("path", "").startswith("/v1"):
             check_rest(connection, self.settings)
         limit = self.settings.api.max_request_bytes
@@ -125,6 +128,8 @@ class RequestGuard:
             body, connected = await _read_body(receive, limit)
         except _TooLarge:
             raise self._too_large(limit) from None
+        if verify_body is not None:
+            verify_body(body)  # a SigV4 signature covers the payload
         if body.strip():
             try:
                 jsontext.loads(body)

@@ -164,7 +164,8 @@ class ParentRunner:
             raw = self.ctx.redis.get(ex["processorKey"])
             definition, machine_type = (raw.decode() if raw else None), "STANDARD"
         else:
-            sm = self.records.get_state_machine(ex["stateMachineArn"])
+            # definitionArn: the revision snapshot it started with (executions/family.py).
+            sm = self.records.get_state_machine(ex.get("definitionArn") or ex["stateMachineArn"])
             definition = sm["definition"] if sm else None
             machine_type = sm.get("type", "STANDARD") if sm else "STANDARD"
         if definition is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from orchestrator.executions.family import FamilyRecords, delete_family
+
 
 class MachineRecords(Protocol):
     """The part of the store this needs (a ``StateStore`` has it)."""
@@ -32,4 +34,6 @@ def finish_deleting(store: MachineRecords, state_machine_arn: str) -> bool:
     if has_running_executions(store, state_machine_arn):
         return False
     store.delete_state_machine(state_machine_arn)
+    if isinstance(store, FamilyRecords):  # the revision snapshots the executions ran
+        delete_family(store, state_machine_arn)
     return True

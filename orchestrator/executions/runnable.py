@@ -9,7 +9,8 @@ engine's own parser does not insist on (``null`` passes it).
 
 Supported Task resources are those ``workers/invoker.py`` runs: ``arn:aws:states:::lambda:invoke``
 (no ``.sync`` / ``.waitForTaskToken`` suffix: callbacks are not implemented) and Lambda
-function ARNs. Item readers: every ``InputType`` but ``PARQUET``.
+function ARNs. Item readers: every ``InputType``; ``PARQUET`` only where pyarrow is installed
+(the ``parquet`` extra).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.executions import jsontext
+from orchestrator.readers import parquet_readable
 
 UNSUPPORTED = "UNSUPPORTED_FEATURE"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 _LAMBDA_FUNCTION = re.compile(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(:[^:]+)?")
-_UNSUPPORTED_INPUT_TYPES = frozenset({"PARQUET"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +94,9 @@ def unsupported_problems(definition: Mapping[str, Any]) -> list[Problem]:
         reader = state.get("ItemReader") if kind == "Map" else None
         config = reader.get("ReaderConfig") if isinstance(reader, Mapping) else None
         input_type = config.get("InputType") if isinstance(config, Mapping) else None
-        if isinstance(input_type, str) and input_type in _UNSUPPORTED_INPUT_TYPES:
+        if input_type == "PARQUET" and not parquet_readable():
             problems.append(Problem(
                 f"{path}/ItemReader/ReaderConfig/InputType", UNSUPPORTED,
-                f"Map '{name}' reads InputType '{input_type}', which stepmap cannot read; "
-                "expected CSV, JSON, JSONL or MANIFEST"))
+                f"Map '{name}' reads InputType 'PARQUET', which needs pyarrow: install the "
+                "'parquet' extra of stepmap (pip install 'stepmap[parquet]')"))
     return problems

@@ -14,12 +14,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from orchestrator.executions import arns, jsontext, params, runnable, views
+from orchestrator.executions import (
+    arns, family, jsontext, params, qualified, runnable, starts, tagging, views,
+)
+from orchestrator.executions.aliases import AliasesMixin
 from orchestrator.executions.deletion import finish_deleting, has_running_executions
 from orchestrator.executions.errors import (
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
+    InvalidArn,
     InvalidDefinition,
     InvalidExecutionInput,
     ResourceNotFound,
@@ -31,6 +35,10 @@ from orchestrator.executions.errors import (
     validation_message,
 )
 from orchestrator.executions.pagination import PageTokens
+from orchestrator.executions.sync import SyncMixin
+from orchestrator.executions.tagging import TaggingMixin
+from orchestrator.executions.teststate import StateTestingMixin
+from orchestrator.executions.versions import VersionsMixin, configuration_fields, publish_flags
 from orchestrator.settings import Settings
 from orchestrator.store.base import Cursor, StateStore
 
@@ -143,8 +151,13 @@ def _problem_dict(problem: Any) -> dict[str, str]:
     return {"code": problem.code, "message": problem.message, "location": problem.path or "/"}
 
 
-class StepFunctionsService:
+class StepFunctionsService(
+    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin
+):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
+
+    Versions, aliases, tags, StartSyncExecution and TestState come from the mixins
+    (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``).
 
     Args:
         store: persistence of state machines, executions, history and tokens.
@@ -182,13 +195,7 @@ class StepFunctionsService:
         _, problems = runnable.parse_problems(definition)
         return problems or self._validate(definition, machine_type=machine_type)
 
-    def create_state_machine(self, request: Request) -> Response:
-        """CreateStateMachine: validates name and definition; idempotent for identical input."""
-        name = params.required_str(request, "name")
-        definition = params.required_str(request, "definition", MAX_DEFINITION_BYTES)
-        role_arn = params.required_str(request, "roleArn", arns.MAX_ARN_LENGTH)
-        machine_type = params.enum_str(request, "type", MACHINE_TYPES, "STANDARD") or "STANDARD"
-        arns.validate_name(name)
+    def _require_valid(self, definition: str, machine_type: str) -> None:
         problems = self._problems(definition, machine_type)
         if problems:
             raise InvalidDefinition(
@@ -196,6 +203,19 @@ class StepFunctionsService:
                 + ", ".join(f"'{problem_text(p)}'" for p in problems),
                 [_problem_dict(p) for p in problems],
             )
+
+    def create_state_machine(self, request: Request) -> Response:
+        """CreateStateMachine: validates name and definition; idempotent for identical input."""
+        name = params.required_str(request, "name")
+        definition = params.required_str(request, "definition", MAX_DEFINITION_BYTES)
+        role_arn = params.required_str(request, "roleArn", arns.MAX_ARN_LENGTH)
+        machine_type = params.enum_str(request, "type", MACHINE_TYPES, "STANDARD") or "STANDARD"
+        arns.validate_name(name)
+        config = configuration_fields(request)
+        publish, version_description = publish_flags(request)
+        tags = tagging.checked_tags(request)
+        tagging.check_count(tags, name)
+        self._require_valid(definition, machine_type)
         api = self.settings.api
         arn = arns.state_machine_arn(api.region, api.account_id, name)
         record: dict[str, Any] = {
@@ -206,10 +226,11 @@ class StepFunctionsService:
             "type": machine_type,
             "status": "ACTIVE",
             "creationDate": self._clock(),
+            family.REVISION_KEY: str(uuid.uuid4()),
+            **config,
         }
-        for field in ("loggingConfiguration", "tracingConfiguration"):
-            if isinstance(request.get(field), dict):
-                record[field] = request[field]
+        if tags:
+            record["tags"] = tags
         if not self.store.insert_state_machine(record):
             existing = self.store.get_state_machine(arn)
             if existing is None:  # deleted in between: try once more
@@ -225,20 +246,32 @@ class StepFunctionsService:
             if not same:
                 raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
             record = existing
-        return {"stateMachineArn": arn, "creationDate": record["creationDate"]}
+        out: Response = {"stateMachineArn": arn, "creationDate": record["creationDate"]}
+        if publish:
+            version = self._publish(record, version_description, None)
+            out["stateMachineVersionArn"] = version["stateMachineArn"]
+        return out
 
     def _machine(self, arn: str) -> dict[str, Any]:
         record = self.store.get_state_machine(arn)
-        if record is None:
+        if record is None or family.is_hidden(record):
             raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
         return record
 
     def describe_state_machine(self, request: Request) -> Response:
         """DescribeStateMachine; a labelled ARN describes its machine and adds ``label``."""
         given = params.required_str(request, "stateMachineArn", arns.MAX_ARN_LENGTH)
+        params.enum_str(request, "includedData", ("ALL_DATA", "METADATA_ONLY"), "ALL_DATA")
+        if qualified.is_qualified(given):
+            version = qualified.parse(given)
+            if version.version is None:
+                raise InvalidArn(f"Invalid Arn: 'DescribeStateMachine takes no alias ARN: {given}'")
+            return self.describe_version(version)
         ref = arns.parse_state_machine_arn(given)
         record = self._machine(ref.arn)
         out = views.state_machine_description(record)
+        if record.get("revisionId"):
+            out["revisionId"] = record["revisionId"]
         if ref.label is not None:
             out["stateMachineArn"] = given
             out["label"] = ref.label
@@ -253,6 +286,8 @@ class StepFunctionsService:
         out: Response = {"stateMachines": items}
         last: Cursor | None = None
         for cursor, record in self.store.iter_state_machines(after):
+            if family.is_hidden(record):
+                continue
             if len(items) == size and last is not None:
                 out["nextToken"] = self._tokens.issue("ListStateMachines", "", list(last))
                 break
@@ -273,17 +308,25 @@ class StepFunctionsService:
         Deleting an unknown state machine succeeds (AWS lists no ``StateMachineDoesNotExist``
         for this operation). Executions stay describable after the machine is gone.
         """
-        ref = arns.parse_state_machine_arn(
-            params.required_str(request, "stateMachineArn", arns.MAX_ARN_LENGTH)
-        )
+        given = params.required_str(request, "stateMachineArn", arns.MAX_ARN_LENGTH)
+        if qualified.is_qualified(given):
+            qualified.parse(given)
+            raise ValidationException(
+                "DeleteStateMachine takes an unqualified state machine ARN; delete versions with "
+                f"DeleteStateMachineVersion and aliases with DeleteStateMachineAlias: '{given}'"
+            )
+        ref = arns.parse_state_machine_arn(given)
         if ref.label is not None:
             raise ValidationException(
                 "This operation does not support labelled state machine ARNs",
                 reason="API_DOES_NOT_SUPPORT_LABELED_ARNS",
             )
-        if self.store.get_state_machine(ref.arn) is None:
+        existing = self.store.get_state_machine(ref.arn)
+        if existing is None or family.is_hidden(existing):
             return {}
-        if has_running_executions(self.store, ref.arn):
+        running = has_running_executions(self.store, ref.arn)
+        family.delete_family(self.store, ref.arn, keep_snapshots=running)
+        if running:
             # Removed when the last execution ends (orchestrator/executions/deletion.py).
             self.store.update_state_machine(ref.arn, {"status": "DELETING"})
             finish_deleting(self.store, ref.arn)  # in case the last one ended meanwhile
@@ -312,12 +355,10 @@ class StepFunctionsService:
     def start_execution(self, request: Request) -> Response:
         """StartExecution: records the execution RUNNING and asks the control plane to run it."""
         given = params.required_str(request, "stateMachineArn", arns.MAX_ARN_LENGTH)
-        ref = arns.parse_state_machine_arn(given)
-        if ref.label is not None:
-            raise ValidationException(
-                f"Labelled state machine ARNs are not supported by StartExecution: '{given}'",
-                reason="API_DOES_NOT_SUPPORT_LABELED_ARNS",
-            )
+        if qualified.is_qualified(given):
+            qualified.parse(given)
+        else:
+            arns.parse_state_machine_arn(given)
         name = params.optional_str(request, "name")
         name = str(uuid.uuid4()) if name is None else name
         arns.validate_name(name)
@@ -338,13 +379,12 @@ class StepFunctionsService:
                 f"Invalid State Machine Execution Input: '{exc}' (field 'input')"
             ) from None
         trace_header = params.optional_str(request, "traceHeader", 256, min_length=0)
-        machine = self._machine(ref.arn)
-        if machine.get("status") == "DELETING":
-            raise StateMachineDeleting(f"State machine is being deleted: '{ref.arn}'")
-        arn = arns.execution_arn(ref.arn, name)
+        target = starts.resolve(self.store, given, self._machine)
+        machine = target.machine
+        arn = arns.execution_arn(machine["stateMachineArn"], name)
         record: dict[str, Any] = {
+            **target.execution_fields(self.store),
             "executionArn": arn,
-            "stateMachineArn": ref.arn,
             "name": name,
             "status": "RUNNING",
             "startDate": self._clock(),
@@ -454,7 +494,10 @@ class StepFunctionsService:
             raise ValidationException(
                 "statusFilter PENDING_REDRIVE can only be used with a mapRunArn"
             )
-        ref = arns.parse_state_machine_arn(machine_arn)
+        # A version or alias ARN lists the executions started through it.
+        through = qualified.parse(machine_arn) if qualified.is_qualified(machine_arn) else None
+        via_field = "stateMachineAliasArn" if through and through.alias else "stateMachineVersionArn"
+        ref = arns.parse_state_machine_arn(through.base_arn if through else machine_arn)
         if ref.label is not None:
             raise ValidationException(
                 "This operation does not support labelled state machine ARNs",
@@ -465,15 +508,18 @@ class StepFunctionsService:
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
             )
-        after = _cursor(self._tokens.resolve(token, "ListExecutions", ref.arn))
+        scope = machine_arn if through else ref.arn
+        after = _cursor(self._tokens.resolve(token, "ListExecutions", scope))
         items: list[dict[str, Any]] = []
         out: Response = {"executions": items}
         last: Cursor | None = None
         for cursor, record in self.store.iter_executions(ref.arn, after):
             if status is not None and record.get("status") != status:
                 continue
+            if through is not None and record.get(via_field) != machine_arn:
+                continue
             if len(items) == size and last is not None:
-                out["nextToken"] = self._tokens.issue("ListExecutions", ref.arn, list(last))
+                out["nextToken"] = self._tokens.issue("ListExecutions", scope, list(last))
                 break
             items.append(views.execution_list_item(record))
             last = cursor
@@ -579,19 +625,26 @@ class StepFunctionsService:
             child = self._child(arn)
             extra = {"mapRunArn": child.get("mapRunArn"), "label": ref.label}
             machine_arn = ref.state_machine_arn
+            snapshot = None
         else:
-            machine_arn = self._execution(arn)["stateMachineArn"]
+            execution = self._execution(arn)
+            machine_arn = execution["stateMachineArn"]
+            snapshot = execution.get(family.DEFINITION_ARN)
         machine = self._machine(ref.base_state_machine_arn)
-        description = views.state_machine_description(machine)
+        # The revision the execution started with, when it was recorded.
+        ran = (self.store.get_state_machine(snapshot) if snapshot else None) or machine
+        description = views.state_machine_description({**machine, **ran, "name": machine["name"]})
         out: Response = {
             "stateMachineArn": machine_arn,
             "name": description["name"],
             "definition": description["definition"],
             "roleArn": description["roleArn"],
-            "updateDate": description["creationDate"],
+            "updateDate": machine.get("updateDate", description["creationDate"]),
             "loggingConfiguration": description["loggingConfiguration"],
             "tracingConfiguration": description["tracingConfiguration"],
         }
+        if ran.get("revisionId"):
+            out["revisionId"] = ran["revisionId"]
         out.update({k: v for k, v in extra.items() if v is not None})
         return out
 

@@ -6,6 +6,8 @@ from typing import Any
 
 MACHINE_TYPE_FIELD = "stateMachineType"  # internal field of execution records, never returned
 _DATA_FIELDS = ("input", "inputDetails", "output", "outputDetails")
+#: The version and alias an execution was started through (AWS fields).
+_VERSION_FIELDS = ("stateMachineVersionArn", "stateMachineAliasArn")
 
 
 def redrive_status(record: dict[str, Any]) -> tuple[str, str | None]:
@@ -37,7 +39,7 @@ def describe_execution(record: dict[str, Any], include_data: bool = True) -> dic
         if record["status"] == "SUCCEEDED" and "output" in record:
             out["output"] = record["output"]
             out["outputDetails"] = {"included": True}
-    for field in ("error", "cause", "traceHeader"):
+    for field in ("error", "cause", "traceHeader", *_VERSION_FIELDS):
         if field in record:
             out[field] = record[field]
     if record.get(MACHINE_TYPE_FIELD, "STANDARD") == "STANDARD":
@@ -66,6 +68,9 @@ def execution_list_item(record: dict[str, Any]) -> dict[str, Any]:
     }
     if "stopDate" in record:
         item["stopDate"] = record["stopDate"]
+    for field in _VERSION_FIELDS:
+        if field in record:
+            item[field] = record[field]
     if int(record.get("redriveCount", 0)) > 0:
         item["redriveCount"] = int(record["redriveCount"])
         if "redriveDate" in record:

@@ -7,8 +7,9 @@ the last item yielded. Every failure is ``States.ItemReaderFailed``.
 
 Sources: state input (array or object), ``s3:getObject`` with ``InputType`` CSV, JSON,
 JSONL or MANIFEST / ``ManifestType`` S3_INVENTORY or ATHENA_DATA, and
-``s3:listObjectsV2`` with ``Transformation`` NONE or LOAD_AND_FLATTEN. Not supported
-(clear ItemReaderFailed): PARQUET.
+``s3:listObjectsV2`` with ``Transformation`` NONE or LOAD_AND_FLATTEN. PARQUET (also in
+ATHENA_DATA manifests and LOAD_AND_FLATTEN) is read by ``_parquet`` when pyarrow is
+installed (the ``parquet`` extra), else it fails with a cause that says so.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ from orchestrator.readers._depth import check_item
 from orchestrator.readers._inline import InlineItems
 from orchestrator.readers._listing import FlattenItems, ListingItems
 from orchestrator.readers._manifests import ManifestItems
-from orchestrator.readers._objects import ObjectItems
+from orchestrator.readers._objects import open_object
 
-__all__ = ["MAX_ITEMS_CEILING", "STATE_DATA", "Item", "ItemStream", "open_items"]
+__all__ = ["MAX_ITEMS_CEILING", "STATE_DATA", "Item", "ItemStream", "open_items", "parquet_readable"]
 
 #: Hard quota on items read by one Map Run (spec §6); larger MaxItems act as this cap.
 MAX_ITEMS_CEILING = 100_000_000
+
+def parquet_readable() -> bool:
+    """Whether ``InputType: PARQUET`` can be read here (the optional pyarrow is installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
+
 
 _RESOURCE = re.compile(r"^arn:[a-z-]+:states:::s3:(getObject|listObjectsV2)$")
 
@@ -177,7 +185,7 @@ def _s3_reader(
         )
     if not input_type:
         raise ItemReaderFailed("The s3:getObject ItemReader needs ReaderConfig.InputType.")
-    return ObjectItems(
+    return open_object(
         s3,
         bucket,
         key,

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from orchestrator.readers._base import Item, Reader, s3_source
-from orchestrator.readers._objects import ObjectItems
+from orchestrator.readers._objects import ObjectItems, open_object
 from orchestrator.readers._s3 import s3_errors
 
 #: ``MaxKeys`` per ListObjectsV2 call (S3's own maximum); tests lower it.
@@ -164,7 +164,7 @@ class FlattenItems(Reader):
 
     def _open(self, key: str, state: Mapping[str, Any] | None) -> ObjectItems:
         self._key = key
-        self._current = ObjectItems(
+        self._current = open_object(
             self._s3,
             self._bucket,
             key,

@@ -10,8 +10,8 @@ as on AWS. ``$$.Map.Item.Source`` is the data file the row came from.
 
 Athena (``ManifestType: ATHENA_DATA``): the ``Key`` is an UNLOAD ``*-manifest.csv``
 holding one ``s3://bucket/key`` per line; each data file is parsed as ``InputType``
-(CSV — Athena writes no header, so ``CSVHeaderLocation: GIVEN`` — or JSONL; PARQUET is
-not supported here) with the rest of ``ReaderConfig``, compression by extension.
+(CSV — Athena writes no header, so ``CSVHeaderLocation: GIVEN`` — JSONL or PARQUET) with
+the rest of ``ReaderConfig``, compression by extension.
 
 Resume: the cursor keeps the position in the file list and that file's own cursor;
 the manifest is small and is read again.
@@ -25,7 +25,7 @@ from typing import Any
 
 from orchestrator.asl.errors import ItemReaderFailed
 from orchestrator.readers._base import Item, Reader
-from orchestrator.readers._objects import ObjectItems
+from orchestrator.readers._objects import ObjectItems, open_object
 from orchestrator.readers._s3 import describe, read_small_object
 
 #: A manifest.json lists file names only; 64 MiB is far beyond any real one.
@@ -159,7 +159,7 @@ class ManifestItems(Reader):
         for number in range(self._file, len(files)):
             self._file = number
             file_bucket, file_key = files[number]
-            reader = self._current = ObjectItems(
+            reader = self._current = open_object(
                 self._s3,
                 file_bucket,
                 file_key,

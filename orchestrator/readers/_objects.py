@@ -24,6 +24,24 @@ from orchestrator.readers._s3 import describe, iter_object
 INPUT_TYPES = ("CSV", "JSON", "JSONL")
 
 
+def open_object(s3: Any, bucket: str, key: str, **options: Any) -> ObjectItems:
+    """The reader of one object for ``options["input_type"]``: ObjectItems, or ParquetItems.
+
+    PARQUET needs the optional dependency pyarrow (``pip install 'stepmap[parquet]'``);
+    without it the Map Run fails with a cause that says so.
+    """
+    if options.get("input_type") != "PARQUET":
+        return ObjectItems(s3, bucket, key, **options)
+    try:
+        from orchestrator.readers._parquet import ParquetItems
+    except ImportError as exc:
+        raise ItemReaderFailed(
+            f"Cannot read {describe(bucket, key)}: InputType PARQUET needs pyarrow, which is "
+            f"not installed ({exc}); install the 'parquet' extra of stepmap."
+        ) from None
+    return ParquetItems(s3, bucket, key, **options)
+
+
 class ObjectItems(Reader):
     """Items of one object, parsed as ``input_type``.
 
@@ -55,11 +73,6 @@ class ObjectItems(Reader):
         headers: Sequence[str] | None = None,
     ) -> None:
         if input_type not in INPUT_TYPES:
-            if input_type == "PARQUET":
-                raise ItemReaderFailed(
-                    f"Cannot read {describe(bucket, key)}: InputType PARQUET is not supported "
-                    "by this engine."
-                )
             raise ItemReaderFailed(
                 f"Cannot read {describe(bucket, key)}: unsupported InputType {input_type!r}; "
                 f"expected one of {', '.join(INPUT_TYPES)}."

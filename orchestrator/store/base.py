@@ -24,7 +24,15 @@ DATE_FIELDS = frozenset({"creationDate", "startDate", "stopDate", "redriveDate",
 #: Fields that hold integers.
 INT_FIELDS = frozenset({"redriveCount"})
 #: Fields that hold JSON objects.
-JSON_FIELDS = frozenset({"loggingConfiguration", "tracingConfiguration", "encryptionConfiguration"})
+JSON_FIELDS = frozenset(
+    {
+        "loggingConfiguration",
+        "tracingConfiguration",
+        "encryptionConfiguration",
+        "tags",
+        "routingConfiguration",
+    }
+)
 
 
 class StateStore(Protocol):

@@ -171,7 +171,6 @@ def distributed(**fields: Any) -> str:
 
 
 WRITER = "arn:aws:states:::s3:putObject"
-READER = "arn:aws:states:::s3:getObject"
 
 
 @pytest.mark.parametrize(("definition", "code", "location"), [
@@ -181,9 +180,6 @@ READER = "arn:aws:states:::s3:getObject"
      "SCHEMA_VALIDATION_FAILED", "/States/M/ResultWriter/Parameters/Bucket"),
     (distributed(ResultWriter={"Resource": WRITER, "Parameters": {"Bucket": "b", "Prefix": 7}}),
      "SCHEMA_VALIDATION_FAILED", "/States/M/ResultWriter/Parameters/Prefix"),
-    (distributed(ItemReader={"Resource": READER, "Parameters": {"Bucket": "b", "Key": "k"},
-                             "ReaderConfig": {"InputType": "PARQUET"}}),
-     "UNSUPPORTED_FEATURE", "/States/M/ItemReader/ReaderConfig/InputType"),
     (json.dumps({"StartAt": "T", "States": {"T": {
         "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "Parameters": {"FunctionName": "f", "Payload": {"token.$": "$$.Task.Token"}},

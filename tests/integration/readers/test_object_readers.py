@@ -244,14 +244,6 @@ def test_resume_fails_when_the_object_was_replaced(s3_client: Any, bucket: str, 
     assert raised.value.cause.startswith(f"Failed to read s3://{bucket}/c.csv: PreconditionFailed")
 
 
-def test_parquet_is_reported_as_unsupported(s3_client: Any, bucket: str) -> None:
-    with pytest.raises(ItemReaderFailed) as raised:
-        open_items(get_object(bucket, "x.parquet", InputType="PARQUET"), None, s3_client)
-    assert raised.value.cause == (
-        f"Cannot read s3://{bucket}/x.parquet: InputType PARQUET is not supported by this engine."
-    )
-
-
 # --- deep nesting (issue 9): a clear ItemReaderFailed, never a recursion crash to retry
 
 

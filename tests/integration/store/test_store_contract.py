@@ -66,6 +66,17 @@ def test_inserted_state_machine_reads_back_with_its_types(store: StateStore) -> 
     assert store.get_state_machine(SM) == record
 
 
+def test_tags_and_alias_routing_read_back_as_json(store: StateStore) -> None:
+    record = machine("orders", 1.0)
+    record["tags"] = [{"key": "team", "value": "data"}]
+    store.insert_state_machine(record)
+    routing = [{"stateMachineVersionArn": SM + ":1", "weight": 100}]
+    store.update_state_machine(SM, {"routingConfiguration": routing})
+    back = store.get_state_machine(SM)
+    assert back is not None
+    assert (back["tags"], back["routingConfiguration"]) == (record["tags"], routing)
+
+
 def test_inserting_an_existing_state_machine_returns_false_and_keeps_the_first(
     store: StateStore,
 ) -> None:

@@ -81,8 +81,19 @@ def test_unsupported_fields_are_found_in_nested_branches_and_processors() -> Non
         "Type": "Map", "End": True, "ItemProcessor": inner,
         "ItemReader": {"ReaderConfig": {"InputType": "PARQUET"}}}}}
     assert sorted(p.path for p in runnable.unsupported_problems(mapped)) == [
-        "/States/M/ItemProcessor/States/T/Resource",
-        "/States/M/ItemReader/ReaderConfig/InputType"]
+        "/States/M/ItemProcessor/States/T/Resource"]
+
+
+def test_parquet_is_refused_at_create_only_where_pyarrow_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    mapped = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ItemReader": {"ReaderConfig": {"InputType": "PARQUET"}}}}}
+    assert runnable.parquet_readable()  # the dev extra installs pyarrow
+    assert list(runnable.unsupported_problems(mapped)) == []
+    monkeypatch.setattr(runnable, "parquet_readable", lambda: False)
+    (problem,) = runnable.unsupported_problems(mapped)
+    assert (problem.path, problem.code) == ("/States/M/ItemReader/ReaderConfig/InputType", "UNSUPPORTED_FEATURE")
+    assert "pip install 'stepmap[parquet]'" in problem.message
 
 
 @pytest.mark.parametrize(("text", "code"), [
