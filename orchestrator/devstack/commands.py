@@ -145,7 +145,7 @@ def settings_env(settings: Settings) -> dict[str, str | None]:
                     env[key] = str(encoded)
 
     walk(settings, ENV_PREFIX)
-    # Workers read their ARN parts at the top level (workers.settings.WorkerSettings).
+    # Also exported at the top level for deployments that set them so (read by no Settings field).
     env[f"{ENV_PREFIX}REGION"] = settings.api.region
     env[f"{ENV_PREFIX}ACCOUNT_ID"] = settings.api.account_id
     return env

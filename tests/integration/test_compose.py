@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 from orchestrator.cli import app
 from orchestrator.devstack import commands
 from orchestrator.settings import Settings
-from workers.settings import WorkerSettings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose.yaml"
@@ -126,7 +125,7 @@ def test_stepmap_variables_are_settings_fields(name: str) -> None:
     assert "STEPMAP_REDIS__URL" in names
     for key in names:
         parts = key.removeprefix("STEPMAP_").lower().split("__")
-        assert _field_exists(Settings, parts) or _field_exists(WorkerSettings, parts), key
+        assert _field_exists(Settings, parts), key
 
 
 def test_stepmap_variables_parse_into_the_settings_compose_means(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,7 +139,6 @@ def test_stepmap_variables_parse_into_the_settings_compose_means(monkeypatch: py
     assert settings.s3.endpoint_url == "http://s3:9000"
     assert settings.api.auth_enabled is True
     assert [t.get_secret_value() for t in settings.api.tokens] == ["stepmap-dev-token"]
-    assert WorkerSettings().redis.url == "redis://redis:6379/0"
 
 
 def test_every_long_running_service_has_a_healthcheck() -> None:

@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from orchestrator.cli import app
 from orchestrator.settings import Settings
-from workers.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -35,8 +34,13 @@ def test_readme_lists_exactly_the_orchestrator_settings() -> None:
     assert readme_table_names() == set(env_names(Settings))
 
 
-def test_worker_settings_are_a_subset_of_the_documented_ones() -> None:
-    assert set(env_names(WorkerSettings)) <= readme_table_names()
+def test_workers_read_the_one_documented_settings_tree() -> None:
+    import inspect
+
+    from workers import celery_app, tasks
+
+    assert inspect.signature(celery_app.create_app).parameters["settings"].annotation == "Settings"
+    assert inspect.signature(tasks.register).parameters["settings"].annotation == "Settings"
 
 
 def test_readme_quick_start_has_the_two_commands() -> None:
