@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m mypy --strict orchestrator/asl
+	$(BIN)/python -m mypy --strict orchestrator workers
 
 test: lint
 	$(BIN)/python -m pytest; status=$$?; \

@@ -18,8 +18,10 @@ from orchestrator.messages import ChildBatch, ChildOutcome
 log = logging.getLogger(__name__)
 
 
-def _text(value: bytes | None) -> str | None:
-    return value.decode() if value is not None else None
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RedisLedger:

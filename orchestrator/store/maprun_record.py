@@ -174,9 +174,9 @@ class MapRun:
 
 
 def _optional_float(value: str | None) -> float | None:
-    if value in (None, "", "null"):
+    if value is None or value in ("", "null"):
         return None
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def _optional_int(value: str | None) -> int | None:

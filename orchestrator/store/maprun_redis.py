@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from orchestrator.jsontext import dumps
 from orchestrator.messages import ChildOutcome
@@ -40,8 +41,13 @@ def lua(name: str) -> str:
     return (resources.files("orchestrator.store") / "lua" / f"{name}.lua").read_text()
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _fields(values: Mapping[str, str]) -> dict[FieldT, EncodableT]:
+    """A hash mapping in the type redis-py asks for."""
+    return {name: value for name, value in values.items()}
 
 
 class RedisMapRunStore:
@@ -80,7 +86,7 @@ class RedisMapRunStore:
         k = self._keys
         pipe = self._r.pipeline(transaction=True)
         pipe.set(run.processor_key, processor_json)
-        pipe.hset(k.map_run(run.arn), mapping=run.to_fields())
+        pipe.hset(k.map_run(run.arn), mapping=_fields(run.to_fields()))
         pipe.hset(k.map_run_counters(run.arn), mapping={"i.total": 0, "e.total": 0})
         pipe.zadd(k.execution_map_runs(run.execution_arn), {run.arn: run.start_date})
         pipe.zadd(k.open_map_runs(), {run.arn: run.start_date})
@@ -109,11 +115,11 @@ class RedisMapRunStore:
         if tolerated_failure_percentage is not None:
             fields["toleratedFailurePercentage"] = dumps(float(tolerated_failure_percentage))
         if fields:
-            self._r.hset(self._keys.map_run(arn), mapping=fields)
+            self._r.hset(self._keys.map_run(arn), mapping=_fields(fields))
 
     def begin_closing(self, arn: str, closing: Closing) -> None:
-        self._r.hset(self._keys.map_run(arn), mapping={
-            "status": MapRunStatus.CLOSING.value, "closing": closing.to_json()})
+        self._r.hset(self._keys.map_run(arn), mapping=_fields({
+            "status": MapRunStatus.CLOSING.value, "closing": closing.to_json()}))
 
     def finish(self, arn: str, status: MapRunStatus, *, stop_date: float,
                result: str | None = None, error: str | None = None,
@@ -125,7 +131,7 @@ class RedisMapRunStore:
         if error is not None:
             fields.update(error=error, cause=cause or "")
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(k.map_run(arn), mapping=fields)
+        pipe.hset(k.map_run(arn), mapping=_fields(fields))
         pipe.zrem(k.open_map_runs(), arn)
         pipe.delete(k.map_run_segments(arn))
         pipe.execute()
@@ -146,9 +152,9 @@ class RedisMapRunStore:
             for status in sorted(UNSUCCESSFUL):
                 pipe.hset(k.map_run_counters(arn), f"{kind}.{status.value}", 0)
         pipe.hdel(k.map_run(arn), "stopDate", "error", "cause", "closing", "result")
-        pipe.hset(k.map_run(arn), mapping={"status": MapRunStatus.RUNNING.value,
-                                           "redriveCount": str(count),
-                                           "redriveDate": repr(now)})
+        pipe.hset(k.map_run(arn), mapping=_fields({"status": MapRunStatus.RUNNING.value,
+                                                   "redriveCount": str(count),
+                                                   "redriveDate": repr(now)}))
         pipe.delete(k.map_run_finalize_lock(arn))
         pipe.zadd(k.open_map_runs(), {arn: now})
         pipe.execute()
@@ -197,7 +203,7 @@ class RedisMapRunStore:
             items_total += 1
             pipe.set(k.child(failed.record.name), f"{arn}|{failed.index}")
         if inputs:
-            pipe.hset(k.map_run_inputs(arn), mapping=inputs)
+            pipe.hset(k.map_run_inputs(arn), mapping=_fields(inputs))
         if queue:
             pipe.zadd(k.map_run_queue(arn), queue)
         pipe.hincrby(k.map_run_counters(arn), "i.total", items_total)
@@ -205,7 +211,7 @@ class RedisMapRunStore:
         fields = {"feedState": chunk.feed.to_json()}
         if chunk.reader_done:
             fields["readerDone"] = "1"
-        pipe.hset(k.map_run(arn), mapping=fields)
+        pipe.hset(k.map_run(arn), mapping=_fields(fields))
         pipe.execute()
 
     # -- permits ---------------------------------------------------------------------------
@@ -228,8 +234,9 @@ class RedisMapRunStore:
     def renew_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
         if not holders:
             return 0
-        return int(self._r.zadd(self._keys.map_run_semaphore(arn),
-                                {h: expiry_ms for h in holders}, xx=True, ch=True))
+        renewed = self._r.zadd(self._keys.map_run_semaphore(arn),
+                               {h: expiry_ms for h in holders}, xx=True, ch=True)
+        return int(renewed or 0)
 
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         self._r.zadd(self._keys.map_run_semaphore(arn), {holder: expiry_ms})
