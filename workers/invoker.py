@@ -29,6 +29,7 @@ from typing import Any
 
 from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.asl import errors as asl_errors
+from orchestrator.jsontext import dumps
 from workers.handlers.registry import HandlerContext, HandlerError, UnknownHandler, resolve
 
 log = logging.getLogger(__name__)
@@ -108,14 +109,13 @@ class WorkerTaskInvoker:
         except Exception as exc:  # noqa: BLE001 - every handler failure becomes a Task failure
             log.warning("handler %s failed", name, exc_info=True)
             error_type = type(exc).__name__
-            cause = json.dumps(
+            cause = dumps(
                 {
                     "errorMessage": str(exc),
                     "errorType": error_type,
                     "requestId": context.aws_request_id,
                     "stackTrace": [],
-                },
-                separators=(",", ":"),
+                }
             )
             raise StatesError(error_type, cause) from exc
 

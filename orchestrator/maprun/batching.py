@@ -13,12 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+from orchestrator.jsontext import dumps
 
-
-def dumps(value: Any) -> str:
-    """Compact JSON, as AWS serialises payloads."""
-    return _DUMPS(value)
 
 
 @dataclass(frozen=True, slots=True)

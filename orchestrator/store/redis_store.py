@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from orchestrator.jsontext import dumps
 from orchestrator.store.base import DATE_FIELDS, INT_FIELDS, JSON_FIELDS, Cursor
 from orchestrator.store.keys import Keys
 
@@ -84,7 +85,7 @@ return 1
 
 def _encode_value(name: str, value: Any) -> str:
     if name in JSON_FIELDS:
-        return json.dumps(value, separators=(",", ":"))
+        return dumps(value)
     if name in DATE_FIELDS:
         return repr(float(value))
     if name in INT_FIELDS:
@@ -122,10 +123,6 @@ def _split_fields(fields: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         else:
             pairs.extend((name, _encode_value(name, value)))
     return pairs, deletes
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class RedisStore:
@@ -266,7 +263,7 @@ class RedisStore:
         pairs, deletes = _split_fields(fields)
         body = ""
         if event is not None:
-            body = _dumps({k: v for k, v in event.items() if k not in ("id", "previousEventId")})
+            body = dumps({k: v for k, v in event.items() if k not in ("id", "previousEventId")})
         statuses = list(from_statuses)
         result = self._transition(
             keys=[self._keys.execution(arn), self._keys.history(arn)],
@@ -294,7 +291,7 @@ class RedisStore:
     ) -> bool:
         if not events and require_status is None:
             return True
-        encoded = [_dumps(dict(event)) for event in events]
+        encoded = [dumps(dict(event)) for event in events]
         return bool(
             self._append(
                 keys=[self._keys.execution(arn), self._keys.history(arn)],
@@ -328,7 +325,7 @@ class RedisStore:
 
     def put_page_token(self, payload: Mapping[str, Any], ttl_seconds: int) -> str:
         token = uuid.uuid4().hex
-        self._redis.set(self._keys.page_token(token), _dumps(dict(payload)), ex=ttl_seconds)
+        self._redis.set(self._keys.page_token(token), dumps(dict(payload)), ex=ttl_seconds)
         return token
 
     def get_page_token(self, token: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from maprun_world import World, request
 from orchestrator import messages
 from orchestrator.asl import errors as asl_errors
 from orchestrator.statuses import ChildStatus, MapRunStatus
-from orchestrator.store.maprun_base import ChildRecord, Lease, Segment
+from orchestrator.store.maprun_base import ChildRecord, Segment
 
 
 def items(n: int, failing: tuple[int, ...] = ()) -> list[dict[str, object]]:
