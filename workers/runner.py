@@ -94,7 +94,7 @@ class HandOverMapRunner:
 
     Starting a Map Run is coordination work that workers never do: the engine suspends the
     child, the worker reports it SUSPENDED with its checkpoint, and the control plane runs it
-    from there like a parent execution (ARCHITECTURE: workers never import the coordinator).
+    from there like a parent execution (docs/architecture.md: workers never import the coordinator).
     """
 
     def start(self, request: DistributedMapRequest) -> str:

@@ -29,8 +29,7 @@ def test_feeding_turns_every_item_into_a_ready_child_and_marks_the_reader_done()
     run = world.store.get(arn)
     assert run is not None and run.reader_done and run.feed.next == 5
     item_counts, _ = world.store.counters(arn)
-    assert (item_counts.total, item_counts.running, item_counts.pending) == (5, 5, 0) or \
-        (item_counts.total, item_counts.pending + item_counts.running) == (5, 5)
+    assert (item_counts.total, item_counts.running, item_counts.pending) == (5, 5, 0)
 
 
 def test_a_batcher_weighs_each_child_by_its_item_count() -> None:
@@ -141,8 +140,6 @@ def test_a_failure_beyond_the_tolerated_count_fails_the_run_and_aborts_the_rest(
     assert item_counts.failed == 2 and item_counts.succeeded < 8
     assert item_counts.pending + item_counts.running + item_counts.terminal == 10
     assert item_counts.running == 0
-    assert (messages.ADVANCE_EXECUTION, (run.execution_arn,)) in list(world.bus.control) or \
-        world.coordinator.result(arn) is not None
 
 
 def test_tolerated_failures_keep_the_run_going() -> None:
