@@ -18,6 +18,7 @@ from orchestrator import messages
 from orchestrator.asl import StatesError, compile_template
 from orchestrator.maprun.batching import Batch, Batcher
 from orchestrator.maprun.deps import Deps, child_name
+from orchestrator.maprun.plan import MapRunPlan
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.maprun_base import (
     ChildRecord,
@@ -77,7 +78,7 @@ class _Feeder:
         template = (compile_template(request.item_selector)
                     if request.item_selector is not None else None)
         base_context = request.context or {}
-        batcher = Batcher(request.batcher)
+        batcher = Batcher(MapRunPlan.of(request).batching)
         batcher.restore(state.carried)
         next_index = state.next
 

@@ -29,6 +29,7 @@ from orchestrator.asl import errors as asl_errors
 from orchestrator.jsontext import dumps
 from orchestrator.maprun.deps import Deps, child_name
 from orchestrator.maprun.leases import LeaseHeld
+from orchestrator.maprun.plan import MapRunPlan, ResultDestination
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.maprun_base import ChildRecord, Lease
 from orchestrator.store.maprun_record import Closing, MapRun
@@ -134,17 +135,16 @@ def _record(run: MapRun, index: int, status: str, child: ChildRecord | None,
 
 
 def _results(deps: Deps, run: MapRun, held: LeaseHeld) -> Any:
-    writer = run.request.result_writer or None
-    if writer and writer.get("Resource"):
+    destination = MapRunPlan.of(run.request).destination
+    if destination is not None and destination.bucket is not None:
         from orchestrator.writer import ResultFileWriter
 
-        params = writer.get("Parameters") or {}
-        out = ResultFileWriter(deps.s3, bucket=params["Bucket"], prefix=params.get("Prefix"),
-                               map_run_arn=run.arn, writer_config=writer.get("WriterConfig"),
+        out = ResultFileWriter(deps.s3, bucket=destination.bucket, prefix=destination.prefix,
+                               map_run_arn=run.arn, writer_config=destination.writer_config,
                                max_file_bytes=deps.settings.limits.result_file_bytes)
         try:
             for index, status, child, child_input in _children(
-                deps, run, held, inputs_for=_inputs_for(writer.get("WriterConfig"))
+                deps, run, held, inputs_for=_inputs_for(destination)
             ):
                 out.add(status, _record(run, index, status, child, child_input))
         except _LeaseLost:
@@ -152,19 +152,18 @@ def _results(deps: Deps, run: MapRun, held: LeaseHeld) -> Any:
             raise
         details = out.close()
         return {"MapRunArn": run.arn, "ResultWriterDetails": details}
-    if writer and writer.get("WriterConfig"):
+    if destination is not None and destination.writer_config:
         from orchestrator.writer import transform_results
 
         records = ((status, _record(run, index, status, child, child_input))
                    for index, status, child, child_input in _children(
-                       deps, run, held, inputs_for=_inputs_for(writer["WriterConfig"])))
-        return transform_results(records, writer["WriterConfig"])
+                       deps, run, held, inputs_for=_inputs_for(destination)))
+        return transform_results(records, destination.writer_config)
     return _inline_output(deps, run, held)
 
 
-def _inputs_for(writer_config: dict[str, Any] | None) -> frozenset[str]:
-    transformation = (writer_config or {}).get("Transformation", "NONE")
-    if transformation in ("COMPACT", "FLATTEN"):
+def _inputs_for(destination: ResultDestination) -> frozenset[str]:
+    if destination.transformation in ("COMPACT", "FLATTEN"):
         return WITH_INPUT_WHEN_TRANSFORMED
     return ALL_STATUSES
 
