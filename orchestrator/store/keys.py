@@ -33,6 +33,7 @@ mr:{arn}:finalize         string  finalizer lease (short, renewed while the Map 
 reconcile:lock            string  one reconciler pass at a time
 child:{name}              string  child execution name -> "{map run arn}|{index}"
 token:{id}                string  pagination token payload (JSON), 24 h TTL
+devstack:ready:{n}:{id}   string  pid of a local stack's Celery worker once it consumes
 ========================  ======  =================================================================
 """
 
@@ -137,3 +138,6 @@ class Keys:
 
     def page_token(self, token_id: str) -> str:
         return f"{self.base}:token:{token_id}"
+
+    def worker_ready(self, name: str, nonce: str) -> str:
+        return f"{self.base}:devstack:ready:{name}:{nonce}"
