@@ -85,7 +85,7 @@ class ParentRunner:
     def __init__(self, map_runs: MapRunCoordinator, records: ExecutionRecords,
                  bus: ParentBus) -> None:
         self.map_runs = map_runs
-        self.store = map_runs.deps.store
+        self.store = map_runs.store
         self.settings = map_runs.deps.settings
         self.records = records
         self.bus = bus

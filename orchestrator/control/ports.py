@@ -65,7 +65,7 @@ class ControlMapRunner:
         except LookupError:
             raise StatesError("States.Runtime", f"Map Run {map_run_arn} does not exist") from None
         if ended is None:
-            run = self.map_runs.deps.store.get(map_run_arn)
+            run = self.map_runs.store.get(map_run_arn)
             state_name = run.state_name if run is not None else ""
             raise Pending(MapRunResultRequest(state_name=state_name, map_run_arn=map_run_arn))
         if ended.status is MapRunStatus.SUCCEEDED:

@@ -11,6 +11,7 @@ the settings.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,7 @@ from orchestrator.maprun.deps import Deps
 from orchestrator.maprun.redrive import MapRunNotRedrivable, redrive_map_run
 from orchestrator.maprun.starter import start_map_run
 from orchestrator.statuses import MapRunStatus
-from orchestrator.store.maprun_base import Lease
+from orchestrator.store.maprun_base import Lease, MapRunStore
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ class MapRunCoordinator:
         self.deps = deps
 
     @property
-    def store(self) -> Any:
-        """The Map Run store (read-only use by callers: the parent runner, tests)."""
+    def store(self) -> MapRunStore:
+        """The Map Run store."""
         return self.deps.store
 
     # -- life ------------------------------------------------------------------------------
@@ -141,8 +142,6 @@ class MapRunCoordinator:
         if run.status.is_open:
             return None
         if run.status is MapRunStatus.SUCCEEDED:
-            import json
-
             return MapRunOutcome(run.status, result=json.loads(run.result or "null"))
         return MapRunOutcome(run.status, error=run.error or "States.MapRunFailed",
                              cause=run.cause or "")

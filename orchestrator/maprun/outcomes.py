@@ -23,6 +23,4 @@ def record(deps: Deps, arn: str, outcomes: Iterable[messages.ChildOutcome]) -> l
                 for o in outcomes if o.status != ChildStatus.SUSPENDED]
     if not terminal:
         return []
-    run = deps.store.get(arn)
-    prefix = run.execution_prefix if run is not None else ""
-    return deps.store.record_outcomes(arn, prefix, terminal)
+    return deps.store.record_outcomes(arn, terminal)

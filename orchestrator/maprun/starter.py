@@ -40,7 +40,7 @@ def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str
         execution_prefix=f"arn:aws:states:{region}:{account}:execution:{sm_part}/{label}:",
         processor_key=deps.store.processor_key(digest), processor_hash=digest,
         execution_type="EXPRESS" if request.execution_type == "EXPRESS" else "STANDARD",
-        request=request, max_concurrency=request.max_concurrency, limit=limit,
+        request_json=MapRun.encode_request(request), max_concurrency=request.max_concurrency, limit=limit,
         window=window_for(limit), tolerated_failure_count=request.tolerated_failure_count,
         tolerated_failure_percentage=request.tolerated_failure_percentage,
         start_date=deps.clock(),

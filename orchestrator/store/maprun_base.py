@@ -259,9 +259,10 @@ class MapRunStore(Protocol):
         ...
 
     # -- outcomes --------------------------------------------------------------------------
-    def record_outcomes(self, arn: str, execution_prefix: str,
-                        outcomes: Sequence[RecordedOutcome]) -> list[int]:
+    def record_outcomes(self, arn: str, outcomes: Sequence[RecordedOutcome]) -> list[int]:
         """Record terminal outcomes, first report wins; release their permits.
+
+        The histories of newly recorded STANDARD children are kept under their execution ARNs.
 
         Returns:
             The indexes newly recorded (a duplicate report is ignored).

@@ -293,8 +293,7 @@ class MemoryMapRunStore:
             return out
 
     # -- outcomes --------------------------------------------------------------------------
-    def record_outcomes(self, arn: str, execution_prefix: str,
-                        outcomes: Sequence[RecordedOutcome]) -> list[int]:
+    def record_outcomes(self, arn: str, outcomes: Sequence[RecordedOutcome]) -> list[int]:
         with self._lock:
             run = self._run(arn)
             fresh: list[int] = []
@@ -316,7 +315,7 @@ class MemoryMapRunStore:
                         run.queue.discard(o.index)
                     fresh.append(o.index)
                     if o.history:
-                        child_arn = execution_prefix + o.record.name
+                        child_arn = run.record.execution_prefix + o.record.name
                         self._histories.setdefault(child_arn, []).extend(o.history)
                 elif live and run.status[o.index] is not ChildStatus.ABORTED:
                     run.bump("i.dispatched", -w)

@@ -71,7 +71,11 @@ class Closing:
 
 @dataclass(frozen=True, slots=True)
 class MapRun:
-    """One Map Run: identity, limits, thresholds, progress and outcome."""
+    """One Map Run: identity, limits, thresholds, progress and outcome.
+
+    The engine's request (which carries the Map state's input, and inline items) is kept as
+    JSON text and decoded only by the steps that need it (:attr:`request`).
+    """
 
     arn: str
     execution_arn: str
@@ -83,7 +87,7 @@ class MapRun:
     processor_key: str
     processor_hash: str
     execution_type: ExecutionType
-    request: DistributedMapRequest
+    request_json: str
     max_concurrency: int
     limit: int
     window: int
@@ -100,6 +104,16 @@ class MapRun:
     result: str | None = None
     error: str | None = None
     cause: str | None = None
+
+    @property
+    def request(self) -> DistributedMapRequest:
+        """The Distributed Map request the Map Run was started with (decoded on each read)."""
+        return DistributedMapRequest.from_dict(json.loads(self.request_json))
+
+    @staticmethod
+    def encode_request(request: DistributedMapRequest) -> str:
+        """The stored form of a request."""
+        return dumps(request.to_dict())
 
     def replace(self, **changes: Any) -> MapRun:
         """A copy with ``changes`` applied."""
@@ -118,7 +132,7 @@ class MapRun:
             "processorKey": self.processor_key,
             "processorHash": self.processor_hash,
             "executionType": self.execution_type,
-            "request": dumps(self.request.to_dict()),
+            "request": self.request_json,
             "maxConcurrency": str(self.max_concurrency),
             "limit": str(self.limit),
             "window": str(self.window),
@@ -153,7 +167,7 @@ class MapRun:
             processor_key=raw["processorKey"],
             processor_hash=raw["processorHash"],
             execution_type="EXPRESS" if raw.get("executionType") == "EXPRESS" else "STANDARD",
-            request=DistributedMapRequest.from_dict(json.loads(raw["request"])),
+            request_json=raw["request"],
             max_concurrency=int(raw.get("maxConcurrency") or 0),
             limit=int(raw.get("limit") or 10_000),
             window=int(raw.get("window") or 1000),

@@ -253,8 +253,7 @@ class RedisMapRunStore:
         return [int(i) for i in out]
 
     # -- outcomes --------------------------------------------------------------------------
-    def record_outcomes(self, arn: str, execution_prefix: str,
-                        outcomes: Sequence[RecordedOutcome]) -> list[int]:
+    def record_outcomes(self, arn: str, outcomes: Sequence[RecordedOutcome]) -> list[int]:
         if not outcomes:
             return []
         k = self._keys
@@ -269,11 +268,12 @@ class RedisMapRunStore:
             args=args,
         )]
         pipe = self._r.pipeline(transaction=False)
-        for index in fresh:
-            history = by_index[index].history
-            if history:
-                child_arn = execution_prefix + by_index[index].record.name
-                pipe.rpush(k.history(child_arn), *[dumps(e) for e in history])
+        histories = [by_index[i] for i in fresh if by_index[i].history]
+        if histories:
+            prefix = _text(self._r.hget(k.map_run(arn), "executionPrefix") or b"")
+            for outcome in histories:
+                pipe.rpush(k.history(prefix + outcome.record.name),
+                           *[dumps(e) for e in outcome.history or []])
         # Recorded children no longer need the copy their worker kept for a late report.
         pipe.hdel(k.map_run_outbox(arn), *[str(i) for i in by_index])
         pipe.execute()

@@ -60,7 +60,7 @@ def new_run(arn: str = ARN, limit: int = 3) -> MapRun:
         labelled_arn="arn:aws:states:us-east-1:000000000000:stateMachine:sm/L",
         execution_prefix="arn:aws:states:us-east-1:000000000000:execution:sm/L:",
         processor_key="proc:x", processor_hash="x", execution_type="STANDARD",
-        request=request(), max_concurrency=limit, limit=limit, window=1000,
+        request_json=MapRun.encode_request(request()), max_concurrency=limit, limit=limit, window=1000,
         start_date=time.time())
 
 
@@ -91,7 +91,7 @@ def grant(store: MapRunStore, now_ms: int | None = None, lease_ms: int = 60_000,
 
 
 def complete(store: MapRunStore, outcomes: list[tuple[int, str, str]]) -> list[int]:
-    return store.record_outcomes(ARN, "prefix:", [
+    return store.record_outcomes(ARN, [
         RecordedOutcome(idx, holder, ChildRecord(f"c{idx}", ChildStatus(st), 1.0, 2.0))
         for idx, holder, st in outcomes])
 
@@ -299,9 +299,9 @@ def test_outcome_histories_are_kept_for_new_outcomes_only(run: MapRunStore) -> N
     event = {"id": 1, "type": "ExecutionStarted"}
     outcome = RecordedOutcome(idx, holder, ChildRecord("c0", ChildStatus.SUCCEEDED, 1.0, 2.0),
                               history=[event])
-    run.record_outcomes(ARN, "prefix:", [outcome])
-    run.record_outcomes(ARN, "prefix:", [outcome])
-    assert run.child_history("prefix:c0") == [event]
+    run.record_outcomes(ARN, [outcome])
+    run.record_outcomes(ARN, [outcome])
+    assert run.child_history(new_run().execution_prefix + "c0") == [event]
 
 
 def test_a_lease_has_one_holder_until_released(store: MapRunStore) -> None:
