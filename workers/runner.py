@@ -41,7 +41,7 @@ from orchestrator.asl import (
     parse_definition,
     run_execution,
 )
-from orchestrator.statuses import ChildStatus, outcome_status
+from orchestrator.statuses import ChildStatus, MapRunStatus, outcome_status
 from workers.invoker import WorkerTaskInvoker
 from workers.leases import LeaseKeeper
 
@@ -76,7 +76,8 @@ class _ClosedCheck:
         self.batch = batch
         # A failing EXPRESS run waits in CLOSING for the children it started: they cannot be
         # stopped (spec 1.3), so one dispatched before the failure still runs.
-        self.open_statuses = ("RUNNING", "CLOSING") if express else ("RUNNING",)
+        self.open_statuses: tuple[str, ...] = (
+            (MapRunStatus.RUNNING, MapRunStatus.CLOSING) if express else (MapRunStatus.RUNNING,))
         self.checked = 0.0
         self.closed = False
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from orchestrator.statuses import ExecutionStatus
+
 
 class MachineRecords(Protocol):
     """The part of the store this needs (a ``StateStore`` has it)."""
@@ -21,7 +23,8 @@ class MachineRecords(Protocol):
 
 def has_running_executions(store: MachineRecords, state_machine_arn: str) -> bool:
     """Whether any execution of the state machine is still RUNNING."""
-    return any(r.get("status") == "RUNNING" for _, r in store.iter_executions(state_machine_arn))
+    return any(r.get("status") == ExecutionStatus.RUNNING
+               for _, r in store.iter_executions(state_machine_arn))
 
 
 def finish_deleting(store: MachineRecords, state_machine_arn: str) -> bool:

@@ -24,13 +24,13 @@ from orchestrator.executions.errors import (
 )
 from orchestrator.maprun.deps import child_name
 from orchestrator.settings import Settings
-from orchestrator.statuses import ChildStatus, MapRunStatus
+from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus
 from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_base import ChildRecord, MapRunStore
 from orchestrator.store.maprun_record import MapRun
 from orchestrator.store.maprun_redis import RedisMapRunStore
 
-RUNNING = "RUNNING"
+RUNNING = ExecutionStatus.RUNNING.value
 
 
 def _token(offset: int) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from orchestrator.asl import DistributedMapRequest
 from orchestrator.jsontext import dumps
-from orchestrator.statuses import MapRunStatus
+from orchestrator.statuses import ChildStatus, MapRunStatus
 
 ExecutionType = Literal["STANDARD", "EXPRESS"]
 
@@ -249,6 +249,7 @@ class Counters:
             return int(value) if value else 0
 
         return cls(total=number("total"), dispatched=number("dispatched"),
-                   succeeded=number("SUCCEEDED"), failed=number("FAILED"),
-                   timed_out=number("TIMED_OUT"), aborted=number("ABORTED"),
+                   succeeded=number(ChildStatus.SUCCEEDED), failed=number(ChildStatus.FAILED),
+                   timed_out=number(ChildStatus.TIMED_OUT),
+                   aborted=number(ChildStatus.ABORTED),
                    results_written=number("resultsWritten"))
