@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from typing import Any
 
 import redis
@@ -31,14 +30,10 @@ from orchestrator.store.maprun_base import (
 )
 from orchestrator.store.maprun_record import Closing, Counters, MapRun
 from orchestrator.store.permits import index_of
+from orchestrator.store.scripts import lua
 
 #: A parent Task's result is kept this long (its execution reads it when it advances).
 TASK_RESULT_TTL = 7 * 24 * 3600
-
-
-def lua(name: str) -> str:
-    """The source of ``store/lua/{name}.lua``."""
-    return (resources.files("orchestrator.store") / "lua" / f"{name}.lua").read_text()
 
 
 def _text(value: object) -> str:
