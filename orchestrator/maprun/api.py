@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from orchestrator import messages
+from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.errors import (
     ExecutionDoesNotExist,
     InvalidArn,
@@ -211,7 +212,10 @@ class MapRunApi:
         return result
 
     def _locate(self, execution_arn: str) -> tuple[MapRun, int] | None:
-        name = execution_arn.rsplit(":", 1)[-1]
+        try:
+            name = parse_execution_arn(execution_arn).name
+        except InvalidArn:
+            return None
         located = self.store.child_location(name)
         if located is None:
             return None

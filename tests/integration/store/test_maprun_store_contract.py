@@ -2,7 +2,8 @@
 
 The permit rules (grant under the limit, reclaim expired leases, stale holders, the
 tolerated-failure stop), the first-report-wins transition, the feeder's chunks, redrive and
-leases behave alike in both.
+leases behave alike in both; and the workers' ChildLedger (workers/ledger.py on Redis, the
+memory store's ledger) reads and writes the same things through either.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 import redis
 
 from orchestrator.asl import DistributedMapRequest
-from orchestrator.messages import ChildOutcome
+from orchestrator.messages import ChildBatch, ChildLedger, ChildOutcome, ChildWork
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_base import (
@@ -31,6 +32,7 @@ from orchestrator.store.maprun_base import (
 from orchestrator.store.maprun_memory import MemoryMapRunStore
 from orchestrator.store.maprun_record import Closing, FeedState, MapRun
 from orchestrator.store.maprun_redis import RedisMapRunStore
+from workers.ledger import RedisLedger
 
 ARN = "arn:aws:states:us-east-1:000000000000:mapRun:sm/L:run-1"
 EXECUTION = "arn:aws:states:us-east-1:000000000000:execution:sm:e"
@@ -321,3 +323,64 @@ def test_task_results_read_back(store: MapRunStore) -> None:
     assert store.get_task_result(EXECUTION, 3) is None
     store.put_task_result(EXECUTION, 3, '{"ok":true}')
     assert store.get_task_result(EXECUTION, 3) == '{"ok":true}'
+
+
+# -- the workers' side: the ChildLedger over the same store ---------------------------------------
+
+
+def ledger_of(store: MapRunStore) -> ChildLedger:
+    if isinstance(store, MemoryMapRunStore):
+        return store.ledger()
+    assert isinstance(store, RedisMapRunStore)
+    return RedisLedger(store._r)
+
+
+def batch_of(store: MapRunStore, granted: list[tuple[int, str]]) -> ChildBatch:
+    keys = store.ledger_keys(ARN)
+    run = store.get(ARN)
+    assert run is not None
+    return ChildBatch(
+        map_run_arn=ARN, segment="s", state_machine_arn=run.labelled_arn,
+        execution_prefix=run.execution_prefix, processor_key=run.processor_key,
+        processor_hash=run.processor_hash, execution_type="STANDARD",
+        semaphore_key=keys.semaphore, status_key=keys.status, control_key=keys.control,
+        outbox_key=keys.outbox, journal_key=keys.journal, lease_ms=1_000,
+        children=[ChildWork(index=i, name=f"c{i}", holder=h, input="{}") for i, h in granted])
+
+
+def test_the_ledger_reads_what_the_coordinator_wrote(run: MapRunStore) -> None:
+    granted = grant(run)
+    complete(run, [(granted[0][0], granted[0][1], "SUCCEEDED")])
+    batch = batch_of(run, granted)
+    ledger = ledger_of(run)
+    assert ledger.processor(batch) == '{"StartAt": "P"}'
+    assert ledger.map_run_status(batch) == "RUNNING"
+    assert ledger.statuses(batch) == ["SUCCEEDED", None, None]
+
+
+def test_a_ledger_renews_live_permits_only(run: MapRunStore) -> None:
+    now = int(time.time() * 1000)
+    granted = grant(run, now_ms=now, lease_ms=1_000)
+    complete(run, [(granted[0][0], granted[0][1], "SUCCEEDED")])  # permit 0 released
+    ledger_of(run).renew(batch_of(run, granted), [h for _, h in granted], now + 60_000)
+    # The two live permits outlast their first lease; the released one was not resurrected
+    assert grant(run, now_ms=now + 5_000, tag="b") == [(3, "3:b")]
+    assert run.running_indexes(ARN) == [1, 2, 3]
+
+
+def test_an_early_report_in_the_outbox_is_what_the_coordinator_settles(run: MapRunStore) -> None:
+    granted = grant(run)
+    batch = batch_of(run, granted)
+    outcome = ChildOutcome(index=0, name="c0", holder=granted[0][1], status="FAILED",
+                           error="E", cause="C", start=1.0, stop=2.0)
+    ledger_of(run).report_early(batch, outcome)
+    assert run.late_outcomes(ARN, [0, 1]) == [outcome, None]
+
+
+def test_a_journal_is_kept_until_dropped(run: MapRunStore) -> None:
+    batch = batch_of(run, grant(run))
+    ledger = ledger_of(run)
+    ledger.keep_journal(batch, 1, '{"history_length":3}')
+    assert ledger.journals(batch) == [None, '{"history_length":3}', None]
+    ledger.drop_journal(batch, 1)
+    assert ledger.journals(batch) == [None, None, None]
