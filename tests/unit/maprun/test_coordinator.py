@@ -303,3 +303,19 @@ def test_the_reconciler_closes_overdue_segments_whose_children_are_accounted_for
 
     assert close_overdue_segments(world.coordinator.deps, arn, older_than=120) == 2
     assert set(store.segments(arn)) == {"running", "recent"}
+
+
+def test_the_feeder_stops_at_the_window_and_goes_on_from_its_cursor() -> None:
+    world = World()
+    arn = world.start(request(items(1200), max_concurrency=250))
+    world.bus.control.clear()
+    world.coordinator.feed(arn)
+    # Then only a window's worth of children (1,000 at this limit) was read
+    run = world.store.get(arn)
+    assert run is not None and run.window == 1000
+    assert (run.feed.next, run.reader_done) == (1000, False)
+    # When the children run, the window drains and the feeder reads on to the end
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    assert ended.result == [{"id": i} for i in range(1200)]
