@@ -167,7 +167,7 @@ def test_an_expired_permit_whose_child_is_in_the_outbox_is_settled_not_rerun(
     (idx, holder), *_ = grant(run, now_ms=now, lease_ms=1_000)
     outcome = ChildOutcome(index=idx, name=f"c{idx}", holder=holder, status="SUCCEEDED",
                            start=1.0, stop=2.0, output="1")
-    _report_early(run, outcome)
+    ledger_of(run).report_early(batch_of(run, [(idx, holder)]), outcome)  # the worker's side
     grants = run.grant(ARN, now_ms=now + 5_000, lease_ms=60_000, max_children=100, tag="b",
                        max_bytes=0)
     assert grants.late == [(idx, holder)]
@@ -175,15 +175,6 @@ def test_an_expired_permit_whose_child_is_in_the_outbox_is_settled_not_rerun(
     assert run.late_outcomes(ARN, [idx]) == [outcome]
     complete(run, [(idx, holder, "SUCCEEDED")])
     assert run.late_outcomes(ARN, [idx]) == [None]
-
-
-def _report_early(store: MapRunStore, outcome: ChildOutcome) -> None:
-    # The worker's side writes the outbox; here through the same client the store uses.
-    if isinstance(store, MemoryMapRunStore):
-        store._runs[ARN].outbox[outcome.index] = outcome.model_dump_json()
-    else:
-        keys = store.ledger_keys(ARN)
-        store._r.hset(keys.outbox, str(outcome.index), outcome.model_dump_json())
 
 
 def test_a_stale_holder_cannot_release_another_holders_permit(run: MapRunStore) -> None:
