@@ -29,8 +29,7 @@ STRICT := orchestrator/asl orchestrator/insight orchestrator/api/console.py \
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m mypy --strict orchestrator/asl
-	$(BIN)/python -m mypy --strict --follow-imports=silent $(STRICT)
+	$(BIN)/python -m mypy --strict orchestrator workers
 
 # System packages of the browser tests (skipped when present).
 ci-deps:

@@ -4,15 +4,24 @@ Celery task names are explicit, stable strings (they are protocol and what Flowe
 payloads are pydantic models serialised to JSON. Bump :data:`SCHEMA_VERSION` on any
 incompatible change. Both sides build their Celery app from :func:`celery_config`, so the two
 apps agree on serialisation, acknowledgement and routing.
+
+Besides the messages, a worker reads and writes a few things of the Map Run it works for,
+always through one protocol, :class:`ChildLedger` (implemented once, in ``workers/ledger.py``):
+child statuses and the Map Run's status (read), permit renewal, the outbox of outcomes written
+the moment a child ends, and the redrive journal of failed STANDARD children. The keys it uses
+travel in the :class:`ChildBatch`; their templates live in ``orchestrator/store/keys.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = 1
+from orchestrator.statuses import ChildStatus
+
+SCHEMA_VERSION = 2
 
 # Control plane (queue: settings.celery.control_queue).
 ADVANCE_EXECUTION = "stepmap.control.advance_execution"
@@ -30,9 +39,6 @@ RUN_CHILDREN = "stepmap.children.run_children"
 INVOKE_TASK = "stepmap.children.invoke_task"
 #: Does nothing; the benchmark's plain-Celery baseline (a ``group`` of these).
 NOOP = "stepmap.children.noop"
-
-ChildStatus = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "SUSPENDED"]
-
 
 class ChildWork(BaseModel):
     """One child execution carried by a :class:`ChildBatch` message."""
@@ -58,6 +64,8 @@ class ChildBatch(BaseModel):
     semaphore_key: str = Field(description="Redis key of the Map Run's permit zset (lease renewal).")
     status_key: str = Field(description="Redis key of the children's terminal statuses (read-only).")
     control_key: str = Field(description="Redis key of the Map Run record (read: aborted?).")
+    outbox_key: str = Field(description="Redis key of the Map Run's outbox (ChildLedger.report_early).")
+    journal_key: str = Field(description="Redis key of the redrive journals (ChildLedger.keep_journal).")
     lease_ms: int
     redrive_count: int = 0
     children: list[ChildWork]
@@ -172,14 +180,43 @@ def celery_config(broker_url: str, queues: QueueSettings) -> dict[str, Any]:
 
 
 
-def outbox_key(status_key: str) -> str:
-    """The outbox of a Map Run: child index -> ChildOutcome JSON, written by the worker.
 
-    Derived from the status key, the one key of a Map Run's children that a ChildBatch names.
+class ChildLedger(Protocol):
+    """The workers' side of the Map Run store: everything a child runner reads or writes.
+
+    Implemented once for Redis (``workers/ledger.py``) and once in memory
+    (``orchestrator/store/maprun_memory.py``) for unit tests. Every write is best effort: a
+    lost write only costs a shortcut (the report still carries the outcome).
     """
-    return status_key + ":outbox"
 
+    def processor(self, batch: ChildBatch) -> str | None:
+        """The ItemProcessor definition (JSON) the batch names."""
+        ...
 
-def redrive_key(status_key: str) -> str:
-    """Where a failed STANDARD child's journal waits for a redrive: index -> RedrivePoint JSON."""
-    return status_key + ":redrive"
+    def map_run_status(self, batch: ChildBatch) -> str | None:
+        """The Map Run's status (children do not start once it failed or was aborted)."""
+        ...
+
+    def statuses(self, batch: ChildBatch) -> list[str | None]:
+        """Recorded terminal statuses of the batch's children (``None``: not recorded)."""
+        ...
+
+    def journals(self, batch: ChildBatch) -> list[str | None]:
+        """Redrive journals (JSON) of the batch's children."""
+        ...
+
+    def renew(self, batch: ChildBatch, holders: Sequence[str], expiry_ms: int) -> None:
+        """Extend the permits of ``holders`` that still exist."""
+        ...
+
+    def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
+        """Put an ended child's outcome in the outbox, before its report travels."""
+        ...
+
+    def keep_journal(self, batch: ChildBatch, index: int, point_json: str) -> None:
+        """Keep a failed STANDARD child's redrive point."""
+        ...
+
+    def drop_journal(self, batch: ChildBatch, index: int) -> None:
+        """Forget a redrive point once the child succeeded."""
+        ...

@@ -124,6 +124,10 @@ class LimitsSettings(BaseModel):
     result_file_bytes: int = Field(
         5 * 1024**3, description="ResultWriter files roll over at this size."
     )
+    finalize_lease_seconds: float = Field(
+        10.0, gt=0, description="Lease of the control process closing a Map Run; renewed while "
+        "it writes the results, so a crashed one is taken over within seconds.",
+    )
 
 
 class Settings(BaseSettings):
@@ -142,6 +146,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["workers.handlers.examples"],
         description="Modules imported by workers to register Task handlers.",
     )
+    # The control plane, the API and the workers all read this one tree (workers read
+    # ``redis``, ``celery``, ``limits.payload_bytes``, ``api.region``/``account_id`` and
+    # ``handler_modules``).
 
     @property
     def broker_url(self) -> str:

@@ -1,6 +1,6 @@
 """The children worker's Celery app: ``celery -A workers.celery_app worker -Q stepmap.children``.
 
-Built from the worker settings and the shared configuration in :mod:`orchestrator.messages`.
+Built from the one settings tree of every process (:mod:`orchestrator.settings`) and the shared configuration in :mod:`orchestrator.messages`.
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 from celery import Celery
 
 from orchestrator import messages
-from workers.settings import WorkerSettings, get_worker_settings
+from orchestrator.settings import Settings, get_settings
 
 
-def create_app(settings: WorkerSettings) -> Celery:
+def create_app(settings: Settings) -> Celery:
     """A Celery app for child workers with stepmap's tasks registered."""
     # Handlers are imported here, in the worker's main process before it forks: a worker whose
     # handler modules cannot be imported exits at start with the import error, instead of
@@ -32,7 +32,7 @@ def _create_or_exit() -> Celery:
     from workers.handlers.registry import HandlerModuleError
 
     try:
-        return create_app(get_worker_settings())
+        return create_app(get_settings())
     except HandlerModuleError as exc:
         raise SystemExit(f"error: {exc}") from None
 

@@ -42,6 +42,7 @@ from typing import Any
 from orchestrator.asl import StatesError, TaskRequest, WaitRequest
 from orchestrator.asl import errors as asl_errors
 from orchestrator.asl.ports import Clock, Request
+from orchestrator.jsontext import dumps
 from workers.handlers.registry import HandlerContext, HandlerError, UnknownHandler, resolve
 from workers.stack_trace import lambda_stack_trace
 
@@ -124,14 +125,13 @@ class WorkerTaskInvoker:
         except Exception as exc:  # noqa: BLE001 - every handler failure becomes a Task failure
             log.warning("handler %s failed", name, exc_info=True)
             error_type = type(exc).__name__
-            cause = json.dumps(
+            cause = dumps(
                 {
                     "errorMessage": str(exc),
                     "errorType": error_type,
                     "requestId": context.aws_request_id,
                     "stackTrace": lambda_stack_trace(exc),
-                },
-                separators=(",", ":"),
+                }
             )
             raise StatesError(error_type, cause) from exc
 

@@ -6,11 +6,15 @@ child that succeeded is never run again (a redelivered message only reports it),
 starts once its Map Run has been failed or aborted.
 
 Redrive (spec 1.3, 3.6): a STANDARD child that fails leaves its journal (the engine's
-failure checkpoint) under :func:`orchestrator.messages.redrive_key`. When its Map Run is
+failure checkpoint) in its ledger (:meth:`ChildLedger.keep_journal`). When its Map Run is
 redriven, the child resumes from there as AWS's RedriveExecution does: its history goes on
 with ``ExecutionRedriven``, the states that succeeded are replayed from the journal without
 running again, and the state that failed runs again. A child with no journal (ABORTED while
 running, or EXPRESS) runs again from ``StartAt``.
+
+Everything the runner reads or writes about its Map Run goes through one
+:class:`orchestrator.messages.ChildLedger` (``workers/ledger.py`` in production, the memory
+store's ledger in unit tests); the runner itself never talks to Redis.
 """
 
 from __future__ import annotations
@@ -21,9 +25,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
-
 from orchestrator import messages
+from orchestrator.jsontext import dumps
 from orchestrator.asl import (
     Checkpoint,
     DistributedMapRequest,
@@ -38,12 +41,12 @@ from orchestrator.asl import (
     parse_definition,
     run_execution,
 )
+from orchestrator.statuses import ChildStatus, MapRunStatus, outcome_status
 from workers.invoker import WorkerTaskInvoker
 from workers.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
-_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class SleepingClock:
@@ -67,20 +70,22 @@ class _ClosedCheck:
 
     INTERVAL = 0.05
 
-    def __init__(self, client: redis.Redis, key: str, *, express: bool) -> None:
-        self.client = client
-        self.key = key
+    def __init__(self, ledger: messages.ChildLedger, batch: messages.ChildBatch, *,
+                 express: bool) -> None:
+        self.ledger = ledger
+        self.batch = batch
         # A failing EXPRESS run waits in CLOSING for the children it started: they cannot be
         # stopped (spec 1.3), so one dispatched before the failure still runs.
-        self.open_statuses = ("RUNNING", "CLOSING") if express else ("RUNNING",)
+        self.open_statuses: tuple[str, ...] = (
+            (MapRunStatus.RUNNING, MapRunStatus.CLOSING) if express else (MapRunStatus.RUNNING,))
         self.checked = 0.0
         self.closed = False
 
     def __call__(self) -> bool:
         now = time.monotonic()
         if not self.closed and now - self.checked >= self.INTERVAL:
-            status = self.client.hget(self.key, "status")
-            self.closed = status is not None and status.decode() not in self.open_statuses
+            status = self.ledger.map_run_status(self.batch)
+            self.closed = status is not None and status not in self.open_statuses
             self.checked = now
         return self.closed
 
@@ -90,7 +95,7 @@ class HandOverMapRunner:
 
     Starting a Map Run is coordination work that workers never do: the engine suspends the
     child, the worker reports it SUSPENDED with its checkpoint, and the control plane runs it
-    from there like a parent execution (ARCHITECTURE: workers never import the coordinator).
+    from there like a parent execution (docs/architecture.md: workers never import the coordinator).
     """
 
     def start(self, request: DistributedMapRequest) -> str:
@@ -103,97 +108,75 @@ class HandOverMapRunner:
 class ChildRunner:
     """Runs :class:`messages.ChildBatch` messages; one instance per worker process."""
 
-    def __init__(self, client: redis.Redis, *, payload_limit: int = 262_144,
+    def __init__(self, ledger: messages.ChildLedger, *, payload_limit: int = 262_144,
                  region: str = "us-east-1", account_id: str = "000000000000") -> None:
-        self.redis = client
+        self.ledger = ledger
         self.payload_limit = payload_limit
         self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
         self.clock = SleepingClock()
         self.map_runner = HandOverMapRunner()
         self._machines: dict[str, StateMachine] = {}
 
-    def machine(self, key: str, digest: str) -> StateMachine:
+    def machine(self, batch: messages.ChildBatch) -> StateMachine:
         """The parsed ItemProcessor (cached by content hash)."""
-        machine = self._machines.get(digest)
+        machine = self._machines.get(batch.processor_hash)
         if machine is None:
-            raw = self.redis.get(key)
+            raw = self.ledger.processor(batch)
             if raw is None:
-                raise LookupError(f"ItemProcessor definition {key} is missing")
-            machine = parse_definition(raw.decode(), machine_type="STANDARD")
-            self._machines[digest] = machine
+                raise LookupError(f"ItemProcessor definition {batch.processor_key} is missing")
+            machine = parse_definition(raw, machine_type="STANDARD")
+            self._machines[batch.processor_hash] = machine
         return machine
 
     def run(self, batch: messages.ChildBatch) -> messages.ChildrenReport:
         """Run every child of ``batch`` in order and report each outcome."""
-        indexes = [str(c.index) for c in batch.children]
-        known = self.redis.hmget(batch.status_key, indexes) if indexes else []
+        known = self.ledger.statuses(batch)
         outcomes: list[messages.ChildOutcome] = []
-        machine = self.machine(batch.processor_key, batch.processor_hash)
+        machine = self.machine(batch)
         standard = batch.execution_type == "STANDARD"
         options = EngineOptions(payload_limit_bytes=self.payload_limit, history=standard)
-        holders = [c.holder for c in batch.children]
-        closed = _ClosedCheck(self.redis, batch.control_key, express=not standard)
-        journals: list[bytes | None] = [None] * len(indexes)
-        if standard and batch.redrive_count and indexes:
-            journals = self.redis.hmget(messages.redrive_key(batch.status_key), indexes)
-        with LeaseKeeper(self.redis, batch.semaphore_key, holders, batch.lease_ms) as lease:
-            for child, status, journal in zip(batch.children, known, journals, strict=True):
+        closed = _ClosedCheck(self.ledger, batch, express=not standard)
+        journals: list[str | None] = [None] * len(batch.children)
+        if standard and batch.redrive_count and batch.children:
+            journals = self.ledger.journals(batch)
+        with LeaseKeeper(self.ledger, batch) as lease:
+            for child, previous, journal in zip(batch.children, known, journals, strict=True):
                 now = time.time()
-                previous = status.decode() if status else None
-                if previous == "SUCCEEDED" and standard:
+                if previous == ChildStatus.SUCCEEDED and standard:
                     outcomes.append(messages.ChildOutcome(
                         index=child.index, name=child.name, holder=child.holder,
-                        status="SUCCEEDED", start=now, stop=now, skipped=True))
+                        status=ChildStatus.SUCCEEDED, start=now, stop=now, skipped=True))
                 elif closed():
                     outcomes.append(messages.ChildOutcome(
                         index=child.index, name=child.name, holder=child.holder,
-                        status="ABORTED", start=now, stop=now, skipped=True))
+                        status=ChildStatus.ABORTED, start=now, stop=now, skipped=True))
                 else:
                     outcome = self._run_one(batch, child, machine, options, journal)
                     if standard:
-                        # Only STANDARD children need it: EXPRESS ones run at least once.
-                        self._to_outbox(batch, outcome)
+                        # Only STANDARD children need it: EXPRESS ones run at least once. The
+                        # report leaves only when the whole message is done; if the child's
+                        # permit expires before it is recorded, the coordinator settles the
+                        # child from the outbox instead of running it again.
+                        self.ledger.report_early(batch, outcome)
                     outcomes.append(outcome)
                 lease.finished(child.holder)
         return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
                                        outcomes=outcomes)
 
-    def _to_outbox(self, batch: messages.ChildBatch, outcome: messages.ChildOutcome) -> None:
-        """Keep the outcome in the Map Run's outbox until the control plane records it.
-
-        The report leaves only when the whole message is done and reaches the control plane
-        only when it runs; if the child's permit expires before (control worker down, this
-        process killed before reporting, a long multi-child message), the dispatcher settles
-        the child from here instead of running it again (orchestrator/maprun/scripts.py).
-        The key is :func:`orchestrator.messages.outbox_key`.
-        """
-        try:
-            self.redis.hset(messages.outbox_key(batch.status_key), str(outcome.index),
-                            outcome.model_dump_json())
-        except redis.RedisError:
-            # The report still carries the outcome; only the late-report shortcut is lost.
-            log.warning("could not write the outbox entry of %s", outcome.name, exc_info=True)
-
-
     def _keep_journal(self, batch: messages.ChildBatch, child: messages.ChildWork,
                       outcome: Failed | Succeeded | Suspended, history: list[dict[str, Any]],
                       *, resumed: bool) -> None:
         """Keep a failed STANDARD child's journal for a redrive; drop it once it succeeded."""
-        key = messages.redrive_key(batch.status_key)
-        try:
-            if isinstance(outcome, Failed) and outcome.checkpoint is not None and history:
-                point = {"checkpoint": outcome.checkpoint.to_dict(),
-                         "history_length": int(history[-1]["id"])}
-                self.redis.hset(key, str(child.index), _DUMPS(point))
-            elif resumed and isinstance(outcome, Succeeded):
-                self.redis.hdel(key, str(child.index))
-        except redis.RedisError:
-            # Only the resume point is lost: a redrive then runs the child from StartAt.
-            log.warning("could not keep the redrive journal of %s", child.name, exc_info=True)
+        if isinstance(outcome, Failed) and outcome.checkpoint is not None and history:
+            point = {"checkpoint": outcome.checkpoint.to_dict(),
+                     "history_length": int(history[-1]["id"])}
+            self.ledger.keep_journal(batch, child.index, dumps(point))
+        elif resumed and isinstance(outcome, Succeeded):
+            self.ledger.drop_journal(batch, child.index)
 
     def _run_one(self, batch: messages.ChildBatch, child: messages.ChildWork,
                  machine: StateMachine, options: EngineOptions,
-                 journal: bytes | None = None) -> messages.ChildOutcome:
+                 journal: str | None = None) -> messages.ChildOutcome:
         start = time.time()
         arn = batch.execution_prefix + child.name
         info = ExecutionInfo(
@@ -226,15 +209,14 @@ class ChildRunner:
             history = []
         if isinstance(outcome, Succeeded):
             return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
-                                         status="SUCCEEDED", output=_DUMPS(outcome.output),
+                                         status=ChildStatus.SUCCEEDED, output=dumps(outcome.output),
                                          start=start, stop=stop, history=history or None)
         if isinstance(outcome, Suspended):
             # Children run with synchronous ports; only a nested Distributed Map suspends.
             return messages.ChildOutcome(
-                index=child.index, name=child.name, holder=child.holder, status="SUSPENDED",
+                index=child.index, name=child.name, holder=child.holder, status=ChildStatus.SUSPENDED,
                 start=start, stop=stop, history=history or None,
                 checkpoint=outcome.checkpoint.to_dict())
-        status: Any = "TIMED_OUT" if getattr(outcome, "timed_out", False) else "FAILED"
         return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
-                                     status=status, error=outcome.error, cause=outcome.cause,
+                                     status=outcome_status(outcome), error=outcome.error, cause=outcome.cause,
                                      start=start, stop=stop, history=history or None)

@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import redis
 from celery import Celery, signals
 
 from orchestrator import messages
 from orchestrator.asl import StatesError, TaskRequest
+from orchestrator.settings import Settings
 from workers.handlers.registry import load_handler_modules
 from workers.invoker import WorkerTaskInvoker
+from workers.ledger import RedisLedger
 from workers.runner import ChildRunner
-from workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
 
-def register(app: Celery, settings: WorkerSettings) -> None:
+def register(app: Celery, settings: Settings) -> None:
     """Register the data-plane tasks on ``app``."""
     state: dict[str, Any] = {}
 
@@ -26,7 +26,7 @@ def register(app: Celery, settings: WorkerSettings) -> None:
         if "runner" not in state:
             load_handler_modules(settings.handler_modules)
             state["runner"] = ChildRunner(
-                redis.Redis.from_url(settings.redis.url),
+                RedisLedger.from_url(settings.redis.url),
                 payload_limit=settings.limits.payload_bytes,
                 region=settings.api.region, account_id=settings.api.account_id,
             )

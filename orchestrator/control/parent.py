@@ -4,7 +4,11 @@
 keeps its engine checkpoint in Redis; whatever it waits for (a Task on a worker, a timer, a
 Map Run) sends ``advance`` again, and the engine replays its journal and goes on. A lock
 makes sure one control process advances an execution at a time; a restarted orchestrator
-loses nothing because every step it took is in Redis (ARCHITECTURE invariant 6).
+loses nothing because every step it took is in Redis (docs/architecture.md invariant 6).
+
+Its dependencies are explicit: the Map Run coordinator (Distributed Map states, hosted children,
+redrives; its store also keeps the advance lease and parent Task results), the execution
+records, and a bus for the messages it sends.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
-
-import redis
 
 from orchestrator import messages
 from orchestrator.asl import (
@@ -41,11 +43,12 @@ from orchestrator.asl import (
 )
 from orchestrator.asl.ports import MapRunResultRequest, Request, request_from_dict
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
+from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.deletion import finish_deleting
-from orchestrator.maprun import completion
-from orchestrator.maprun.redrive import MapRunNotRedrivable, redrive_map_run
-from orchestrator.maprun.context import MapRunContext
-from orchestrator.maprun.starter import split_execution_arn, start_map_run
+from orchestrator.jsontext import dumps
+from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
+from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus, outcome_status
+from orchestrator.store.maprun_base import Lease
 
 log = logging.getLogger(__name__)
 
@@ -68,35 +71,50 @@ class ExecutionRecords(Protocol):
     def iter_executions(self, state_machine_arn: str) -> Iterator[tuple[Any, dict[str, Any]]]: ...
 
 
+class ParentBus(Protocol):
+    """The messages the parent runner sends."""
+
+    def send_control(self, name: str, *args: Any, countdown: float | None = None) -> None: ...
+
+    def send_task_invocation(self, invocation: messages.TaskInvocation) -> None: ...
+
+
 class ParentRunner:
     """Advances parent executions with the engine's suspend/resume."""
 
-    def __init__(self, ctx: MapRunContext, records: ExecutionRecords) -> None:
-        self.ctx = ctx
+    def __init__(self, map_runs: MapRunCoordinator, records: ExecutionRecords,
+                 bus: ParentBus) -> None:
+        self.map_runs = map_runs
+        self.store = map_runs.store
+        self.settings = map_runs.deps.settings
         self.records = records
+        self.bus = bus
         self._machines: dict[str, StateMachine] = {}
 
     # -- entry points -------------------------------------------------------------------
     def advance(self, arn: str) -> None:
         """Run the execution as far as it goes now."""
-        lock = self.ctx.keys.execution_lock(arn)
         token = uuid.uuid4().hex
-        r: redis.Redis = self.ctx.redis
-        if not r.set(lock, token, nx=True, px=LOCK_MS):
+        if not self.store.acquire_lease(Lease.ADVANCE, arn, token, LOCK_MS):
             # Another control process is advancing it; look again shortly.
-            self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=0.5)
+            self.bus.send_control(messages.ADVANCE_EXECUTION, arn, countdown=0.5)
             return
         try:
             self._advance(arn)
         finally:
-            if (r.get(lock) or b"").decode() == token:
-                r.delete(lock)
+            self.store.release_lease(Lease.ADVANCE, arn, token)
 
     def task_done(self, report: messages.TaskReport) -> None:
         """A parent Task finished on a worker: keep its result, then advance."""
-        key = self.ctx.keys.task_result(report.execution_arn, report.sequence)
-        self.ctx.redis.set(key, report.model_dump_json(), ex=7 * 24 * 3600)
+        self.store.put_task_result(report.execution_arn, report.sequence,
+                                   report.model_dump_json())
         self.advance(report.execution_arn)
+
+    def host_suspended(self, report: messages.ChildrenReport) -> None:
+        """Host every child of a report that suspended at a nested Distributed Map."""
+        for outcome in report.outcomes:
+            if outcome.status == ChildStatus.SUSPENDED:
+                self.host_child(report.map_run_arn, outcome)
 
     def host_child(self, map_run_arn: str, outcome: messages.ChildOutcome) -> None:
         """Take over a child that suspended at a nested Distributed Map on its worker.
@@ -104,16 +122,16 @@ class ParentRunner:
         From here the child runs in the control plane like a parent execution; when it ends,
         its outcome is recorded on its own Map Run like any child's.
         """
-        rec = self.ctx.store.get(map_run_arn)
-        if rec is None or outcome.checkpoint is None:
+        run = self.store.get(map_run_arn)
+        if run is None or outcome.checkpoint is None:
             return
-        arn = rec["executionPrefix"] + outcome.name
+        arn = run.execution_prefix + outcome.name
         record = {
-            "executionArn": arn, "stateMachineArn": rec["labelledArn"], "name": outcome.name,
-            "status": "RUNNING", "startDate": outcome.start,
-            "input": self.ctx.store.child_input(map_run_arn, outcome.index) or "null",
+            "executionArn": arn, "stateMachineArn": run.labelled_arn, "name": outcome.name,
+            "status": ExecutionStatus.RUNNING.value, "startDate": outcome.start,
+            "input": self.store.child_inputs(map_run_arn, [outcome.index])[0] or "null",
             "redriveCount": 0, "hostedBy": map_run_arn, "childIndex": outcome.index,
-            "holder": outcome.holder, "processorKey": rec["processorKey"],
+            "holder": outcome.holder, "processorKey": run.processor_key,
         }
         if not self.records.insert_execution(record):
             return  # a redelivered report: already hosted
@@ -122,7 +140,7 @@ class ParentRunner:
         self.records.set_checkpoint(arn, json.dumps(outcome.checkpoint))
         # The child keeps its concurrency permit while it waits for its nested Map Run.
         far = int((time.time() + 10 * 365 * 86400) * 1000)
-        self.ctx.redis.zadd(self.ctx.keys.map_run_semaphore(map_run_arn), {outcome.holder: far})
+        self.store.hold_permit(map_run_arn, outcome.holder, far)
         self.advance(arn)
 
     def redrive(self, arn: str) -> None:
@@ -134,7 +152,7 @@ class ParentRunner:
         """
         ex = self.records.get_execution(arn)
         raw = self.records.get_checkpoint(arn)
-        if ex is None or ex.get("status") != "RUNNING" or raw is None:
+        if ex is None or ex.get("status") != ExecutionStatus.RUNNING or raw is None:
             self.advance(arn)
             return
         checkpoint = Checkpoint.from_dict(json.loads(raw))
@@ -143,7 +161,7 @@ class ParentRunner:
         if last.get("k") == "map_result" and "e" in last and not restart:
             map_run_arn = next(e["v"] for e in reversed(checkpoint.entries) if e["k"] == "map_start")
             try:
-                count = redrive_map_run(self.ctx, map_run_arn)
+                count = self.map_runs.redrive(map_run_arn)
             except MapRunNotRedrivable as exc:
                 log.warning("%s", exc)
                 restart = True
@@ -161,8 +179,7 @@ class ParentRunner:
     # -- internals ----------------------------------------------------------------------
     def _machine(self, ex: dict[str, Any]) -> StateMachine | None:
         if ex.get("processorKey"):
-            raw = self.ctx.redis.get(ex["processorKey"])
-            definition, machine_type = (raw.decode() if raw else None), "STANDARD"
+            definition, machine_type = self.store.processor(ex["processorKey"]), "STANDARD"
         else:
             # definitionArn: the revision snapshot it started with (executions/family.py).
             sm = self.records.get_state_machine(ex.get("definitionArn") or ex["stateMachineArn"])
@@ -179,7 +196,7 @@ class ParentRunner:
 
     def _advance(self, arn: str) -> None:
         ex = self.records.get_execution(arn)
-        if ex is None or ex.get("status") != "RUNNING":
+        if ex is None or ex.get("status") != ExecutionStatus.RUNNING:
             return
         try:
             machine = self._machine(ex)
@@ -195,21 +212,21 @@ class ParentRunner:
             checkpoint = Checkpoint.from_dict(json.loads(raw))
             if checkpoint.waiting and not self._resolve(arn, checkpoint):
                 return
-        _, _, sm_part, name = split_execution_arn(arn)
+        ref = parse_execution_arn(arn)
         info = ExecutionInfo(
-            execution_arn=arn, name=name, state_machine_arn=ex["stateMachineArn"],
-            state_machine_name=sm_part, start_time=datetime.fromtimestamp(float(ex["startDate"]), UTC),
+            execution_arn=arn, name=ref.name, state_machine_arn=ex["stateMachineArn"],
+            state_machine_name=ref.machine, start_time=datetime.fromtimestamp(float(ex["startDate"]), UTC),
             redrive_count=int(ex.get("redriveCount") or 0),
             redrive_time=(datetime.fromtimestamp(float(ex["redriveDate"]), UTC)
                           if ex.get("redriveDate") else None),
         )
         ports = Ports(tasks=ControlTaskInvoker(), clock=ControlClock(),
-                      map_runner=ControlMapRunner(self.ctx, arn))
-        options = EngineOptions(payload_limit_bytes=self.ctx.settings.limits.payload_bytes)
+                      map_runner=ControlMapRunner(self.map_runs, arn))
+        options = EngineOptions(payload_limit_bytes=self.settings.limits.payload_bytes)
         outcome = run_execution(machine, json.loads(ex["input"]), info, ports,
                                 options=options, checkpoint=checkpoint)
         if outcome.events and not self.records.append_history(
-            arn, list(outcome.events), require_status="RUNNING"
+            arn, list(outcome.events), require_status=ExecutionStatus.RUNNING
         ):
             return  # stopped meanwhile: StopExecution already closed it
         if isinstance(outcome, Suspended):
@@ -220,13 +237,13 @@ class ParentRunner:
 
     def _close(self, arn: str, ex: dict[str, Any], outcome: Succeeded | Failed) -> None:
         fields: dict[str, Any] = {"stopDate": time.time()}
+        fields["status"] = outcome_status(outcome).value
         if isinstance(outcome, Succeeded):
-            fields.update(status="SUCCEEDED", output=json.dumps(outcome.output, separators=(",", ":")))
+            fields["output"] = dumps(outcome.output)
         else:
-            status = "TIMED_OUT" if outcome.error == "States.Timeout" and getattr(outcome, "timed_out", False) else "FAILED"
-            fields.update(status=status, error=outcome.error, cause=outcome.cause)
+            fields.update(error=outcome.error, cause=outcome.cause)
         # Only a RUNNING execution closes: a concurrent StopExecution wins.
-        if self.records.transition_execution(arn, {"RUNNING"}, fields) is None:
+        if self.records.transition_execution(arn, {ExecutionStatus.RUNNING.value}, fields) is None:
             return
         # A failed execution keeps its journal: RedriveExecution continues from it.
         failed_at = outcome.checkpoint if isinstance(outcome, Failed) else None
@@ -245,8 +262,7 @@ class ParentRunner:
             status=fields["status"], output=fields.get("output"), error=fields.get("error"),
             cause=fields.get("cause"), start=float(ex["startDate"]), stop=fields["stopDate"],
         )
-        completion.apply_outcomes(self.ctx, map_run_arn, [outcome])
-        completion.after_progress(self.ctx, map_run_arn)
+        self.map_runs.record_outcomes(map_run_arn, [outcome])
 
     def _resolve(self, arn: str, checkpoint: Checkpoint) -> bool:
         """Answer what the execution waits for, where answers are there; False to keep waiting.
@@ -284,7 +300,7 @@ class ParentRunner:
         advance when it is (branch waits only when their own timer came early).
         """
         if isinstance(request, TaskRequest):
-            raw = self.ctx.redis.get(self.ctx.keys.task_result(arn, sequence))
+            raw = self.store.get_task_result(arn, sequence)
             if raw is None:
                 return None
             report = messages.TaskReport.model_validate_json(raw)
@@ -295,18 +311,21 @@ class ParentRunner:
             remaining = (request.until - datetime.now(UTC)).total_seconds()
             if remaining > 0:
                 if retime or remaining <= 1.0:
-                    self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
+                    self.bus.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
                 return None
             return {"v": None}
         if isinstance(request, DistributedMapRequest):
-            return {"v": start_map_run(self.ctx, request.to_dict(), arn)}
+            return {"v": self.map_runs.start(request, arn)}
         if isinstance(request, MapRunResultRequest):
-            rec = self.ctx.store.get(request.map_run_arn)
-            if rec is None or rec["status"] not in ("SUCCEEDED", "FAILED", "ABORTED"):
+            try:
+                ended = self.map_runs.result(request.map_run_arn)
+            except LookupError:
                 return None
-            if rec["status"] == "SUCCEEDED":
-                return {"v": json.loads(rec["result"])}
-            return {"e": rec.get("error") or "States.MapRunFailed", "c": rec.get("cause") or ""}
+            if ended is None:
+                return None
+            if ended.status is MapRunStatus.SUCCEEDED:
+                return {"v": ended.result}
+            return {"e": ended.error, "c": ended.cause}
         return None
 
     def _act(self, arn: str, outcome: Suspended) -> None:
@@ -325,15 +344,8 @@ class ParentRunner:
             invocation = messages.TaskInvocation(
                 execution_arn=arn, sequence=sequence, request=request.to_dict()
             )
-            from celery import signature
-
-            settings = self.ctx.settings
-            signature(
-                messages.INVOKE_TASK, args=[invocation.model_dump()],
-                queue=settings.celery.children_queue,
-                link=signature(messages.TASK_DONE, queue=settings.celery.control_queue),
-            ).apply_async()
+            self.bus.send_task_invocation(invocation)
         elif isinstance(request, WaitRequest):
             remaining = max(0.0, (request.until - datetime.now(UTC)).total_seconds())
-            self.ctx.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
+            self.bus.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)
         # MapRunResultRequest: the Map Run sends ADVANCE_EXECUTION when it closes.

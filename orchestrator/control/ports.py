@@ -7,7 +7,6 @@ Distributed Map starts a Map Run and suspends until the Map Run resumes the pare
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +19,8 @@ from orchestrator.asl import (
     WaitRequest,
 )
 from orchestrator.asl.ports import MapRunResultRequest
-from orchestrator.maprun.context import MapRunContext
-from orchestrator.maprun.starter import start_map_run
+from orchestrator.maprun import MapRunCoordinator
+from orchestrator.statuses import MapRunStatus
 
 #: Waits up to this long are slept through in the control process; longer ones suspend.
 INLINE_WAIT_SECONDS = 1.0
@@ -51,25 +50,27 @@ class ControlTaskInvoker:
 
 
 class ControlMapRunner:
-    """Starts Map Runs in this process and reads their outcome from Redis."""
+    """Starts Map Runs through the coordinator and reads how they ended."""
 
-    def __init__(self, ctx: MapRunContext, execution_arn: str) -> None:
-        self.ctx = ctx
+    def __init__(self, map_runs: MapRunCoordinator, execution_arn: str) -> None:
+        self.map_runs = map_runs
         self.execution_arn = execution_arn
 
     def start(self, request: DistributedMapRequest) -> str:
-        return start_map_run(self.ctx, request.to_dict(), self.execution_arn)
+        return self.map_runs.start(request, self.execution_arn)
 
     def result(self, map_run_arn: str) -> Any:
-        rec = self.ctx.store.get(map_run_arn)
-        if rec is None:
-            raise StatesError("States.Runtime", f"Map Run {map_run_arn} does not exist")
-        status = rec["status"]
-        if status == "SUCCEEDED":
-            return json.loads(rec["result"])
-        if status in ("FAILED", "ABORTED"):
-            raise StatesError(rec.get("error") or "States.MapRunFailed", rec.get("cause") or "")
-        raise Pending(MapRunResultRequest(state_name=rec.get("stateName", ""), map_run_arn=map_run_arn))
+        try:
+            ended = self.map_runs.result(map_run_arn)
+        except LookupError:
+            raise StatesError("States.Runtime", f"Map Run {map_run_arn} does not exist") from None
+        if ended is None:
+            run = self.map_runs.store.get(map_run_arn)
+            state_name = run.state_name if run is not None else ""
+            raise Pending(MapRunResultRequest(state_name=state_name, map_run_arn=map_run_arn))
+        if ended.status is MapRunStatus.SUCCEEDED:
+            return ended.result
+        raise StatesError(ended.error, ended.cause)
 
 
 def wait_remaining(request: WaitRequest) -> float:

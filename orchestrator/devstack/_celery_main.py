@@ -26,13 +26,13 @@ def main(argv: list[str]) -> None:
     from celery.signals import worker_ready
 
     def mark_ready(**_: Any) -> None:
-        import redis
+        from orchestrator.store.readiness import ReadinessMarks
 
-        client = redis.Redis.from_url(redis_url)
+        marks = ReadinessMarks.from_url(redis_url)
         try:
-            client.set(ready_key, str(os.getpid()), ex=READY_TTL_SECONDS)
+            marks.mark(ready_key, os.getpid(), READY_TTL_SECONDS)
         finally:
-            client.close()
+            marks.close()
 
     worker_ready.connect(mark_ready, weak=False)
 

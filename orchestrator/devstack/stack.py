@@ -44,6 +44,7 @@ from orchestrator.devstack.process import (
 )
 from orchestrator.devstack.servers import LocalServer, ServerError, free_port, start_redis, start_s3
 from orchestrator.settings import Settings
+from orchestrator.store.keys import Keys
 
 __all__ = ["LocalStack", "StackError"]
 
@@ -339,7 +340,7 @@ class LocalStack(WorkerControl):
         self, name: str, kind: WorkerKind, concurrency: int | None, extra: Mapping[str, str]
     ) -> ManagedProcess:
         assert self.settings is not None
-        ready_key = f"{self.settings.redis.key_prefix}:devstack:ready:{name}:{uuid.uuid4().hex}"
+        ready_key = Keys(self.settings.redis.key_prefix).worker_ready(name, uuid.uuid4().hex)
         args = commands.celery_worker_args(
             kind, self.settings, app=self._apps[kind], name=name, concurrency=concurrency,
             loglevel=self._loglevel, pool=self._pool, heartbeat=self._want["flower"],
@@ -354,15 +355,16 @@ class LocalStack(WorkerControl):
 
     def _ready_check(self, proc: ManagedProcess) -> Callable[[], bool]:
         if self._redis_client is None:
-            import redis
+            from orchestrator.store.readiness import ReadinessMarks
 
             assert self.settings is not None
-            self._redis_client = redis.Redis.from_url(self.settings.redis.url, socket_timeout=2)
-        client = self._redis_client
+            self._redis_client = ReadinessMarks.from_url(self.settings.redis.url,
+                                                         socket_timeout=2)
+        marks = self._redis_client
 
         def check() -> bool:
-            value = client.get(proc.ready_key)
-            return value is not None and value.decode() == str(proc.pid)
+            key = proc.ready_key
+            return key is not None and marks.pid(key) == str(proc.pid)
 
         return check
 

@@ -175,6 +175,21 @@ class ExecutionRef:
     label: str | None
 
     @property
+    def region(self) -> str:
+        """The region part."""
+        return self.arn.split(":")[3]
+
+    @property
+    def account(self) -> str:
+        """The account part."""
+        return self.arn.split(":")[4]
+
+    @property
+    def machine(self) -> str:
+        """The state machine part: ``{name}``, or ``{name}/{label}`` for a Map Run child."""
+        return self.state_machine_arn.split(":stateMachine:", 1)[1]
+
+    @property
     def is_map_run_child(self) -> bool:
         """Whether this is a child execution of a Map Run (its machine part has a label)."""
         return self.label is not None

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from orchestrator.executions.family import FamilyRecords, delete_family
+from orchestrator.statuses import ExecutionStatus
 
 
 class MachineRecords(Protocol):
@@ -23,7 +24,8 @@ class MachineRecords(Protocol):
 
 def has_running_executions(store: MachineRecords, state_machine_arn: str) -> bool:
     """Whether any execution of the state machine is still RUNNING."""
-    return any(r.get("status") == "RUNNING" for _, r in store.iter_executions(state_machine_arn))
+    return any(r.get("status") == ExecutionStatus.RUNNING
+               for _, r in store.iter_executions(state_machine_arn))
 
 
 def finish_deleting(store: MachineRecords, state_machine_arn: str) -> bool:

@@ -40,6 +40,7 @@ from orchestrator.executions.tagging import TaggingMixin
 from orchestrator.executions.teststate import StateTestingMixin
 from orchestrator.executions.versions import VersionsMixin, configuration_fields, publish_flags
 from orchestrator.settings import Settings
+from orchestrator.statuses import UNSUCCESSFUL, ExecutionStatus
 from orchestrator.store.base import Cursor, StateStore
 
 Request = Mapping[str, Any]
@@ -47,10 +48,10 @@ Response = dict[str, Any]
 Validator = Callable[..., list[Any]]
 
 MACHINE_TYPES = ("STANDARD", "EXPRESS")
-EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+EXECUTION_STATUSES = tuple(s.value for s in ExecutionStatus)
 REDRIVE_FILTERS = ("REDRIVEN", "NOT_REDRIVEN")
 MAX_DEFINITION_BYTES = 1_048_576
-REDRIVABLE_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+REDRIVABLE_STATUSES = frozenset(s.value for s in UNSUCCESSFUL)
 REDRIVE_PERIOD_SECONDS = 14 * 24 * 3600
 MAX_HISTORY_EVENTS_FOR_REDRIVE = 24_999
 
@@ -386,7 +387,7 @@ class StepFunctionsService(
             **target.execution_fields(self.store),
             "executionArn": arn,
             "name": name,
-            "status": "RUNNING",
+            "status": ExecutionStatus.RUNNING.value,
             "startDate": self._clock(),
             "input": text,
             "redriveCount": 0,
@@ -396,7 +397,8 @@ class StepFunctionsService(
         if not self.store.insert_execution(record):
             existing = self.store.get_execution(arn)
             # AWS: idempotent while the first one runs with the same input.
-            if existing and existing.get("status") == "RUNNING" and existing.get("input") == text:
+            if existing and existing.get("status") == ExecutionStatus.RUNNING \
+                    and existing.get("input") == text:
                 return {"executionArn": arn, "startDate": existing["startDate"]}
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
         try:
@@ -409,7 +411,8 @@ class StepFunctionsService(
                        "cause": f"The execution could not be handed to the control plane: {exc}"}
             now = self._clock()
             self.store.transition_execution(
-                arn, {"RUNNING"}, {"status": "FAILED", "stopDate": now, **failure},
+                arn, {ExecutionStatus.RUNNING.value},
+                {"status": ExecutionStatus.FAILED.value, "stopDate": now, **failure},
                 event={"timestamp": now, "type": "ExecutionFailed",
                        "executionFailedEventDetails": failure})
             raise
@@ -459,8 +462,10 @@ class StepFunctionsService(
         event: dict[str, Any] = {"timestamp": now, "type": "ExecutionAborted"}
         if details:
             event["executionAbortedEventDetails"] = details
-        fields = {"status": "ABORTED", "stopDate": now, "error": error, "cause": cause}
-        updated = self.store.transition_execution(arn, {"RUNNING"}, fields, event=event)
+        fields = {"status": ExecutionStatus.ABORTED.value, "stopDate": now, "error": error,
+                  "cause": cause}
+        updated = self.store.transition_execution(arn, {ExecutionStatus.RUNNING.value}, fields,
+                                                  event=event)
         if updated is None:
             record = self._execution(arn)
             return {"stopDate": record.get("stopDate", now)}
@@ -490,7 +495,7 @@ class StepFunctionsService(
         assert machine_arn is not None
         if redrive is not None:
             raise ValidationException("redriveFilter can only be used with a mapRunArn")
-        if status == "PENDING_REDRIVE":
+        if status == ExecutionStatus.PENDING_REDRIVE:
             raise ValidationException(
                 "statusFilter PENDING_REDRIVE can only be used with a mapRunArn"
             )
@@ -584,7 +589,7 @@ class StepFunctionsService(
         count = int(record.get("redriveCount", 0)) + 1
         now = self._clock()
         fields = {
-            "status": "RUNNING",
+            "status": ExecutionStatus.RUNNING.value,
             "redriveCount": count,
             "redriveDate": now,
             "redriveClientToken": token,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.statuses import ExecutionStatus
+
 MACHINE_TYPE_FIELD = "stateMachineType"  # internal field of execution records, never returned
 _DATA_FIELDS = ("input", "inputDetails", "output", "outputDetails")
 #: The version and alias an execution was started through (AWS fields).
@@ -13,7 +15,7 @@ _VERSION_FIELDS = ("stateMachineVersionArn", "stateMachineAliasArn")
 def redrive_status(record: dict[str, Any]) -> tuple[str, str | None]:
     """(redriveStatus, redriveStatusReason) of a parent execution (spec 3.5 wording)."""
     status = record.get("status")
-    if status in ("RUNNING", "SUCCEEDED"):
+    if status in (ExecutionStatus.RUNNING, ExecutionStatus.SUCCEEDED):
         return "NOT_REDRIVABLE", f"Execution is {status} and cannot be redriven"
     return "REDRIVABLE", None
 
@@ -36,7 +38,7 @@ def describe_execution(record: dict[str, Any], include_data: bool = True) -> dic
     if include_data:
         out["input"] = record.get("input", "{}")
         out["inputDetails"] = {"included": True}
-        if record["status"] == "SUCCEEDED" and "output" in record:
+        if record["status"] == ExecutionStatus.SUCCEEDED and "output" in record:
             out["output"] = record["output"]
             out["outputDetails"] = {"included": True}
     for field in ("error", "cause", "traceHeader", *_VERSION_FIELDS):

@@ -1,7 +1,8 @@
 """DescribeMapRun, ListMapRuns, UpdateMapRun and the Map Run's children, in AWS's shapes.
 
-Implements the ``MapRunApi`` protocol the service layer delegates to. Counters come straight
-from the Map Run's Redis counters, so ``itemCounts`` and ``executionCounts`` always add up.
+Implements the ``MapRunApi`` protocol the service layer delegates to, reading through the
+:class:`~orchestrator.store.maprun_base.MapRunStore`. Counters come straight from the store's
+counters, so ``itemCounts`` and ``executionCounts`` always add up.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import redis
 
 from orchestrator import messages
+from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.errors import (
     ExecutionDoesNotExist,
     InvalidArn,
@@ -21,11 +23,15 @@ from orchestrator.executions.errors import (
     ResourceNotFound,
     ValidationException,
 )
-from orchestrator.maprun.records import MapRunStore
+from orchestrator.maprun.deps import child_name
 from orchestrator.settings import Settings
+from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus
 from orchestrator.store.keys import Keys
+from orchestrator.store.maprun_base import ChildRecord, MapRunStore
+from orchestrator.store.maprun_record import MapRun
+from orchestrator.store.maprun_redis import RedisMapRunStore
 
-_STATUS_FOR_API = {"CLOSING": "RUNNING"}
+RUNNING = ExecutionStatus.RUNNING.value
 
 
 #: Largest position a page token may hold (a Map Run has at most 100,000,000 items).
@@ -65,31 +71,32 @@ def _page_size(max_results: int | None) -> int:
     return max_results
 
 
-def _float(value: str | None) -> float | None:
-    if value in (None, "", "null"):
-        return None
-    return float(value)  # type: ignore[arg-type]
-
-
 class MapRunApi:
-    """The Map Run part of the service layer."""
+    """The Map Run part of the service layer.
 
-    def __init__(self, client: redis.Redis, settings: Settings,
+    Args:
+        store: the Map Run store (a Redis client is wrapped in a
+            :class:`~orchestrator.store.maprun_redis.RedisMapRunStore`).
+        settings: the process settings.
+        send_task: Celery's ``send_task`` (UpdateMapRun and aborts notify the control plane).
+    """
+
+    def __init__(self, store: MapRunStore | redis.Redis, settings: Settings,
                  send_task: Callable[..., Any] | None = None) -> None:
         self.settings = settings
-        self.keys = Keys(settings.redis.key_prefix)
-        self.store = MapRunStore(client, self.keys)
-        self.redis = client
+        if isinstance(store, redis.Redis):
+            store = RedisMapRunStore(store, Keys(settings.redis.key_prefix))
+        self.store: MapRunStore = store
         self.send_task = send_task
 
     # -- helpers ------------------------------------------------------------------------
-    def _record(self, arn: str) -> dict[str, str]:
+    def _record(self, arn: str) -> MapRun:
         if not isinstance(arn, str) or ":mapRun:" not in arn:
             raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: {arn}'")
-        rec = self.store.get(arn)
-        if rec is None:
+        run = self.store.get(arn)
+        if run is None:
             raise ResourceNotFound(f"Map Run Does Not Exist: '{arn}'")
-        return rec
+        return run
 
     def _send(self, name: str, *args: Any) -> None:
         if self.send_task is not None:
@@ -97,24 +104,24 @@ class MapRunApi:
 
     # -- operations ---------------------------------------------------------------------
     def describe_map_run(self, map_run_arn: str) -> dict[str, Any]:
-        rec = self._record(map_run_arn)
+        run = self._record(map_run_arn)
         items, execs = self.store.counters(map_run_arn)
         out: dict[str, Any] = {
             "mapRunArn": map_run_arn,
-            "executionArn": rec["executionArn"],
-            "status": _STATUS_FOR_API.get(rec["status"], rec["status"]),
-            "startDate": float(rec["startDate"]),
-            "maxConcurrency": int(rec.get("maxConcurrency", "0")),
-            "toleratedFailurePercentage": _float(rec.get("toleratedFailurePercentage")) or 0.0,
-            "toleratedFailureCount": int(_float(rec.get("toleratedFailureCount")) or 0),
+            "executionArn": run.execution_arn,
+            "status": run.status.for_api,
+            "startDate": run.start_date,
+            "maxConcurrency": run.max_concurrency,
+            "toleratedFailurePercentage": run.tolerated_failure_percentage or 0.0,
+            "toleratedFailureCount": run.tolerated_failure_count or 0,
             "itemCounts": items.to_api(),
             "executionCounts": execs.to_api(),
-            "redriveCount": int(rec.get("redriveCount", "0")),
+            "redriveCount": run.redrive_count,
         }
-        if rec.get("stopDate") and rec["status"] not in ("RUNNING", "CLOSING"):
-            out["stopDate"] = float(rec["stopDate"])
-        if rec.get("redriveDate"):
-            out["redriveDate"] = float(rec["redriveDate"])
+        if run.stop_date and not run.status.is_open:
+            out["stopDate"] = run.stop_date
+        if run.redrive_date:
+            out["redriveDate"] = run.redrive_date
         return out
 
     def list_map_runs(self, execution_arn: str, max_results: int | None = None,
@@ -124,12 +131,12 @@ class MapRunApi:
         page = arns[offset:offset + size]
         runs = []
         for arn in page:
-            rec = self.store.get(arn) or {}
+            run = self.store.get(arn)
             item: dict[str, Any] = {"executionArn": execution_arn, "mapRunArn": arn,
-                                    "stateMachineArn": rec.get("labelledArn", ""),
-                                    "startDate": float(rec.get("startDate", "0"))}
-            if rec.get("stopDate") and rec.get("status") not in ("RUNNING", "CLOSING"):
-                item["stopDate"] = float(rec["stopDate"])
+                                    "stateMachineArn": run.labelled_arn if run else "",
+                                    "startDate": run.start_date if run else 0.0}
+            if run is not None and run.stop_date and not run.status.is_open:
+                item["stopDate"] = run.stop_date
             runs.append(item)
         out: dict[str, Any] = {"mapRuns": runs}
         if offset + size < len(arns):
@@ -139,25 +146,27 @@ class MapRunApi:
     def update_map_run(self, map_run_arn: str, max_concurrency: int | None = None,
                        tolerated_failure_percentage: float | None = None,
                        tolerated_failure_count: int | None = None) -> None:
-        rec = self._record(map_run_arn)
-        if rec["status"] not in ("RUNNING",):
+        run = self._record(map_run_arn)
+        if run.status is not MapRunStatus.RUNNING:
             raise ValidationException("Cannot update a completed Map Run", reason="CANNOT_UPDATE_COMPLETED_MAP_RUN")
-        fields: dict[str, str] = {}
+        limit: int | None = None
         if max_concurrency is not None:
             if max_concurrency < 0:
                 raise ValidationException("maxConcurrency must be greater than or equal to 0")
             limit = max_concurrency or self.settings.limits.max_concurrency_ceiling
-            fields.update(maxConcurrency=str(max_concurrency), limit=str(limit))
         if tolerated_failure_percentage is not None:
             if not 0 <= tolerated_failure_percentage <= 100:
                 raise ValidationException("toleratedFailurePercentage must be between 0 and 100")
-            fields["toleratedFailurePercentage"] = json.dumps(float(tolerated_failure_percentage))
         if tolerated_failure_count is not None:
             if tolerated_failure_count < 0:
                 raise ValidationException("toleratedFailureCount must be greater than or equal to 0")
-            fields["toleratedFailureCount"] = json.dumps(int(tolerated_failure_count))
-        if fields:
-            self.redis.hset(self.keys.map_run(map_run_arn), mapping=fields)
+        if (max_concurrency, tolerated_failure_percentage, tolerated_failure_count) != (None,) * 3:
+            self.store.update_limits(
+                map_run_arn, max_concurrency=max_concurrency, limit=limit,
+                tolerated_failure_count=tolerated_failure_count,
+                tolerated_failure_percentage=(float(tolerated_failure_percentage)
+                                              if tolerated_failure_percentage is not None
+                                              else None))
             # The next dispatch reads the new limit; thresholds are re-checked at once.
             self._send(messages.MAP_RUN_FEED, map_run_arn)
 
@@ -166,51 +175,47 @@ class MapRunApi:
         self._send(messages.STOP_EXECUTION, execution_arn)
 
     # -- children -----------------------------------------------------------------------
-    def _child_item(self, rec: dict[str, str], index: int, status: str,
-                    record: dict[str, Any] | None) -> dict[str, Any]:
-        from orchestrator.maprun.context import child_name
-
-        name = record["name"] if record else child_name(rec["mapRunId"], index)
+    def _child_item(self, run: MapRun, index: int, status: str,
+                    record: ChildRecord | None) -> dict[str, Any]:
+        name = record.name if record else child_name(run.map_run_id, index)
         item: dict[str, Any] = {
-            "executionArn": rec["executionPrefix"] + name,
-            "stateMachineArn": rec["labelledArn"],
+            "executionArn": run.execution_prefix + name,
+            "stateMachineArn": run.labelled_arn,
             "name": name,
             "status": status,
-            "startDate": float(record["start"]) if record else float(rec["startDate"]),
-            "mapRunArn": rec["arn"],
-            "itemCount": int(self.redis.hget(self.keys.map_run_inputs(rec["arn"]), f"w:{index}") or 1),
-            "redriveCount": int(rec.get("redriveCount", "0")),
+            "startDate": record.start if record else run.start_date,
+            "mapRunArn": run.arn,
+            "itemCount": self.store.child_weights(run.arn, [index])[0],
+            "redriveCount": run.redrive_count,
         }
-        if record and status != "RUNNING":
-            item["stopDate"] = float(record["stop"])
+        if record and status != RUNNING:
+            item["stopDate"] = record.stop
         return item
 
     def list_children(self, map_run_arn: str, status_filter: str | None = None,
                       redrive_filter: str | None = None, max_results: int | None = None,
                       next_token: str | None = None) -> dict[str, Any]:
-        rec = self._record(map_run_arn)
+        run = self._record(map_run_arn)
         size, offset = _page_size(max_results), _offset(next_token)
-        state = json.loads(rec.get("feedState") or "null") or {"next": 0}
         running = set(self.store.running_indexes(map_run_arn))
         out: list[dict[str, Any]] = []
         seen = 0
-        index = int(state["next"]) - 1
+        index = run.feed.next - 1
         chunk = 500
         while index >= 0 and len(out) < size:
-            fields = [str(i) for i in range(index, max(-1, index - chunk), -1)]
-            statuses = self.redis.hmget(self.keys.map_run_status(map_run_arn), fields)
-            records = self.redis.hmget(self.keys.map_run_children(map_run_arn), fields)
-            for f, st, raw in zip(fields, statuses, records, strict=True):
-                i = int(f)
-                status = st.decode() if st else ("RUNNING" if i in running else None)
+            indexes = list(range(index, max(-1, index - chunk), -1))
+            statuses = self.store.child_statuses(map_run_arn, indexes)
+            records = self.store.child_records(map_run_arn, indexes)
+            for i, st, record in zip(indexes, statuses, records, strict=True):
+                status = st.value if st else (RUNNING if i in running else None)
                 if status is None or (status_filter and status != status_filter):
                     continue
-                if redrive_filter == "REDRIVEN" and int(rec.get("redriveCount", "0")) == 0:
+                if redrive_filter == "REDRIVEN" and run.redrive_count == 0:
                     continue
                 seen += 1
                 if seen <= offset:
                     continue
-                out.append(self._child_item(rec, i, status, json.loads(raw) if raw else None))
+                out.append(self._child_item(run, i, status, record))
                 if len(out) >= size:
                     break
             index -= chunk
@@ -219,39 +224,44 @@ class MapRunApi:
             result["nextToken"] = _token(offset + size)
         return result
 
-    def _locate(self, execution_arn: str) -> tuple[dict[str, str], int] | None:
-        name = execution_arn.rsplit(":", 1)[-1]
+    def _locate(self, execution_arn: str) -> tuple[MapRun, int] | None:
+        try:
+            name = parse_execution_arn(execution_arn).name
+        except InvalidArn:
+            return None
         located = self.store.child_location(name)
         if located is None:
             return None
-        rec = self.store.get(located[0])
-        if rec is None or rec["executionPrefix"] + name != execution_arn:
+        run = self.store.get(located[0])
+        if run is None or run.execution_prefix + name != execution_arn:
             return None
-        return rec, located[1]
+        return run, located[1]
 
     def describe_child(self, execution_arn: str) -> dict[str, Any] | None:
         located = self._locate(execution_arn)
         if located is None:
             return None
-        rec, index = located
-        status = self.store.child_status(rec["arn"], index)
-        if status is None:
-            if index not in set(self.store.running_indexes(rec["arn"])):
+        run, index = located
+        ended = self.store.child_statuses(run.arn, [index])[0]
+        if ended is None:
+            if index not in set(self.store.running_indexes(run.arn)):
                 return None  # never started: not an execution yet
-            status = "RUNNING"
-        record = self.store.child_record(rec["arn"], index)
-        item = self._child_item(rec, index, status, record)
+            status = RUNNING
+        else:
+            status = ended.value
+        record = self.store.child_records(run.arn, [index])[0]
+        item = self._child_item(run, index, status, record)
         item.pop("itemCount", None)
-        child_input = self.store.child_input(rec["arn"], index) or "null"
+        child_input = self.store.child_inputs(run.arn, [index])[0] or "null"
         item.update(input=child_input, inputDetails={"included": True})
-        if record and record.get("output") is not None:
-            item.update(output=record["output"], outputDetails={"included": True})
-        if record and record.get("error") is not None:
-            item.update(error=record["error"], cause=record.get("cause", ""))
-        if status == "SUCCEEDED":
+        if record and record.output is not None:
+            item.update(output=record.output, outputDetails={"included": True})
+        if record and record.error is not None:
+            item.update(error=record.error, cause=record.cause or "")
+        if status == ChildStatus.SUCCEEDED:
             item.update(redriveStatus="NOT_REDRIVABLE",
                         redriveStatusReason="Execution is SUCCEEDED and cannot be redriven")
-        elif status == "RUNNING":
+        elif status == RUNNING:
             item.update(redriveStatus="NOT_REDRIVABLE",
                         redriveStatusReason="Execution is RUNNING and cannot be redriven")
         else:
@@ -265,8 +275,7 @@ class MapRunApi:
         if self._locate(execution_arn) is None:
             return None
         size, offset = _page_size(max_results), _offset(next_token)
-        raw = self.redis.lrange(self.keys.history(execution_arn), 0, -1)
-        events = [json.loads(e) for e in raw]
+        events = self.store.child_history(execution_arn)
         if reverse_order:
             events.reverse()
         page = events[offset:offset + size]

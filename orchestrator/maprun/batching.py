@@ -13,12 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+from orchestrator.jsontext import dumps
+from orchestrator.maprun.plan import BatchRule
 
-
-def dumps(value: Any) -> str:
-    """Compact JSON, as AWS serialises payloads."""
-    return _DUMPS(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +34,11 @@ class Batcher:
     MaxInputBytesPerBatch each item is serialised on arrival to measure it.
     """
 
-    def __init__(self, config: dict[str, Any] | None) -> None:
-        config = config or {}
-        self.enabled = bool(config)
-        self.max_items = config.get("MaxItemsPerBatch") or None
-        self.max_bytes = config.get("MaxInputBytesPerBatch") or None
-        batch_input = config.get("BatchInput")
+    def __init__(self, rule: BatchRule | None) -> None:
+        self.enabled = rule is not None
+        self.max_items = rule.max_items if rule is not None else None
+        self.max_bytes = rule.max_bytes if rule is not None else None
+        batch_input = rule.batch_input if rule is not None else None
         self.suffix = "" if batch_input is None else ',"BatchInput":' + dumps(batch_input)
         self._items: list[Any] = []
         self._size = 0

@@ -1,32 +1,35 @@
-"""The dispatcher: turns free concurrency permits into Celery chord segments of children.
+"""The dispatcher: turns free concurrency permits into chord segments of children.
 
-One Lua call reclaims expired leases, computes the free permits under the Map Run's current
-limit (so UpdateMapRun applies to the very next dispatch), pops that many ready children and
-grants each a permit held by a unique holder id. The children are packed into broker messages
-(several child executions per message when the limit is large, one per message when it is
-small, so a slow child never holds others back: ARCHITECTURE invariant 2), and the messages
-into bounded chord segments. Each finished message reports its outcomes at once (a
-``children_done`` message from the worker), which refills its slots; the chord body only
-closes the segment's books.
+One store call (:meth:`MapRunStore.grant`) reclaims expired permits, computes the free ones
+under the Map Run's current limit (so UpdateMapRun applies to the very next dispatch), pops
+that many ready children and grants each a permit held by a unique holder id. The children are
+packed into broker messages (several child executions per message when the limit is large,
+one per message when it is small, so a slow child never holds others back:
+docs/architecture.md invariant 2), and the messages into bounded chord segments. Each finished
+message reports its outcomes at once (a ``children_done`` message from the worker), which
+refills its slots; the chord body only closes the segment's books.
+
+Children whose permit expired after they ended (their report is late) come back from the
+grant; the dispatcher hands their outbox outcomes to ``settle`` (the coordinator's one place
+where outcomes are applied) and grants again.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from typing import Any
-
-from celery import chord, signature
+from collections.abc import Callable, Sequence
 
 from orchestrator import messages
-from orchestrator.maprun.context import MapRunContext, child_name
-from orchestrator.messages import outbox_key
+from orchestrator.maprun.deps import Deps, child_name
+from orchestrator.statuses import MapRunStatus
+from orchestrator.store.maprun_base import Grant, Lease, Segment
+from orchestrator.store.maprun_record import MapRun
 
 log = logging.getLogger(__name__)
 
 MAX_PER_CALL = 1024
-#: Child inputs fetched per dispatch round trip (at least one child).
+#: Child inputs fetched per grant (at least one child).
 MAX_BYTES_PER_CALL = 4 * 1024 * 1024
 
 #: Children are packed several to a message only while the backlog (children granted now plus
@@ -35,6 +38,9 @@ MAX_BYTES_PER_CALL = 4 * 1024 * 1024
 #: that a single worker process ran one after the other: 30 children ran at concurrency 1,
 #: behind the slowest of them (e2e test_maprun_invariants, convoy without a limit).
 SPREAD_MESSAGES = 64
+
+#: Applies late outcomes (from the outbox) to a Map Run.
+Settle = Callable[[str, Sequence[messages.ChildOutcome]], None]
 
 
 def children_per_message(limit: int, ceiling: int) -> int:
@@ -51,121 +57,96 @@ def spread_per_message(per_message: int, backlog: int) -> int:
 
     Keeps at least :data:`SPREAD_MESSAGES` messages' worth of backlog, so that the work of a
     small or draining Map Run spreads over every free worker slot instead of queueing inside
-    one message (ARCHITECTURE invariant 2).
+    one message (docs/architecture.md invariant 2).
     """
     return max(1, min(per_message, backlog // SPREAD_MESSAGES))
 
 
-def dispatch(ctx: MapRunContext, arn: str) -> int:
+def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
     """Dispatch as many ready children as permits allow; returns how many were sent."""
-    keys = ctx.keys
-    rec = ctx.store.get(arn)
-    if rec is None or rec["status"] != "RUNNING":
+    store = deps.store
+    run = store.get(arn)
+    if run is None or run.status is not MapRunStatus.RUNNING:
         return 0
-    limit = int(rec.get("limit", "10000"))
-    per_message = children_per_message(limit, ctx.settings.celery.children_per_message)
-    lease_ms = int(ctx.settings.limits.lease_seconds * 1000)
+    per_message = children_per_message(run.limit, deps.settings.celery.children_per_message)
+    lease_ms = int(deps.settings.limits.lease_seconds * 1000)
     sent = settled = 0
     while True:
-        tag = uuid.uuid4().hex[:10]
-        result = ctx.scripts.dispatch(
-            keys=[keys.map_run_semaphore(arn), keys.map_run_queue(arn), keys.map_run(arn),
-                  keys.map_run_inputs(arn), keys.map_run_status(arn), keys.map_run_counters(arn),
-                  outbox_key(keys.map_run_status(arn))],
-            args=[int(time.time() * 1000), lease_ms, MAX_PER_CALL, tag, MAX_BYTES_PER_CALL],
-        )
-        reclaimed = int(result[0])
-        if reclaimed:
-            log.warning("map run %s: reclaimed %d expired permits", arn, reclaimed)
-        if result[1]:
+        grants = store.grant(arn, now_ms=deps.now_ms(), lease_ms=lease_ms,
+                             max_children=MAX_PER_CALL, tag=uuid.uuid4().hex[:10],
+                             max_bytes=MAX_BYTES_PER_CALL)
+        if grants.reclaimed:
+            log.warning("map run %s: reclaimed %d expired permits", arn, grants.reclaimed)
+        if grants.late:
             # Children that ended but whose report is late: record them from the outbox (this
             # frees their permits), then grant again so the freed permits are used at once.
-            settled += _settle(ctx, arn, result[1])
-            if not result[2:]:
+            settled += _settle_late(deps, arn, grants.late, settle)
+            if not grants.granted:
                 continue
-        granted = result[2:]
-        if not granted:
+        if not grants.granted:
             break
-        children = [
-            messages.ChildWork(index=int(granted[i]), name=child_name(rec["mapRunId"], int(granted[i])),
-                               holder=granted[i + 1].decode(), input=granted[i + 2].decode())
-            for i in range(0, len(granted), 3)
-        ]
         packing = per_message
         if per_message > 1:
-            backlog = len(children) + int(ctx.redis.zcard(keys.map_run_queue(arn)))
+            backlog = len(grants.granted) + store.queue_length(arn)
             packing = spread_per_message(per_message, backlog)
-        _send_segments(ctx, arn, rec, children, packing, lease_ms)
-        sent += len(children)
-    _maybe_feed(ctx, arn, rec)
+        _send_segments(deps, run, grants.granted, packing, lease_ms)
+        sent += len(grants.granted)
+    _maybe_feed(deps, run)
     if settled:
         # Settled outcomes may have completed the run or crossed a failure threshold; the feed
-        # task ends with completion.after_progress, which checks both (no-op feeding when the
-        # reader is done).
-        ctx.send_control(messages.MAP_RUN_FEED, arn)
+        # task ends with a progress check, which looks at both (no-op feeding when the reader
+        # is done).
+        deps.bus.send_control(messages.MAP_RUN_FEED, arn)
     return sent
 
 
-def _settle(ctx: MapRunContext, arn: str, pairs: list[bytes]) -> int:
-    """Record the outbox outcomes of ``(idx, holder)`` pairs whose permits expired."""
-    from orchestrator.maprun import completion  # completion imports this module
-
-    indexes = [pairs[i].decode() for i in range(0, len(pairs), 2)]
-    holders = [pairs[i + 1].decode() for i in range(0, len(pairs), 2)]
-    raw = ctx.redis.hmget(outbox_key(ctx.keys.map_run_status(arn)), indexes)
+def _settle_late(deps: Deps, arn: str, late: list[tuple[int, str]], settle: Settle) -> int:
+    """Record the outbox outcomes of ``(index, holder)`` pairs whose permits expired."""
     outcomes = []
-    for holder, text in zip(holders, raw, strict=True):
-        if text is None:
+    found = deps.store.late_outcomes(arn, [index for index, _ in late])
+    for (_, holder), outcome in zip(late, found, strict=True):
+        if outcome is None:
             continue  # recorded meanwhile: the permit expires again and is dropped then
-        # The permit the script renewed is the expired holder's; release that one (the outbox
+        # The permit the store renewed is the expired holder's; release that one (the outbox
         # may hold an earlier dispatch attempt's outcome of the same child).
-        outcomes.append(messages.ChildOutcome.model_validate_json(text).model_copy(
-            update={"holder": holder}))
-    log.warning("map run %s: %d children settled from the outbox (late reports)", arn, len(outcomes))
-    completion.apply_outcomes(ctx, arn, outcomes)
+        outcomes.append(outcome.model_copy(update={"holder": holder}))
+    log.warning("map run %s: %d children settled from the outbox (late reports)", arn,
+                len(outcomes))
+    settle(arn, outcomes)
     return len(outcomes)
 
 
-def _send_segments(ctx: MapRunContext, arn: str, rec: dict[str, str],
-                   children: list[messages.ChildWork], per_message: int, lease_ms: int) -> None:
-    keys = ctx.keys
-    settings = ctx.settings
-    segment_size = max(per_message, settings.limits.segment_size)
+def _send_segments(deps: Deps, run: MapRun, granted: list[Grant], per_message: int,
+                   lease_ms: int) -> None:
+    children = [messages.ChildWork(index=g.index, name=child_name(run.map_run_id, g.index),
+                                   holder=g.holder, input=g.input) for g in granted]
+    keys = deps.store.ledger_keys(run.arn)
+    segment_size = max(per_message, deps.settings.limits.segment_size)
     for start in range(0, len(children), segment_size):
         segment_children = children[start:start + segment_size]
         segment = uuid.uuid4().hex[:12]
-        header = []
-        for m in range(0, len(segment_children), per_message):
-            batch = messages.ChildBatch(
-                map_run_arn=arn, segment=segment, state_machine_arn=rec["labelledArn"],
-                execution_prefix=rec["executionPrefix"], processor_key=rec["processorKey"],
-                processor_hash=rec["processorHash"], execution_type=rec["executionType"],  # type: ignore[arg-type]
-                semaphore_key=keys.map_run_semaphore(arn), status_key=keys.map_run_status(arn),
-                control_key=keys.map_run(arn), lease_ms=lease_ms,
-                redrive_count=int(rec.get("redriveCount", "0")),
-                children=segment_children[m:m + per_message],
+        batches = [
+            messages.ChildBatch(
+                map_run_arn=run.arn, segment=segment, state_machine_arn=run.labelled_arn,
+                execution_prefix=run.execution_prefix, processor_key=run.processor_key,
+                processor_hash=run.processor_hash, execution_type=run.execution_type,
+                semaphore_key=keys.semaphore, status_key=keys.status, control_key=keys.control,
+                outbox_key=keys.outbox, journal_key=keys.journal, lease_ms=lease_ms,
+                redrive_count=run.redrive_count, children=segment_children[m:m + per_message],
             )
-            header.append(signature(
-                messages.RUN_CHILDREN, args=[batch.model_dump()],
-                queue=settings.celery.children_queue,
-            ))
-        body = signature(messages.CLOSE_SEGMENT, args=[arn, segment],
-                         queue=settings.celery.control_queue)
-        # "{sent at}|{child indexes}": what the reconciler needs to close the segment from
-        # the child records if its chord body never runs (ARCHITECTURE invariant 4).
-        ctx.redis.hset(keys.map_run_segments(arn), segment,
-                       f"{time.time():.3f}|" + ",".join(str(c.index) for c in segment_children))
-        _apply(chord(header, body))
+            for m in range(0, len(segment_children), per_message)
+        ]
+        # What the reconciler needs to close the segment from the child records if its chord
+        # body never runs (docs/architecture.md invariant 4).
+        deps.store.add_segment(run.arn, segment,
+                               Segment(deps.clock(), [c.index for c in segment_children]))
+        deps.bus.send_segment(batches, run.arn, segment)
 
 
-def _apply(canvas: Any) -> None:
-    canvas.apply_async()
-
-
-def _maybe_feed(ctx: MapRunContext, arn: str, rec: dict[str, str]) -> None:
+def _maybe_feed(deps: Deps, run: MapRun) -> None:
     """Ask for more items when the window has drained below half."""
-    if rec.get("readerDone") == "1":
+    if run.reader_done:
         return
-    queued = int(ctx.redis.zcard(ctx.keys.map_run_queue(arn)))
-    if queued < int(rec["window"]) // 2 and not ctx.redis.exists(ctx.keys.map_run_feed_lock(arn)):
-        ctx.send_control(messages.MAP_RUN_FEED, arn)
+    if deps.store.queue_length(run.arn) < run.window // 2 \
+            and not deps.store.lease_held(Lease.FEED, run.arn):
+        deps.bus.send_control(messages.MAP_RUN_FEED, run.arn)

@@ -1,25 +1,33 @@
 """The feeder: streams items from the ItemReader into the Map Run's dispatch window.
 
-One feeder runs per Map Run at a time (a Redis lock). It reads items, applies ItemSelector
-and ItemBatcher, and stores child inputs in Redis until the window (a bound on undispatched
+One feeder runs per Map Run at a time (a lease). It reads items, applies ItemSelector and
+ItemBatcher, and adds child inputs to the store until the window (a bound on undispatched
 children, not on items) is full, then stops; the dispatcher calls it again when the window
-drains. Each chunk of children is written together with the reader's cursor in one Redis
-transaction, so a restarted orchestrator continues exactly where the last chunk ended
-(ARCHITECTURE invariants 6 and 7: nothing lost, memory bounded by the window).
+drains. Each chunk of children is stored together with the reader's cursor in one atomic step,
+so a restarted orchestrator continues exactly where the last chunk ended
+(docs/architecture.md invariants 6 and 7: nothing lost, memory bounded by the window).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 import uuid
 from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl import StatesError, compile_template
 from orchestrator.maprun.batching import Batch, Batcher
-from orchestrator.maprun.context import MapRunContext, child_name
+from orchestrator.maprun.deps import Deps, child_name
+from orchestrator.maprun.plan import MapRunPlan
+from orchestrator.statuses import ChildStatus, MapRunStatus
+from orchestrator.store.maprun_base import (
+    ChildRecord,
+    FailedChild,
+    FeedChunk,
+    Lease,
+    ReadyChild,
+)
+from orchestrator.store.maprun_record import FeedState, MapRun
 
 log = logging.getLogger(__name__)
 
@@ -29,53 +37,52 @@ CHUNK_ITEMS = 20_000
 #: One feeder call reads at most this many items, then hands over to a fresh call, so that
 #: dispatching and feeding interleave on the control workers.
 ITEMS_PER_CALL = 200_000
-LOCK_MS = 120_000
+LEASE_MS = 120_000
 
 
-class Feeder:
-    """Fills one Map Run's window; call :meth:`run` (idempotent, lock-protected)."""
+def feed(deps: Deps, arn: str) -> bool:
+    """Feed until the window is full or the items end. Returns False if another feeder runs.
 
-    def __init__(self, ctx: MapRunContext, arn: str) -> None:
-        self.ctx = ctx
+    Raises:
+        StatesError: the reader failed (States.ItemReaderFailed); the Map Run fails with it.
+    """
+    token = uuid.uuid4().hex
+    if not deps.store.acquire_lease(Lease.FEED, arn, token, LEASE_MS):
+        return False
+    try:
+        _Feeder(deps, arn).run()
+    finally:
+        deps.store.release_lease(Lease.FEED, arn, token)
+    return True
+
+
+class _Feeder:
+    """One feeder call on one Map Run."""
+
+    def __init__(self, deps: Deps, arn: str) -> None:
+        self.deps = deps
         self.arn = arn
-        self.keys = ctx.keys
 
-    def run(self) -> bool:
-        """Feed until the window is full or the items end. Returns False if another feeder runs."""
-        token = uuid.uuid4().hex
-        lock = self.keys.map_run_feed_lock(self.arn)
-        if not self.ctx.redis.set(lock, token, nx=True, px=LOCK_MS):
-            return False
-        try:
-            self._feed()
-        finally:
-            if (self.ctx.redis.get(lock) or b"").decode() == token:
-                self.ctx.redis.delete(lock)
-        return True
-
-    def _feed(self) -> None:
+    def run(self) -> None:
         from orchestrator.readers import open_items
 
-        rec = self.ctx.store.get(self.arn)
-        if rec is None or rec["status"] != "RUNNING" or rec.get("readerDone") == "1":
+        store = self.deps.store
+        run = store.get(self.arn)
+        if run is None or run.status is not MapRunStatus.RUNNING or run.reader_done:
             return
-        window = int(rec["window"])
-        room = window - int(self.ctx.redis.zcard(self.keys.map_run_queue(self.arn)))
+        room = run.window - store.queue_length(self.arn)
         if room <= 0:
             return
-        request = json.loads(rec["request"])
-        state = json.loads(rec.get("feedState") or "null") or {"cursor": None, "next": 0, "carried": []}
-        selector = request.get("item_selector")
-        template = compile_template(selector) if selector is not None else None
-        base_context = request.get("context") or {}
-        effective_input = request.get("effective_input")
-        batcher = Batcher(request.get("batcher"))
-        batcher.restore(state["carried"])
-        next_index = int(state["next"])
-        map_run_id = rec["mapRunId"]
+        request = run.request
+        state = run.feed
+        template = (compile_template(request.item_selector)
+                    if request.item_selector is not None else None)
+        base_context = request.context or {}
+        batcher = Batcher(MapRunPlan.of(request).batching)
+        batcher.restore(state.carried)
+        next_index = state.next
 
-        stream = open_items(request.get("reader"), request.get("items"), self.ctx.s3,
-                            cursor=state["cursor"])
+        stream = open_items(request.reader, request.items, self.deps.s3, cursor=state.cursor)
         pending: list[Batch] = []
         failed: list[tuple[int, dict[str, str]]] = []
         produced = chunk_items = items_read = 0
@@ -92,7 +99,7 @@ class Feeder:
                         map_item["Key"] = item.key
                     item_ctx["Map"] = {"Item": map_item}
                     try:
-                        value = template.evaluate(effective_input, item_ctx)
+                        value = template.evaluate(request.effective_input, item_ctx)
                     except StatesError as exc:
                         # A malformed item fails only its own child (invariant 9).
                         failed.append((next_index + len(pending) + len(failed), exc.to_dict()))
@@ -103,11 +110,12 @@ class Feeder:
                     pending.append(batch)
                     chunk_items += batch.items
                 if len(pending) + len(failed) >= CHUNK or chunk_items >= CHUNK_ITEMS:
-                    next_index = self._flush(pending, failed, next_index, map_run_id, stream, batcher)
+                    next_index = self._flush(run, pending, failed, next_index,
+                                             FeedState(stream.cursor(), 0, batcher.carried))
                     produced += len(pending) + len(failed)
                     pending, failed, chunk_items = [], [], 0
                     # Children are ready: dispatch them while this call reads on.
-                    self.ctx.send_control(messages.MAP_RUN_DISPATCH, self.arn)
+                    self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
                     if produced >= room or items_read >= ITEMS_PER_CALL:
                         done = False
                         more = produced < room
@@ -116,58 +124,32 @@ class Feeder:
                 pending.extend(batcher.flush())
         finally:
             stream.close()
-        next_index = self._flush(pending, failed, next_index, map_run_id, stream, batcher,
-                                 reader_done=done)
+        next_index = self._flush(run, pending, failed, next_index,
+                                 FeedState(stream.cursor(), 0, batcher.carried), reader_done=done)
         if more:
-            self.ctx.send_control(messages.MAP_RUN_FEED, self.arn)
+            self.deps.bus.send_control(messages.MAP_RUN_FEED, self.arn)
         log.info("map run %s: fed up to child %d (reader done: %s)", self.arn, next_index, done)
 
-    def _flush(self, pending: list[Batch], failed: list[tuple[int, dict[str, str]]],
-               next_index: int, map_run_id: str, stream: Any, batcher: Batcher,
-               *, reader_done: bool = False) -> int:
-        keys, arn = self.keys, self.arn
-        pipe = self.ctx.redis.pipeline(transaction=True)
-        items_total = 0
-        queue: dict[str, float] = {}
-        inputs: dict[str, str] = {}
-        failed_at = {index for index, _ in failed}
-        failed_iter = iter(failed)
+    def _flush(self, run: MapRun, pending: list[Batch], failed: list[tuple[int, dict[str, str]]],
+               next_index: int, after: FeedState, *, reader_done: bool = False) -> int:
+        """Store one chunk (children in index order, failed ones in their slots)."""
+        failed_at = dict(failed)
         batches = iter(pending)
+        ready: list[ReadyChild] = []
+        failures: list[FailedChild] = []
         index = next_index
-        count = len(pending) + len(failed)
-        for _ in range(count):
+        for _ in range(len(pending) + len(failed)):
+            name = child_name(run.map_run_id, index)
             if index in failed_at:
-                _, error = next(failed_iter)
-                now = time.time()
-                name = child_name(map_run_id, index)
-                record = {"name": name, "status": "FAILED", "start": now, "stop": now,
-                          "error": error["Error"], "cause": error["Cause"]}
-                inputs[str(index)] = "null"
-                pipe.hsetnx(keys.map_run_status(arn), str(index), "FAILED")
-                pipe.hset(keys.map_run_children(arn), str(index), json.dumps(record))
-                for kind in ("i", "e"):
-                    pipe.hincrby(keys.map_run_counters(arn), f"{kind}.FAILED", 1)
-                    pipe.hincrby(keys.map_run_counters(arn), f"{kind}.dispatched", 1)
-                items_total += 1
+                now = self.deps.clock()
+                error = failed_at[index]
+                failures.append(FailedChild(index, ChildRecord(
+                    name=name, status=ChildStatus.FAILED, start=now, stop=now,
+                    error=error["Error"], cause=error["Cause"])))
             else:
                 batch = next(batches)
-                inputs[str(index)] = batch.input_json
-                if batch.items != 1:
-                    inputs[f"w:{index}"] = str(batch.items)
-                queue[str(index)] = index
-                items_total += batch.items
-            pipe.set(keys.child(child_name(map_run_id, index)), f"{arn}|{index}")
+                ready.append(ReadyChild(index, name, batch.input_json, batch.items))
             index += 1
-        if inputs:
-            pipe.hset(keys.map_run_inputs(arn), mapping=inputs)
-        if queue:
-            pipe.zadd(keys.map_run_queue(arn), queue)
-        pipe.hincrby(keys.map_run_counters(arn), "i.total", items_total)
-        pipe.hincrby(keys.map_run_counters(arn), "e.total", count)
-        state = {"cursor": stream.cursor(), "next": index, "carried": batcher.carried}
-        fields = {"feedState": json.dumps(state)}
-        if reader_done:
-            fields["readerDone"] = "1"
-        pipe.hset(keys.map_run(arn), mapping=fields)
-        pipe.execute()
+        state = FeedState(cursor=after.cursor, next=index, carried=after.carried)
+        self.deps.store.append_children(self.arn, FeedChunk(ready, failures, state, reader_done))
         return index

@@ -1,4 +1,4 @@
-"""Redriving a failed Map Run: only its unsuccessful children run again (spec 3.6).
+"""Redriving a failed Map Run: only its unsuccessful children run again (docs/spec.md 3.6).
 
 The run keeps its ARN, its succeeded children and their results; FAILED, TIMED_OUT and
 ABORTED children go back to the ready queue (their counters reset to 0, as AWS resets
@@ -11,12 +11,10 @@ EXPRESS child run again from ``StartAt``; a child's ``RedriveCount`` shows the M
 
 from __future__ import annotations
 
-import time
-
 from orchestrator import messages
-from orchestrator.maprun.context import MapRunContext
+from orchestrator.maprun.deps import Deps
+from orchestrator.statuses import MapRunStatus
 
-UNSUCCESSFUL = ("FAILED", "TIMED_OUT", "ABORTED")
 MAX_REDRIVES = 1000
 
 
@@ -24,33 +22,14 @@ class MapRunNotRedrivable(Exception):
     """The Map Run cannot be redriven (running, succeeded, or redriven 1,000 times)."""
 
 
-def redrive_map_run(ctx: MapRunContext, arn: str) -> int:
+def redrive_map_run(deps: Deps, arn: str) -> int:
     """Put the unsuccessful children of a closed Map Run back to work; returns its redriveCount."""
-    keys = ctx.keys
-    rec = ctx.store.get(arn)
-    if rec is None or rec["status"] not in ("FAILED", "ABORTED"):
-        raise MapRunNotRedrivable(f"Map Run {arn} is {rec and rec['status']} and cannot be redriven")
-    count = int(rec.get("redriveCount", "0")) + 1
-    if count > MAX_REDRIVES:
+    run = deps.store.get(arn)
+    if run is None or run.status not in (MapRunStatus.FAILED, MapRunStatus.ABORTED):
+        status = run.status.value if run is not None else None
+        raise MapRunNotRedrivable(f"Map Run {arn} is {status} and cannot be redriven")
+    if run.redrive_count + 1 > MAX_REDRIVES:
         raise MapRunNotRedrivable(f"Map Run {arn} was already redriven {MAX_REDRIVES} times")
-    statuses = {k.decode(): v.decode() for k, v in ctx.redis.hgetall(keys.map_run_status(arn)).items()}
-    again = sorted(int(i) for i, st in statuses.items() if st in UNSUCCESSFUL)
-    weights = ctx.redis.hmget(keys.map_run_inputs(arn), [f"w:{i}" for i in again]) if again else []
-    items = sum(int(w) if w else 1 for w in weights)
-    pipe = ctx.redis.pipeline(transaction=True)
-    if again:
-        pipe.hdel(keys.map_run_status(arn), *[str(i) for i in again])
-        pipe.zadd(keys.map_run_queue(arn), {str(i): i for i in again})
-        pipe.hincrby(keys.map_run_counters(arn), "i.dispatched", -items)
-        pipe.hincrby(keys.map_run_counters(arn), "e.dispatched", -len(again))
-    for kind in ("i", "e"):
-        for status in UNSUCCESSFUL:
-            pipe.hset(keys.map_run_counters(arn), f"{kind}.{status}", 0)
-    pipe.hdel(keys.map_run(arn), "stopDate", "error", "cause", "closing", "result")
-    pipe.hset(keys.map_run(arn), mapping={"status": "RUNNING", "redriveCount": str(count),
-                                          "redriveDate": repr(time.time())})
-    pipe.delete(keys.map_run_finalize_lock(arn))
-    pipe.zadd(keys.open_map_runs(), {arn: time.time()})
-    pipe.execute()
-    ctx.send_control(messages.MAP_RUN_FEED, arn)
+    count = deps.store.redrive(arn, now=deps.clock())
+    deps.bus.send_control(messages.MAP_RUN_FEED, arn)
     return count

@@ -9,9 +9,10 @@ it is only checked once the reader has read every item; until then a percentage-
 keeps going (AWS also documents that children may still run after the threshold is crossed).
 The count threshold is checked at once, and timed-out items count toward it as well.
 
-The DISPATCH script (``maprun.scripts``) applies the same rule to the counters atomically, so
-no child is dispatched between the failure that crosses the threshold and the Map Run being
-marked failed; keep the two in step.
+The store's grant applies the same rule to the counters atomically
+(``orchestrator/store/lua/grant_permits.lua``, and ``MemoryMapRunStore._over_threshold``), so no
+child is dispatched between the failure that crosses the threshold and the Map Run being marked
+failed; keep the three in step (the store contract test checks the two stores agree).
 """
 
 from __future__ import annotations

@@ -19,18 +19,21 @@ mr:{arn}:counters         hash    item and execution counters (i.<name>, e.<name
 mr:{arn}:inputs           hash    child index -> child input (JSON): the dispatch window
 mr:{arn}:children         hash    child index -> child record (JSON)
 mr:{arn}:status           hash    child index -> terminal status (the idempotent transition)
+mr:{arn}:status:outbox    hash    child index -> ChildOutcome JSON a worker wrote as its child ended
+mr:{arn}:status:redrive   hash    child index -> a failed STANDARD child's journal (redrive point)
 mr:{arn}:queue            zset    child indexes ready to dispatch (score = index)
 mr:{arn}:sem              zset    concurrency permits: holder -> lease expiry (ms)
 mr:{arn}:segments         hash    chord segment id -> JSON {children, deadline, closed}
 mr:{arn}:results          hash    child index -> result record (JSON), spooled for the writer
-mr:{arn}:feed             string  feeder lock
+mr:{arn}:feed             string  feeder lease
 mr:open                   zset    open Map Run ARNs by start time (the reconciler's work list)
 proc:{digest}             string  an ItemProcessor definition (JSON), read by workers
 ex:{arn}:task:{seq}       string  result of a parent Task run on a worker (JSON)
-mr:{arn}:finalize         string  finalizer lock
+mr:{arn}:finalize         string  finalizer lease (short, renewed while the Map Run closes)
 reconcile:lock            string  one reconciler pass at a time
 child:{name}              string  child execution name -> "{map run arn}|{index}"
 token:{id}                string  pagination token payload (JSON), 24 h TTL
+devstack:ready:{n}:{id}   string  pid of a local stack's Celery worker once it consumes
 ========================  ======  =================================================================
 """
 
@@ -97,6 +100,12 @@ class Keys:
     def map_run_queue(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:queue"
 
+    def map_run_outbox(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:status:outbox"
+
+    def map_run_journals(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:status:redrive"
+
     def map_run_semaphore(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:sem"
 
@@ -129,3 +138,6 @@ class Keys:
 
     def page_token(self, token_id: str) -> str:
         return f"{self.base}:token:{token_id}"
+
+    def worker_ready(self, name: str, nonce: str) -> str:
+        return f"{self.base}:devstack:ready:{name}:{nonce}"

@@ -15,76 +15,18 @@ from typing import Any
 
 import redis
 
+from orchestrator.jsontext import dumps
 from orchestrator.store.base import DATE_FIELDS, INT_FIELDS, JSON_FIELDS, Cursor
+from orchestrator.store.sync_redis import sync
 from orchestrator.store.keys import Keys
+from orchestrator.store.scripts import lua
 
 _BATCH = 200
-
-# KEYS: record hash, index zset. ARGV: member, score, then field/value pairs.
-_INSERT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-return 1
-"""
-
-# KEYS: record hash (must exist). ARGV: n_set, pairs..., n_del, names...
-_UPDATE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local i = 1
-local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
-return 1
-"""
-
-# KEYS: execution hash, history list. ARGV: n_allowed, statuses..., n_set, pairs..., n_del,
-# names..., event body ('' = none; else the event JSON without id/previousEventId).
-_TRANSITION = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 0 end
-local i = 1
-local n = tonumber(ARGV[i]); i = i + 1
-local allowed = false
-for _ = 1, n do
-  if ARGV[i] == status then allowed = true end
-  i = i + 1
-end
-if not allowed then return 0 end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
-local body = ARGV[i]
-if body ~= '' then
-  local last = 0
-  local tail = redis.call('LRANGE', KEYS[2], -1, -1)
-  if #tail == 1 then
-    local found = string.match(tail[1], '"id":%s*(%d+)')
-    if found then last = tonumber(found) else last = redis.call('LLEN', KEYS[2]) end
-  end
-  local prefix = '{"id":' .. (last + 1) .. ',"previousEventId":' .. last
-  if body == '{}' then
-    redis.call('RPUSH', KEYS[2], prefix .. '}')
-  else
-    redis.call('RPUSH', KEYS[2], prefix .. ',' .. string.sub(body, 2))
-  end
-end
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# KEYS: execution hash, history list. ARGV: required status ('' = none), events...
-_APPEND = """
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
-for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-return 1
-"""
 
 
 def _encode_value(name: str, value: Any) -> str:
     if name in JSON_FIELDS:
-        return json.dumps(value, separators=(",", ":"))
+        return dumps(value)
     if name in DATE_FIELDS:
         return repr(float(value))
     if name in INT_FIELDS:
@@ -124,10 +66,6 @@ def _split_fields(fields: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return pairs, deletes
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 class RedisStore:
     """A :class:`StateStore` in Redis.
 
@@ -137,12 +75,12 @@ class RedisStore:
     """
 
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
-        self._redis = client
+        self._redis = sync(client)
         self._keys = keys
-        self._insert = client.register_script(_INSERT)
-        self._update = client.register_script(_UPDATE)
-        self._transition = client.register_script(_TRANSITION)
-        self._append = client.register_script(_APPEND)
+        self._insert = client.register_script(lua("insert_record"))
+        self._update = client.register_script(lua("update_record"))
+        self._transition = client.register_script(lua("transition_execution"))
+        self._append = client.register_script(lua("append_history"))
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "stepmap") -> RedisStore:
@@ -266,7 +204,7 @@ class RedisStore:
         pairs, deletes = _split_fields(fields)
         body = ""
         if event is not None:
-            body = _dumps({k: v for k, v in event.items() if k not in ("id", "previousEventId")})
+            body = dumps({k: v for k, v in event.items() if k not in ("id", "previousEventId")})
         statuses = list(from_statuses)
         result = self._transition(
             keys=[self._keys.execution(arn), self._keys.history(arn)],
@@ -294,7 +232,7 @@ class RedisStore:
     ) -> bool:
         if not events and require_status is None:
             return True
-        encoded = [_dumps(dict(event)) for event in events]
+        encoded = [dumps(dict(event)) for event in events]
         return bool(
             self._append(
                 keys=[self._keys.execution(arn), self._keys.history(arn)],
@@ -328,7 +266,7 @@ class RedisStore:
 
     def put_page_token(self, payload: Mapping[str, Any], ttl_seconds: int) -> str:
         token = uuid.uuid4().hex
-        self._redis.set(self._keys.page_token(token), _dumps(dict(payload)), ex=ttl_seconds)
+        self._redis.set(self._keys.page_token(token), dumps(dict(payload)), ex=ttl_seconds)
         return token
 
     def get_page_token(self, token: str) -> dict[str, Any] | None:

@@ -16,7 +16,6 @@ A file is closed and the next one started when adding a record would take it pas
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +23,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator.asl.errors import ResultWriterFailed
-from orchestrator.writer._records import CATEGORY, dumps, transformed, writer_options
+from orchestrator.jsontext import dumps
+from orchestrator.writer._records import CATEGORY, transformed, writer_options
 
 #: Multipart part size; S3 requires at least 5 MiB for every part but the last.
 PART_SIZE = 8 * 1024 * 1024
@@ -257,7 +257,7 @@ class ResultFileWriter:
                 self._s3.put_object(
                     Bucket=self._bucket,
                     Key=self.manifest_key,
-                    Body=json.dumps(manifest, separators=(",", ":")).encode(),
+                    Body=dumps(manifest).encode(),
                     ContentType="application/json",
                 )
             self._closed = True

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from orchestrator.jsontext import dumps
+
 SUCCEEDED = "SUCCEEDED"
 PENDING = "PENDING"
 FAILED = "FAILED"
@@ -164,6 +166,4 @@ def transform_results(
     return "".join(dumps(v) + "\n" for v in values)
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON, UTF-8 kept as is (how records are written to files)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+

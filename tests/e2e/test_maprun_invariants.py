@@ -1,4 +1,4 @@
-"""The Distributed Map runtime's invariants (ARCHITECTURE.md), proven on real processes.
+"""The Distributed Map runtime's invariants (docs/architecture.md), proven on real processes.
 
 The children record what they see themselves (``tests/e2e/handlers/probe.py``): how many of
 them run at once, when each started and stopped, and which ones completed. The stack runs two

@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 from orchestrator.cli import app
 from orchestrator.devstack import commands
 from orchestrator.settings import Settings
-from workers.settings import WorkerSettings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose.yaml"
@@ -142,7 +141,7 @@ def test_stepmap_variables_are_settings_fields(name: str) -> None:
     assert "STEPMAP_REDIS__URL" in names
     for key in names:
         parts = key.removeprefix("STEPMAP_").lower().split("__")
-        assert _field_exists(Settings, parts) or _field_exists(WorkerSettings, parts), key
+        assert _field_exists(Settings, parts), key
 
 
 def test_stepmap_variables_parse_into_the_settings_compose_means(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,7 +156,6 @@ def test_stepmap_variables_parse_into_the_settings_compose_means(monkeypatch: py
     assert settings.api.auth_enabled is True
     assert [t.get_secret_value() for t in settings.api.tokens] == ["user-token"]
     assert settings.s3.secret_access_key.get_secret_value() == "user-secret"
-    assert WorkerSettings().redis.url == "redis://redis:6379/0"
 
 
 def test_every_long_running_service_has_a_healthcheck() -> None:

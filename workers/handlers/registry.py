@@ -3,7 +3,7 @@
 A handler is registered with ``@handler("clean-text")`` in a module named by the
 ``handler_modules`` setting; a Task resolves ``FunctionName`` (plain name, partial or full
 Lambda ARN, with or without a ``:qualifier``) to a registered callable and nothing else is
-ever imported or run (ARCHITECTURE invariant 8).
+ever imported or run (docs/architecture.md invariant 8).
 """
 
 from __future__ import annotations

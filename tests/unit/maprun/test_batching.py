@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from orchestrator.maprun.batching import Batcher, dumps
+from orchestrator.maprun.plan import BatchRule
 
 
 def _run(config: dict | None, items: list) -> list[tuple[dict, int]]:
-    batcher = Batcher(config)
+    batcher = Batcher(BatchRule.of(config))
     out = []
     for item in items:
         out.extend(batcher.add(item))
@@ -58,9 +59,9 @@ def test_an_item_larger_than_the_byte_bound_forms_a_batch_of_its_own() -> None:
 
 def test_open_byte_bounded_batch_survives_a_restart() -> None:
     config = {"MaxItemsPerBatch": 3, "MaxInputBytesPerBatch": 1000}
-    first = Batcher(config)
+    first = Batcher(BatchRule.of(config))
     assert list(first.add({"a": 1})) == []
-    second = Batcher(config)
+    second = Batcher(BatchRule.of(config))
     second.restore(first.carried)
     assert [json.loads(b.input_json) for b in second.add(2)] == []
     (batch,) = list(second.add(3))
@@ -68,10 +69,10 @@ def test_open_byte_bounded_batch_survives_a_restart() -> None:
 
 
 def test_open_batch_survives_a_restart() -> None:
-    first = Batcher({"MaxItemsPerBatch": 3})
+    first = Batcher(BatchRule.of({"MaxItemsPerBatch": 3}))
     assert list(first.add(1)) == []
     assert list(first.add(2)) == []
-    second = Batcher({"MaxItemsPerBatch": 3})
+    second = Batcher(BatchRule.of({"MaxItemsPerBatch": 3}))
     second.restore(first.carried)
     (batch,) = list(second.add(3))
     assert json.loads(batch.input_json) == {"Items": [1, 2, 3]}

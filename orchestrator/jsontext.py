@@ -1,0 +1,17 @@
+"""The one compact-JSON writer of the control plane and the workers.
+
+Compact separators and no ASCII escaping, as AWS serialises payloads: a child's output, a
+parent's output and a result file all carry the same text for the same value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def dumps(value: Any) -> str:
+    """``value`` as compact JSON text (UTF-8 characters kept as they are)."""
+    return _ENCODE(value)

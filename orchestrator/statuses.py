@@ -1,0 +1,72 @@
+"""The status vocabulary of executions, Map Runs and child executions, and one outcome rule.
+
+Values are AWS's strings, so a status enum compares equal to the text stored in Redis, sent on
+the wire or returned by the API. Nothing here does I/O; the wire contract and every layer above
+it import these names instead of writing status literals.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from orchestrator.asl import Failed, Succeeded
+
+
+class ExecutionStatus(StrEnum):
+    """Status of an execution (a parent, or a child hosted by the control plane)."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    PENDING_REDRIVE = "PENDING_REDRIVE"
+
+
+class MapRunStatus(StrEnum):
+    """Status of a Map Run. ``CLOSING`` is internal: the API shows it as ``RUNNING``."""
+
+    RUNNING = "RUNNING"
+    CLOSING = "CLOSING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    ABORTED = "ABORTED"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the Map Run has not closed yet (RUNNING or CLOSING)."""
+        return self in (MapRunStatus.RUNNING, MapRunStatus.CLOSING)
+
+    @property
+    def for_api(self) -> str:
+        """The status DescribeMapRun shows."""
+        return MapRunStatus.RUNNING.value if self is MapRunStatus.CLOSING else self.value
+
+
+class ChildStatus(StrEnum):
+    """What a child execution reports (``SUSPENDED``: handed over to the control plane)."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    SUSPENDED = "SUSPENDED"
+
+
+#: Terminal child statuses that a Map Run redrive runs again.
+UNSUCCESSFUL: frozenset[ChildStatus] = frozenset(
+    {ChildStatus.FAILED, ChildStatus.TIMED_OUT, ChildStatus.ABORTED}
+)
+#: Terminal child statuses (counted in a Map Run's counters).
+TERMINAL: frozenset[ChildStatus] = UNSUCCESSFUL | {ChildStatus.SUCCEEDED}
+
+
+def outcome_status(outcome: Succeeded | Failed) -> ChildStatus:
+    """The terminal status of an ended execution: the one rule for parents and children.
+
+    An execution that ran past its TimeoutSeconds is ``TIMED_OUT``; any other failure
+    (including a Task's own ``States.Timeout``) is ``FAILED``.
+    """
+    if isinstance(outcome, Succeeded):
+        return ChildStatus.SUCCEEDED
+    return ChildStatus.TIMED_OUT if outcome.timed_out else ChildStatus.FAILED

@@ -1,0 +1,121 @@
+"""The child runner and the parent runner on the memory stores (no network, no Celery)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from maprun_world import EXECUTION, MACHINE, PROCESSOR, World, request
+
+from orchestrator import messages
+from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus
+from orchestrator.store.maprun_base import Closing
+
+
+def one_segment(world: World, values: list[Any], **options: Any) -> tuple[str, list[messages.ChildBatch]]:
+    arn = world.start(request(values, max_concurrency=len(values), **options))
+    world.run_control()
+    batches, _, _ = world.bus.segments.popleft()
+    return arn, batches
+
+
+def test_the_child_runner_reports_each_child_and_keeps_an_outbox_copy() -> None:
+    world = World()
+    arn, batches = one_segment(world, [{"id": 0, "fail": False}, {"id": 1, "fail": False}])
+    reports = world.run_children(batches)
+    outcomes = [o for r in reports for o in r.outcomes]
+    assert [(o.index, o.status, o.output) for o in outcomes] == [
+        (0, ChildStatus.SUCCEEDED, '{"id":0}'), (1, ChildStatus.SUCCEEDED, '{"id":1}')]
+    assert all(o.history and o.history[0]["type"] == "ExecutionStarted" for o in outcomes)
+    # The outbox holds each outcome until the control plane records it
+    assert world.store.late_outcomes(arn, [0, 1]) == outcomes
+    for report in reports:
+        world.deliver(report)
+    assert world.store.late_outcomes(arn, [0, 1]) == [None, None]
+
+
+def test_express_children_keep_no_history_and_no_outbox_copy() -> None:
+    world = World()
+    arn, batches = one_segment(world, [{"id": 0, "fail": False}], execution_type="EXPRESS")
+    (report,) = world.run_children(batches)
+    assert report.outcomes[0].history is None
+    assert world.store.late_outcomes(arn, [0]) == [None]
+
+
+def test_a_redelivered_message_does_not_run_a_succeeded_standard_child_again() -> None:
+    world = World()
+    _, batches = one_segment(world, [{"id": 0, "fail": False}])
+    (first,) = world.run_children(batches)
+    world.deliver(first)
+    (again,) = world.run_children(batches)
+    assert again.outcomes[0].skipped and again.outcomes[0].status is ChildStatus.SUCCEEDED
+
+
+def test_no_child_starts_once_its_map_run_has_failed() -> None:
+    world = World()
+    arn, batches = one_segment(world, [{"id": 0, "fail": False}, {"id": 1, "fail": False}])
+    world.store.begin_closing(arn, Closing(MapRunStatus.FAILED, "E", "C"))
+    reports = world.run_children(batches)
+    assert [(o.status, o.skipped) for r in reports for o in r.outcomes] == [
+        (ChildStatus.ABORTED, True), (ChildStatus.ABORTED, True)]
+
+
+def test_a_failed_standard_child_keeps_its_journal_and_resumes_from_it_on_redrive() -> None:
+    world = World()
+    arn, batches = one_segment(world, [{"id": 0, "fail": True}], count=0)
+    (report,) = world.run_children(batches)
+    outcome = report.outcomes[0]
+    assert (outcome.status, outcome.error) == (ChildStatus.FAILED, "App.Boom")
+    assert world.store._runs[arn].journals[0]
+    world.deliver(report)
+    assert world.store.status(arn) is MapRunStatus.FAILED
+    # When the Map Run is redriven, the child resumes at the state that failed
+    world.coordinator.redrive(arn)
+    world.run_control()
+    batches, _, _ = world.bus.segments.popleft()
+    assert batches[0].redrive_count == 1
+    (again,) = world.run_children(batches)
+    types = [e["type"] for e in again.outcomes[0].history or []]
+    assert types[0] == "ExecutionRedriven" and "ChoiceStateEntered" not in types
+
+
+def _parent(world: World, items: list[Any]) -> None:
+    definition = {"StartAt": "Process", "States": {
+        "Process": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+                    "ItemProcessor": PROCESSOR, "ResultPath": "$.results", "Next": "Finish"},
+        "Finish": {"Type": "Pass", "OutputPath": "$.results", "End": True}}}
+    world.records.insert_state_machine({
+        "stateMachineArn": MACHINE, "name": "orders", "definition": json.dumps(definition),
+        "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD", "status": "ACTIVE",
+        "creationDate": world.clock.now})
+    world.records.insert_execution({
+        "executionArn": EXECUTION, "stateMachineArn": MACHINE, "name": "run-1",
+        "status": "RUNNING", "startDate": world.clock.now,
+        "input": json.dumps({"items": items}), "redriveCount": 0})
+
+
+def test_a_parent_suspends_at_its_distributed_map_and_resumes_with_its_result() -> None:
+    world = World()
+    _parent(world, [{"id": i, "fail": False} for i in range(5)])
+    # When the parent is advanced, it starts a Map Run and suspends
+    world.parents.advance(EXECUTION)
+    (map_run,) = world.store.list_for_execution(EXECUTION)
+    assert world.records.get_execution(EXECUTION)["status"] == "RUNNING"  # type: ignore[index]
+    # Then, once the Map Run's children ran, the Map Run resumes it to the end
+    world.drain()
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.SUCCEEDED
+    assert json.loads(execution["output"]) == [{"id": i} for i in range(5)]
+    events = [e["type"] for e in world.records.get_history(EXECUTION, 0, 100)]
+    assert "MapRunStarted" in events and "MapRunSucceeded" in events
+    assert world.store.status(map_run) is MapRunStatus.SUCCEEDED
+
+
+def test_a_parent_fails_with_its_map_runs_error() -> None:
+    world = World()
+    _parent(world, [{"id": 0, "fail": True}, {"id": 1, "fail": False}])
+    world.parents.advance(EXECUTION)
+    world.drain()
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.FAILED
+    assert execution["error"] == "States.ExceedToleratedFailureThreshold"
