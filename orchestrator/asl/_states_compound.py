@@ -20,6 +20,8 @@ from orchestrator.asl._io import (
     select,
     show_value,
 )
+from orchestrator.asl._jsonata import resolve_number
+from orchestrator.asl._jsonata_map import jsonata_items, processor_json
 from orchestrator.asl._runtime import Cursor
 from orchestrator.asl._states_simple import SimpleStates, Step
 from orchestrator.asl.errors import Runtime, StatesError
@@ -96,6 +98,8 @@ class CompoundStates(SimpleStates):
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
 
     def _items(self, st: MapState, data: Any, ctx: dict[str, Any]) -> Any:
+        if st.io.jsonata:
+            return jsonata_items(st, data, ctx)
         items = data if st.items_path is None else select(st.items_path, data, ctx)
         if not isinstance(items, (list, dict)):
             # Decision (cause unverified): name the path and what it selected.
@@ -216,12 +220,12 @@ class CompoundStates(SimpleStates):
     def _map_request(
         self, st: MapState, data: Any, ctx: dict[str, Any], items: Any
     ) -> DistributedMapRequest:
-        max_concurrency = st.max_concurrency
+        max_concurrency = resolve_number(st.max_concurrency, data, ctx)
         if st.max_concurrency_path is not None:
             max_concurrency = self._non_negative_int(
                 st.max_concurrency_path, data, ctx, "MaxConcurrency"
             )
-        count = st.tolerated_failure_count
+        count = resolve_number(st.tolerated_failure_count, data, ctx)
         if st.tolerated_failure_count_path is not None:
             value = select(st.tolerated_failure_count_path, data, ctx)
             if not _is_int(value):
@@ -232,7 +236,9 @@ class CompoundStates(SimpleStates):
             if value < 0:
                 raise Runtime("ToleratedFailureCount cannot be negative.")
             count = value
-        percentage = st.tolerated_failure_percentage
+        percentage = resolve_number(
+            st.tolerated_failure_percentage, data, ctx, high=100, integer=False
+        )
         if st.tolerated_failure_percentage_path is not None:
             value = select(st.tolerated_failure_percentage_path, data, ctx)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -248,6 +254,8 @@ class CompoundStates(SimpleStates):
         if st.item_reader is not None:
             r = st.item_reader
             config = {k: v for k, v in r.reader_config.items() if k != "MaxItemsPath"}
+            if "MaxItems" in config:
+                config["MaxItems"] = resolve_number(r.max_items, data, ctx)
             if r.max_items_path is not None:
                 value = select(r.max_items_path, data, ctx)
                 if not _is_int(value):
@@ -268,12 +276,12 @@ class CompoundStates(SimpleStates):
         batcher_json = None
         if st.item_batcher is not None:
             b = st.item_batcher
-            max_items = b.max_items_per_batch
+            max_items = resolve_number(b.max_items_per_batch, data, ctx, low=1)
             if b.max_items_per_batch_path is not None:
                 max_items = self._positive_int(
                     b.max_items_per_batch_path, data, ctx, "MaxItemsPerBatch"
                 )
-            max_bytes = b.max_input_bytes_per_batch
+            max_bytes = resolve_number(b.max_input_bytes_per_batch, data, ctx, low=1)
             if b.max_input_bytes_per_batch_path is not None:
                 max_bytes = self._positive_int(
                     b.max_input_bytes_per_batch_path, data, ctx, "MaxInputBytesPerBatch"
@@ -311,8 +319,9 @@ class CompoundStates(SimpleStates):
             item_selector=st.item_selector_raw,
             batcher=batcher_json,
             result_writer=writer_json,
-            processor=dict(st.processor_raw),
+            processor=processor_json(st),
             execution_type=st.processor_config.execution_type or "STANDARD",
+            query_language=st.query_language,
         )
 
     @staticmethod

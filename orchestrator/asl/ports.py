@@ -124,6 +124,9 @@ class DistributedMapRequest:
     result_writer: dict[str, Any] | None
     processor: dict[str, Any]
     execution_type: str
+    #: The Map state's QueryLanguage: how ``item_selector`` is compiled
+    #: (:func:`~orchestrator.asl.compile_item_selector`).
+    query_language: str = "JSONPath"
 
     kind = "map"
 

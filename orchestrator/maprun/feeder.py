@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 
 from orchestrator import messages
-from orchestrator.asl import StatesError, compile_template
+from orchestrator.asl import StatesError, compile_item_selector
 from orchestrator.maprun.batching import Batch, Batcher
 from orchestrator.maprun.context import MapRunContext, child_name
 
@@ -66,7 +66,8 @@ class Feeder:
         request = json.loads(rec["request"])
         state = json.loads(rec.get("feedState") or "null") or {"cursor": None, "next": 0, "carried": []}
         selector = request.get("item_selector")
-        template = compile_template(selector) if selector is not None else None
+        template = (compile_item_selector(selector, request.get("query_language", "JSONPath"))
+                    if selector is not None else None)
         base_context = request.get("context") or {}
         effective_input = request.get("effective_input")
         batcher = Batcher(request.get("batcher"))

@@ -14,6 +14,7 @@ from orchestrator.asl.errors import (
 )
 
 if TYPE_CHECKING:
+    from orchestrator.asl._jsonata import JsonataTemplate
     from orchestrator.asl._paths import ReferencePath
     from orchestrator.asl._template import Template
 
@@ -80,7 +81,8 @@ class Catcher:
     next: str
     result_path: ReferencePath | None
     result_discard: bool = False
-    assign: Template | None = None
+    assign: Template | JsonataTemplate | None = None
+    output: JsonataTemplate | None = None
 
     def matches(self, error: str) -> bool:
         """Whether this catcher's ErrorEquals matches ``error``."""

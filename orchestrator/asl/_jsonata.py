@@ -1,0 +1,391 @@
+"""JSONata values of JSONata states (spec 5.6): ``{% expr %}`` strings at any depth of a field.
+
+A field's JSON value is compiled once (per definition, and each distinct expression text once
+per process) into a :class:`JsonataTemplate`. Evaluating it binds the reserved ``$states``
+variable (``input``, ``result``, ``errorOutput`` and ``context``) and the workflow variables
+the expression names, and runs the expressions with the ``jsonatapy`` library (see
+docs/decisions.md for the choice). Step Functions' own functions are added (``$partition``,
+``$range``, ``$hash``, ``$random``, ``$uuid``, ``$parse``) and ``$eval`` is refused.
+
+Any failure is ``States.QueryEvaluationError`` (catchable) naming the expression and the
+field, as AWS's causes do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+
+import jsonatapy
+
+from orchestrator.asl._intrinsic_functions import random_source
+from orchestrator.asl._paths import PRIVATE_PREFIX, VARIABLES_KEY
+from orchestrator.asl.errors import QUERY_EVALUATION_ERROR, StatesError
+
+#: The parts of ``$states`` (``context`` is the public context object).
+STATES_PARTS = ("input", "result", "errorOutput", "context")
+
+_VARIABLE = re.compile(r"\$([^\W\d]\w*)")
+_FUNCTION = re.compile(r"\$(partition|range|hash|random|uuid|parse|eval)\s*\(")
+_STATES_PART = re.compile(r"\$states\s*\.\s*(\w+)")
+_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
+           "SHA-512": "sha512"}
+
+#: The context mapping of the evaluation under way (random source for $random/$uuid).
+_CONTEXT: ContextVar[Mapping[str, Any] | None] = ContextVar("jsonata_context", default=None)
+
+
+class QueryEvaluationError(StatesError):
+    """``States.QueryEvaluationError``: a JSONata expression failed or gave a wrong value."""
+
+    def __init__(self, cause: str = "") -> None:
+        super().__init__(QUERY_EVALUATION_ERROR, cause)
+
+
+def is_jsonata(value: Any) -> bool:
+    """True for a JSONata expression string: ``{%`` ... ``%}`` with nothing around."""
+    return isinstance(value, str) and len(value) >= 4 and value[:2] == "{%" and value[-2:] == "%}"
+
+
+def contains_jsonata(value: Any) -> bool:
+    """Whether a JSON value holds a ``{% %}`` string anywhere."""
+    if isinstance(value, str):
+        return is_jsonata(value)
+    if isinstance(value, Mapping):
+        return any(contains_jsonata(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_jsonata(v) for v in value)
+    return False
+
+
+def type_name(value: Any) -> str:
+    """A JSON value's type as AWS's causes name it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _compact(value: Any) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+# -- Step Functions' functions ---------------------------------------------------------------
+
+
+def _fail(message: str) -> Exception:
+    return ValueError(message)
+
+
+def _integer(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(f"The {name} argument must be a number")
+    return math.floor(value)
+
+
+def _partition(array: Any, size: Any) -> Any:
+    if not isinstance(array, list):
+        array = [array]
+    n = _integer(size, "size")
+    if n <= 0:
+        raise _fail("The size argument must be a positive number")
+    return [array[i : i + n] for i in range(0, len(array), n)]
+
+
+def _range(start: Any, end: Any, step: Any) -> Any:
+    first, last, by = _integer(start, "start"), _integer(end, "end"), _integer(step, "step")
+    if by == 0:
+        raise _fail("The step argument must not be zero")
+    stop = last + 1 if by > 0 else last - 1
+    values = list(range(first, stop, by))
+    if len(values) > 1000:
+        raise _fail("The range must not have more than 1000 items")
+    return values
+
+
+def _hash(data: Any, algorithm: Any) -> Any:
+    if not isinstance(data, str):
+        raise _fail("The data argument must be a string")
+    if algorithm not in _HASHES:
+        raise _fail(f"The algorithm argument must be one of {', '.join(_HASHES)}")
+    return hashlib.new(_HASHES[algorithm], data.encode("utf-8")).hexdigest()
+
+
+def _random(seed: Any = None) -> Any:
+    if seed is not None:
+        import random as _stdlib_random
+
+        return _stdlib_random.Random(_integer(seed, "seed")).random()
+    return random_source(_CONTEXT.get()).random()
+
+
+def _uuid() -> Any:
+    return str(uuid.UUID(int=random_source(_CONTEXT.get()).getrandbits(128), version=4))
+
+
+def _parse(text: Any) -> Any:
+    if not isinstance(text, str):
+        raise _fail("The argument of $parse must be a string")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _fail(f"The argument of $parse is not valid JSON: {exc}") from None
+
+
+def _eval(*args: Any) -> Any:
+    raise _fail("The function $eval is not supported; use $parse")
+
+
+_OVERRIDES: dict[str, Callable[..., Any]] = {"random": _random, "eval": _eval}
+_ADDED: dict[str, Callable[..., Any]] = {
+    "partition": _partition, "range": _range, "hash": _hash, "uuid": _uuid, "parse": _parse,
+}
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(text: str) -> Any:
+    """The compiled ``jsonatapy`` expression for ``text`` (cached per text).
+
+    Raises:
+        ValueError: the expression does not parse.
+    """
+    expr = jsonatapy.compile(text)
+    for name in set(_FUNCTION.findall(text)):
+        if name in _OVERRIDES:
+            expr.register_override(name, _OVERRIDES[name])
+        else:
+            expr.register(name, _ADDED[name])
+    return expr
+
+
+# -- compiled values --------------------------------------------------------------------------
+
+
+class _Expression:
+    """One ``{% %}`` string: the compiled expression and what it reads."""
+
+    __slots__ = ("source", "text", "compiled", "parts", "names", "random")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.text = source[2:-2].strip()
+        self.compiled = compile_expression(self.text)
+        used = set(_STATES_PART.findall(self.text))
+        bare = self.text.count("$states") > len(_STATES_PART.findall(self.text))
+        self.parts = STATES_PARTS if bare else tuple(p for p in STATES_PARTS if p in used)
+        self.names = tuple(sorted({n for n in _VARIABLE.findall(self.text) if n != "states"}))
+        self.random = "$random" in self.text or "$uuid" in self.text
+
+    def run(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None, field: str) -> Any:
+        bound: dict[str, Any] = {}
+        if self.parts:
+            part: dict[str, Any] = {}
+            for name in self.parts:
+                if name == "context":
+                    if ctx is not None:
+                        part["context"] = {k: v for k, v in ctx.items()
+                                           if not k.startswith(PRIVATE_PREFIX)}
+                elif name in states:
+                    part[name] = states[name]
+            bound["states"] = part
+        if self.names and ctx is not None:
+            variables = ctx.get(VARIABLES_KEY)
+            if variables:
+                for name in self.names:
+                    if name in variables:
+                        bound[name] = variables[name]
+        token = _CONTEXT.set(ctx) if self.random else None
+        try:
+            value = self.compiled.evaluate(None, bound)
+            if value is None and self.compiled.evaluate_json_or_none(None, bound) is None:
+                raise QueryEvaluationError(
+                    f"The JSONata expression '{self.text}' specified for the field '{field}' "
+                    "returned nothing (undefined)."
+                )
+        except ValueError as exc:
+            raise QueryEvaluationError(
+                f"An error occurred while evaluating the JSONata expression '{self.text}' "
+                f"specified for the field '{field}': {exc}"
+            ) from None
+        finally:
+            if token is not None:
+                _CONTEXT.reset(token)
+        return value
+
+
+_Eval = Callable[[Mapping[str, Any], "Mapping[str, Any] | None"], Any]
+
+
+def _compile(value: Any, field: str) -> tuple[Any, _Eval | None]:
+    """(literal, None) for a static value, else (None, evaluator)."""
+    if isinstance(value, str):
+        if not is_jsonata(value):
+            return value, None
+        expr = _Expression(value)
+        return None, lambda states, ctx: expr.run(states, ctx, field)
+    if isinstance(value, dict):
+        items = [(key, *_compile(item, field)) for key, item in value.items()]
+        if all(fn is None for _, _, fn in items):
+            return value, None
+
+        def evaluate_object(states: Mapping[str, Any], ctx: Mapping[str, Any] | None) -> Any:
+            return {key: literal if fn is None else fn(states, ctx)
+                    for key, literal, fn in items}
+
+        return None, evaluate_object
+    if isinstance(value, list):
+        parts = [_compile(item, field) for item in value]
+        if all(fn is None for _, fn in parts):
+            return value, None
+
+        def evaluate_array(states: Mapping[str, Any], ctx: Mapping[str, Any] | None) -> Any:
+            return [literal if fn is None else fn(states, ctx) for literal, fn in parts]
+
+        return None, evaluate_array
+    return value, None
+
+
+class JsonataTemplate:
+    """A field value of a JSONata state, compiled once.
+
+    ``evaluate(data, ctx)`` binds ``$states.input`` to ``data`` (the interface of the
+    JSONPath :class:`~orchestrator.asl._template.Template`, so Arguments, ItemSelector,
+    ItemReader/ResultWriter Arguments and BatchInput go where Parameters went);
+    :meth:`evaluate_states` takes every ``$states`` part. ``ctx`` is the context mapping
+    (``$states.context``, plus the variables and the random source under private keys).
+    """
+
+    __slots__ = ("raw", "field", "is_static", "_literal", "_fn")
+
+    #: JSONata values may read variables and the context: the caller builds the context.
+    uses_context = True
+
+    def __init__(self, raw: Any, field: str) -> None:
+        try:
+            literal, fn = _compile(raw, field)
+        except ValueError as exc:
+            raise ValueError(f"Invalid JSONata expression in field '{field}': {exc}") from None
+        self.raw = raw
+        self.field = field
+        self.is_static = fn is None
+        self._literal = literal
+        self._fn = fn
+
+    def evaluate(self, data: Any, ctx: Mapping[str, Any] | None = None) -> Any:
+        """The value with ``$states.input`` = ``data``."""
+        fn = self._fn
+        if fn is None:
+            return self._literal
+        return fn({"input": data}, ctx)
+
+    def evaluate_states(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None) -> Any:
+        """The value with the given ``$states`` parts."""
+        fn = self._fn
+        if fn is None:
+            return self._literal
+        return fn(states, ctx)
+
+    def __repr__(self) -> str:
+        return f"JsonataTemplate({self.raw!r})"
+
+
+def compile_jsonata(raw: Any, field: str) -> JsonataTemplate:
+    """Compile a JSONata state's field value (any JSON, ``{% %}`` strings at any depth).
+
+    Raises:
+        ValueError: an expression does not parse (the message names the field).
+    """
+    return JsonataTemplate(raw, field)
+
+
+class JsonataCondition:
+    """A JSONata Choice rule's ``Condition``: an expression (or literal) that must be boolean."""
+
+    __slots__ = ("template",)
+
+    def __init__(self, template: JsonataTemplate) -> None:
+        self.template = template
+
+    def matches(self, data: Any, ctx: Mapping[str, Any] | None = None) -> bool:
+        """Evaluate with ``$states.input`` = ``data``.
+
+        Raises:
+            QueryEvaluationError: the value is not a boolean, or evaluation failed.
+        """
+        value = self.template.evaluate(data, ctx)
+        if not isinstance(value, bool):
+            raise unexpected_type(self.template, value, "boolean")
+        return value
+
+
+def resolve_number(
+    value: Any, data: Any, ctx: Mapping[str, Any] | None, *, low: float = 0,
+    high: float | None = None, integer: bool = True,
+) -> Any:
+    """A numeric field that may be a JSONata value: evaluate it and check type and range.
+
+    Literal values are returned as they are (the validator checked them).
+
+    Raises:
+        QueryEvaluationError: not a number (not an integer when ``integer``), or out of range.
+    """
+    if not isinstance(value, JsonataTemplate):
+        return value
+    result = value.evaluate(data, ctx)
+    numeric = isinstance(result, (int, float)) and not isinstance(result, bool)
+    if integer and numeric and isinstance(result, float) and result.is_integer():
+        result = int(result)
+    if not numeric or (integer and not isinstance(result, int)):
+        raise unexpected_type(value, result, "integer" if integer else "number")
+    if result < low or (high is not None and result > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise QueryEvaluationError(
+            f"The JSONata expression '{_text(value)}' specified for the field '{value.field}' "
+            f"returned the value {_compact(result)}, which is out of range: it must be {bound}."
+        )
+    return result
+
+
+def _text(template: JsonataTemplate) -> str:
+    raw = template.raw
+    return raw[2:-2].strip() if is_jsonata(raw) else _compact(raw)
+
+
+def unexpected_type(template: JsonataTemplate, value: Any, expected: str) -> StatesError:
+    """AWS's error for an expression whose value has the wrong type for its field."""
+    return QueryEvaluationError(
+        f"The JSONata expression '{_text(template)}' specified for the field '{template.field}' returned "
+        f"an unexpected result type. Expected '{expected}', but was '{type_name(value)}' for "
+        f"value: {_compact(value)}"
+    )
+
+
+__all__ = [
+    "JsonataCondition",
+    "JsonataTemplate",
+    "QueryEvaluationError",
+    "compile_expression",
+    "compile_jsonata",
+    "contains_jsonata",
+    "is_jsonata",
+    "resolve_number",
+    "type_name",
+    "unexpected_type",
+]
