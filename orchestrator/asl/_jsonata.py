@@ -87,6 +87,15 @@ def _compact(value: Any) -> str:
         return str(value)
 
 
+_LIBRARY_PREFIX = re.compile(r"^(?:host function raised \w+: |[A-Z]\d{4}: )+")
+
+
+def library_message(exc: Exception) -> str:
+    """The JSONata message of a library error, without the library's code prefixes (the
+    JSONata reference's messages are what AWS's causes quote; decision)."""
+    return _LIBRARY_PREFIX.sub("", str(exc))
+
+
 # -- Step Functions' functions ---------------------------------------------------------------
 
 
@@ -222,7 +231,7 @@ class _Expression:
         except ValueError as exc:
             raise QueryEvaluationError(
                 f"An error occurred while evaluating the JSONata expression '{self.text}' "
-                f"specified for the field '{field}': {exc}"
+                f"specified for the field '{field}': {library_message(exc)}"
             ) from None
         finally:
             if token is not None:
