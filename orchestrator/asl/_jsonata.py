@@ -202,7 +202,8 @@ class _Expression:
         self.names = tuple(sorted({n for n in _VARIABLE.findall(self.text) if n != "states"}))
         self.random = "$random" in self.text or "$uuid" in self.text
 
-    def run(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None, field: str) -> Any:
+    def bind(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The variables the expression reads: ``$states`` parts and workflow variables."""
         bound: dict[str, Any] = {}
         if self.parts:
             part: dict[str, Any] = {}
@@ -220,6 +221,10 @@ class _Expression:
                 for name in self.names:
                     if name in variables:
                         bound[name] = variables[name]
+        return bound
+
+    def run(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None, field: str) -> Any:
+        bound = self.bind(states, ctx)
         token = _CONTEXT.set(ctx) if self.random else None
         try:
             value = self.compiled.evaluate(None, bound)
@@ -242,6 +247,62 @@ class _Expression:
 _Eval = Callable[[Mapping[str, Any], "Mapping[str, Any] | None"], Any]
 
 
+def _object_text(value: Any, dynamic: list[tuple[str, ...]], at: tuple[str, ...]) -> str | None:
+    """``value`` (an object of expressions and literals) as one JSONata object constructor,
+    collecting the key paths of its expressions; None when it cannot be combined (an
+    expression inside an array: JSONata's array constructor would flatten sequences)."""
+    if isinstance(value, str) and is_jsonata(value):
+        dynamic.append(at)
+        return "(" + value[2:-2] + ")"
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            text = _object_text(item, dynamic, (*at, key))
+            if text is None:
+                return None
+            parts.append(json.dumps(key) + ": " + text)
+        return "{" + ", ".join(parts) + "}"
+    if contains_jsonata(value):
+        return None
+    return json.dumps(value)
+
+
+class _Combined:
+    """An object of several expressions evaluated as one JSONata object constructor: one
+    library call per evaluation instead of one per expression (the ItemSelector hot path).
+    When it fails or a key comes back undefined, the per-expression evaluator runs instead,
+    so errors name the failing expression exactly as without the combination."""
+
+    __slots__ = ("expr", "dynamic", "fallback")
+
+    def __init__(self, text: str, dynamic: list[tuple[str, ...]], fallback: _Eval) -> None:
+        self.expr = _Expression("{%" + text + "%}")
+        self.dynamic = tuple(dynamic)
+        self.fallback = fallback
+
+    def __call__(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None) -> Any:
+        expr = self.expr
+        token = _CONTEXT.set(ctx) if expr.random else None
+        try:
+            value = expr.compiled.evaluate(None, expr.bind(states, ctx))
+        except ValueError:
+            value = None
+        finally:
+            if token is not None:
+                _CONTEXT.reset(token)
+        if value is None or not all(_present(value, at) for at in self.dynamic):
+            return self.fallback(states, ctx)
+        return value
+
+
+def _present(value: Any, at: tuple[str, ...]) -> bool:
+    for key in at:
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return True
+
+
 def _compile(value: Any, field: str) -> tuple[Any, _Eval | None]:
     """(literal, None) for a static value, else (None, evaluator)."""
     if isinstance(value, str):
@@ -258,6 +319,10 @@ def _compile(value: Any, field: str) -> tuple[Any, _Eval | None]:
             return {key: literal if fn is None else fn(states, ctx)
                     for key, literal, fn in items}
 
+        dynamic: list[tuple[str, ...]] = []
+        text = _object_text(value, dynamic, ())
+        if text is not None and len(dynamic) > 1:
+            return None, _Combined(text, dynamic, evaluate_object)
         return None, evaluate_object
     if isinstance(value, list):
         parts = [_compile(item, field) for item in value]
