@@ -181,6 +181,20 @@ def data_limit(state_name: str) -> StatesError:
     )
 
 
+def task_result_too_large(resource: str, parameters: Any) -> StatesError:
+    """States.DataLimitExceeded for an oversized Task result: the cause names the resource
+    (for ``lambda:invoke``, the FunctionName), and ``States.ALL`` matches it (observed)."""
+    if (resource.startswith("arn:aws:states:::lambda:invoke") and isinstance(parameters, dict)
+            and isinstance(parameters.get("FunctionName"), str)):
+        resource = parameters["FunctionName"]
+    error = DataLimitExceeded(
+        f"The state/task '{resource}' returned a result with a size exceeding the maximum "
+        "number of bytes service limit."
+    )
+    error.matched_by_all = True
+    return error
+
+
 def runtime_prefix(state_name: str, entered_event_id: int) -> str:
     """The prefix AWS puts before a States.Runtime cause raised while running a state."""
     return (

@@ -24,6 +24,7 @@ from orchestrator.asl._io import (
     payload_too_large,
     select,
     show_value,
+    task_result_too_large,
 )
 from orchestrator.asl._jsonata import (
     JsonataTemplate,
@@ -108,7 +109,7 @@ class SimpleStates(ExecutionBase):
                 if retried:
                     continue
                 for catcher in catchers:
-                    if catcher.matches(exc.error):
+                    if catcher.matches(exc.error, matched_by_all=exc.matched_by_all):
                         assigned = None
                         try:
                             if state.io.jsonata:
@@ -415,7 +416,7 @@ class SimpleStates(ExecutionBase):
             try:
                 result = self.journal.call("task", lambda: invoker.invoke(request))
                 if payload_too_large(result, self.limit):
-                    raise data_limit(st.name)
+                    raise task_result_too_large(st.resource, params)
             except StatesError as exc:
                 suffix = (
                     "TimedOut"
