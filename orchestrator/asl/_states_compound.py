@@ -8,6 +8,7 @@ Run), start a Map Run, wait for its result; Retry starts a new Map Run.
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from typing import Any
 
@@ -35,6 +36,21 @@ STATE_DATA = "STATE_DATA"
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+_INTEGER_TEXT = re.compile(r"-?\d+")
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _numeric(value: Any, *, integer: bool = True) -> Any:
+    """A ``...Path`` value: a numeric string such as ``"1"`` counts as its number (observed
+    on AWS); anything else is returned as it is."""
+    if isinstance(value, str):
+        if _INTEGER_TEXT.fullmatch(value):
+            return int(value)
+        if not integer and _NUMBER_TEXT.fullmatch(value):
+            return float(value)
+    return value
 
 
 class CompoundStates(SimpleStates):
@@ -227,7 +243,7 @@ class CompoundStates(SimpleStates):
             )
         count = resolve_number(st.tolerated_failure_count, data, ctx)
         if st.tolerated_failure_count_path is not None:
-            value = select(st.tolerated_failure_count_path, data, ctx)
+            value = _numeric(select(st.tolerated_failure_count_path, data, ctx))
             if not _is_int(value):
                 raise Runtime(
                     f'The ToleratedFailureCountPath field refers to value "{show_value(value)}" '
@@ -240,7 +256,8 @@ class CompoundStates(SimpleStates):
             st.tolerated_failure_percentage, data, ctx, high=100, integer=False
         )
         if st.tolerated_failure_percentage_path is not None:
-            value = select(st.tolerated_failure_percentage_path, data, ctx)
+            value = _numeric(select(st.tolerated_failure_percentage_path, data, ctx),
+                             integer=False)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise Runtime(
                     "The ToleratedFailurePercentagePath field refers to value "
@@ -257,7 +274,7 @@ class CompoundStates(SimpleStates):
             if "MaxItems" in config:
                 config["MaxItems"] = resolve_number(r.max_items, data, ctx)
             if r.max_items_path is not None:
-                value = select(r.max_items_path, data, ctx)
+                value = _numeric(select(r.max_items_path, data, ctx))
                 if not _is_int(value):
                     raise Runtime(
                         f'The MaxItemsPath field refers to value "{show_value(value)}" which is '
@@ -326,7 +343,7 @@ class CompoundStates(SimpleStates):
 
     @staticmethod
     def _non_negative_int(path: Any, data: Any, ctx: Any, field_name: str) -> int:
-        value = select(path, data, ctx)
+        value = _numeric(select(path, data, ctx))
         if not _is_int(value):
             raise Runtime(
                 f'The {field_name}Path field refers to value "{show_value(value)}" which is not '
@@ -339,7 +356,7 @@ class CompoundStates(SimpleStates):
 
     @staticmethod
     def _positive_int(path: Any, data: Any, ctx: Any, field_name: str) -> int:
-        value = select(path, data, ctx)
+        value = _numeric(select(path, data, ctx))
         if not _is_int(value):
             raise Runtime(
                 f'The {field_name}Path field refers to value "{show_value(value)}" which is not '
