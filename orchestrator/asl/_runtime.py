@@ -350,24 +350,26 @@ class ExecutionBase:
         self,
         state_name: str,
         entered_time: datetime,
-        retry_count: int = 0,
+        retry_count: int | None = 0,
         *,
         task_token: str | None = None,
         map_item: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The context object (``$$``) for one state."""
+        """The context object (``$$``) for one state; ``retry_count`` None leaves
+        ``State.RetryCount`` out (Pass states, observed on AWS)."""
         base = self.execution_context()
         ctx: dict[str, Any] = {
             "Execution": base["Execution"],
             "State": {
                 "EnteredTime": format_timestamp(entered_time),
                 "Name": state_name,
-                "RetryCount": retry_count,
             },
             "StateMachine": base["StateMachine"],
             RANDOM_KEY: self.random_source(),
             VARIABLES_KEY: self.variables.current,
         }
+        if retry_count is not None:
+            ctx["State"]["RetryCount"] = retry_count
         if task_token is not None:
             ctx["Task"] = {"Token": task_token}
         if map_item is not None:

@@ -163,7 +163,7 @@ class SimpleStates(ExecutionBase):
         entered = self.entered(cur, st, raw)
         io = st.io
         try:
-            ctx = self.context(st.name, self.now()) if io.uses_context else None
+            ctx = self.context(st.name, self.now(), None) if io.uses_context else None
             if st.has_result:
                 if io.input_path is not None:  # InputPath errors still surface
                     apply_input_path(io, raw, ctx)
