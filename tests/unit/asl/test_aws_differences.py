@@ -32,3 +32,15 @@ def test_caught_fail_without_error_and_cause_gives_an_empty_error_output() -> No
 
     assert isinstance(outcome, Succeeded)
     assert outcome.output == {}
+
+
+def test_jsonpath_keys_holding_a_backslash_are_found() -> None:
+    # Observed on AWS: a key with a backslash is found in dot and bracket notation; inside
+    # quotes a backslash escapes only the quote or itself.
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {
+        "dot.$": "$.a\\b", "bracket.$": "$['a\\b']", "escaped.$": "$['a\\\\b']",
+        "quote.$": "$['q\\'']"}, "End": True}}}
+    outcome = _run(definition, {"a\\b": 1, "q'": 2})
+
+    assert isinstance(outcome, Succeeded)
+    assert outcome.output == {"dot": 1, "bracket": 1, "escaped": 1, "quote": 2}
