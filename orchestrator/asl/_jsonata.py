@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from functools import lru_cache
+import threading
 from typing import Any
 
 import jsonatapy
@@ -168,13 +168,40 @@ _ADDED: dict[str, Callable[..., Any]] = {
 }
 
 
-@lru_cache(maxsize=4096)
+#: Compiled expressions of the main thread, by text (see :func:`compile_expression`).
+_MAIN_CACHE: dict[str, Any] = {}
+_MAIN_CACHE_SIZE = 4096
+
+
 def compile_expression(text: str) -> Any:
-    """The compiled ``jsonatapy`` expression for ``text`` (cached per text).
+    """The compiled ``jsonatapy`` expression for ``text``.
+
+    jsonatapy's compiled expressions must be used and freed on the thread that made them
+    (using or freeing one on another thread panics, and freeing one at interpreter exit
+    crashes the process). So only the main thread caches them, per text (Celery's prefork
+    children and the coordinator evaluate there); another thread compiles per use and the
+    expression dies with the call. A definition parsed on another thread (the API's request
+    threads) is not compiled at parse time: a syntax error there was seen to crash the
+    process inside the library, so it surfaces when the state runs instead.
 
     Raises:
         ValueError: the expression does not parse.
     """
+    if not _on_main_thread():
+        return _compile_new(text)
+    expr = _MAIN_CACHE.get(text)
+    if expr is None:
+        if len(_MAIN_CACHE) >= _MAIN_CACHE_SIZE:
+            _MAIN_CACHE.clear()
+        expr = _MAIN_CACHE[text] = _compile_new(text)
+    return expr
+
+
+def _on_main_thread() -> bool:
+    return threading.get_ident() == threading.main_thread().ident
+
+
+def _compile_new(text: str) -> Any:
     expr = jsonatapy.compile(text)
     for name in set(_FUNCTION.findall(text)):
         if name in _OVERRIDES:
@@ -190,12 +217,13 @@ def compile_expression(text: str) -> Any:
 class _Expression:
     """One ``{% %}`` string: the compiled expression and what it reads."""
 
-    __slots__ = ("source", "text", "compiled", "parts", "names", "random")
+    __slots__ = ("source", "text", "parts", "names", "random")
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.text = source[2:-2].strip()
-        self.compiled = compile_expression(self.text)
+        if _on_main_thread():  # a syntax error surfaces when the definition is parsed
+            compile_expression(self.text)
         used = set(_STATES_PART.findall(self.text))
         bare = self.text.count("$states") > len(_STATES_PART.findall(self.text))
         self.parts = STATES_PARTS if bare else tuple(p for p in STATES_PARTS if p in used)
@@ -227,8 +255,9 @@ class _Expression:
         bound = self.bind(states, ctx)
         token = _CONTEXT.set(ctx) if self.random else None
         try:
-            value = self.compiled.evaluate(None, bound)
-            if value is None and self.compiled.evaluate_json_or_none(None, bound) is None:
+            compiled = compile_expression(self.text)
+            value = compiled.evaluate(None, bound)
+            if value is None and compiled.evaluate_json_or_none(None, bound) is None:
                 raise QueryEvaluationError(
                     f"The JSONata expression '{self.text}' specified for the field '{field}' "
                     "returned nothing (undefined)."
@@ -284,7 +313,7 @@ class _Combined:
         expr = self.expr
         token = _CONTEXT.set(ctx) if expr.random else None
         try:
-            value = expr.compiled.evaluate(None, expr.bind(states, ctx))
+            value = compile_expression(expr.text).evaluate(None, expr.bind(states, ctx))
         except ValueError:
             value = None
         finally:
