@@ -124,3 +124,32 @@ def test_hash_rejects_an_unknown_algorithm() -> None:
     outcome = _run(definition, 1)
     assert isinstance(outcome, Failed) and outcome.error == "States.QueryEvaluationError"
     assert "MD5, SHA-1, SHA-256, SHA-384, SHA-512" in outcome.cause
+
+
+def _problems(state: dict[str, Any]) -> list[tuple[str, str]]:
+    from orchestrator.asl import validate_definition
+
+    definition = {"QueryLanguage": "JSONata", "StartAt": "S",
+                  "States": {"S": state, "N": {"Type": "Succeed"}}}
+    return [(p.path, p.message) for p in validate_definition(definition)]
+
+
+def test_states_result_only_in_output_and_assign_of_task_parallel_map() -> None:
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "N",
+            "Arguments": {"x": "{% $states.result %}"},
+            "Output": "{% $states.result %}", "Assign": {"r": "{% $states.result.a %}"}}
+    assert _problems(task) == [(
+        "/States/S/Arguments/x",
+        "Field 'Arguments' of state 'S' uses '$states.result', which is not available in this "
+        "field")]
+    assert [p for p, _ in _problems({"Type": "Pass", "Output": "{% $states.result %}",
+                                     "Next": "N"})] == ["/States/S/Output"]
+
+
+def test_states_error_output_only_in_a_catcher() -> None:
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "N",
+            "Output": "{% $states.errorOutput %}",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "N",
+                       "Output": "{% $states.errorOutput %}",
+                       "Assign": {"e": "{% $states.result %}"}}]}
+    assert [p for p, _ in _problems(task)] == ["/States/S/Output", "/States/S/Catch/0/Assign/e"]
