@@ -4,8 +4,7 @@ A field's JSON value is compiled once (per definition, and each distinct express
 per process) into a :class:`JsonataTemplate`. Evaluating it binds the reserved ``$states``
 variable (``input``, ``result``, ``errorOutput`` and ``context``) and the workflow variables
 the expression names, and runs the expressions with the ``jsonatapy`` library (see
-docs/decisions.md for the choice). Step Functions' own functions are added (``$partition``,
-``$range``, ``$hash``, ``$random``, ``$uuid``, ``$parse``) and ``$eval`` is refused.
+docs/decisions.md for the choice; the binding is in ``_jsonata_library``).
 
 Any failure is ``States.QueryEvaluationError`` (catchable) naming the expression and the
 field, as AWS's causes do.
@@ -13,19 +12,17 @@ field, as AWS's causes do.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import re
-import uuid
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-import threading
 from typing import Any
 
-import jsonatapy
-
-from orchestrator.asl._intrinsic_functions import random_source
+from orchestrator.asl._jsonata_library import (
+    CONTEXT,
+    compile_expression,
+    library_message,
+    on_main_thread,
+)
 from orchestrator.asl._paths import PRIVATE_PREFIX, VARIABLES_KEY
 from orchestrator.asl.errors import QUERY_EVALUATION_ERROR, StatesError
 
@@ -33,13 +30,8 @@ from orchestrator.asl.errors import QUERY_EVALUATION_ERROR, StatesError
 STATES_PARTS = ("input", "result", "errorOutput", "context")
 
 _VARIABLE = re.compile(r"\$([^\W\d]\w*)")
-_FUNCTION = re.compile(r"\$(partition|range|hash|random|uuid|parse|eval)\s*\(")
 _STATES_PART = re.compile(r"\$states\s*\.\s*(\w+)")
-_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
-           "SHA-512": "sha512"}
 
-#: The context mapping of the evaluation under way (random source for $random/$uuid).
-_CONTEXT: ContextVar[Mapping[str, Any] | None] = ContextVar("jsonata_context", default=None)
 
 
 class QueryEvaluationError(StatesError):
@@ -87,130 +79,6 @@ def _compact(value: Any) -> str:
         return str(value)
 
 
-_LIBRARY_PREFIX = re.compile(r"^(?:host function raised \w+: |[A-Z]\d{4}: )+")
-
-
-def library_message(exc: Exception) -> str:
-    """The JSONata message of a library error, without the library's code prefixes (the
-    JSONata reference's messages are what AWS's causes quote; decision)."""
-    return _LIBRARY_PREFIX.sub("", str(exc))
-
-
-# -- Step Functions' functions ---------------------------------------------------------------
-
-
-def _fail(message: str) -> Exception:
-    return ValueError(message)
-
-
-def _integer(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(f"The {name} argument must be a number")
-    return math.floor(value)
-
-
-def _partition(array: Any, size: Any) -> Any:
-    if not isinstance(array, list):
-        array = [array]
-    n = _integer(size, "size")
-    if n <= 0:
-        raise _fail("The size argument must be a positive number")
-    return [array[i : i + n] for i in range(0, len(array), n)]
-
-
-def _range(start: Any, end: Any, step: Any) -> Any:
-    first, last, by = _integer(start, "start"), _integer(end, "end"), _integer(step, "step")
-    if by == 0:
-        raise _fail("The step argument must not be zero")
-    stop = last + 1 if by > 0 else last - 1
-    values = list(range(first, stop, by))
-    if len(values) > 1000:
-        raise _fail("The range must not have more than 1000 items")
-    return values
-
-
-def _hash(data: Any, algorithm: Any) -> Any:
-    if not isinstance(data, str):
-        raise _fail("The data argument must be a string")
-    if algorithm not in _HASHES:
-        raise _fail(f"The algorithm argument must be one of {', '.join(_HASHES)}")
-    return hashlib.new(_HASHES[algorithm], data.encode("utf-8")).hexdigest()
-
-
-def _random(seed: Any = None) -> Any:
-    if seed is not None:
-        import random as _stdlib_random
-
-        return _stdlib_random.Random(_integer(seed, "seed")).random()
-    return random_source(_CONTEXT.get()).random()
-
-
-def _uuid() -> Any:
-    return str(uuid.UUID(int=random_source(_CONTEXT.get()).getrandbits(128), version=4))
-
-
-def _parse(text: Any) -> Any:
-    if not isinstance(text, str):
-        raise _fail("The argument of $parse must be a string")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise _fail(f"The argument of $parse is not valid JSON: {exc}") from None
-
-
-def _eval(*args: Any) -> Any:
-    raise _fail("The function $eval is not supported; use $parse")
-
-
-_OVERRIDES: dict[str, Callable[..., Any]] = {"random": _random, "eval": _eval}
-_ADDED: dict[str, Callable[..., Any]] = {
-    "partition": _partition, "range": _range, "hash": _hash, "uuid": _uuid, "parse": _parse,
-}
-
-
-#: Compiled expressions of the main thread, by text (see :func:`compile_expression`).
-_MAIN_CACHE: dict[str, Any] = {}
-_MAIN_CACHE_SIZE = 4096
-
-
-def compile_expression(text: str) -> Any:
-    """The compiled ``jsonatapy`` expression for ``text``.
-
-    jsonatapy's compiled expressions must be used and freed on the thread that made them
-    (using or freeing one on another thread panics, and freeing one at interpreter exit
-    crashes the process). So only the main thread caches them, per text (Celery's prefork
-    children and the coordinator evaluate there); another thread compiles per use and the
-    expression dies with the call. A definition parsed on another thread (the API's request
-    threads) is not compiled at parse time: a syntax error there was seen to crash the
-    process inside the library, so it surfaces when the state runs instead.
-
-    Raises:
-        ValueError: the expression does not parse.
-    """
-    if not _on_main_thread():
-        return _compile_new(text)
-    expr = _MAIN_CACHE.get(text)
-    if expr is None:
-        if len(_MAIN_CACHE) >= _MAIN_CACHE_SIZE:
-            _MAIN_CACHE.clear()
-        expr = _MAIN_CACHE[text] = _compile_new(text)
-    return expr
-
-
-def _on_main_thread() -> bool:
-    return threading.get_ident() == threading.main_thread().ident
-
-
-def _compile_new(text: str) -> Any:
-    expr = jsonatapy.compile(text)
-    for name in set(_FUNCTION.findall(text)):
-        if name in _OVERRIDES:
-            expr.register_override(name, _OVERRIDES[name])
-        else:
-            expr.register(name, _ADDED[name])
-    return expr
-
-
 # -- compiled values --------------------------------------------------------------------------
 
 
@@ -222,7 +90,7 @@ class _Expression:
     def __init__(self, source: str) -> None:
         self.source = source
         self.text = source[2:-2].strip()
-        if _on_main_thread():  # a syntax error surfaces when the definition is parsed
+        if on_main_thread():  # a syntax error surfaces when the definition is parsed
             compile_expression(self.text)
         used = set(_STATES_PART.findall(self.text))
         bare = self.text.count("$states") > len(_STATES_PART.findall(self.text))
@@ -253,7 +121,7 @@ class _Expression:
 
     def run(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None, field: str) -> Any:
         bound = self.bind(states, ctx)
-        token = _CONTEXT.set(ctx) if self.random else None
+        token = CONTEXT.set(ctx) if self.random else None
         try:
             compiled = compile_expression(self.text)
             value = compiled.evaluate(None, bound)
@@ -269,7 +137,7 @@ class _Expression:
             ) from None
         finally:
             if token is not None:
-                _CONTEXT.reset(token)
+                CONTEXT.reset(token)
         return value
 
 
@@ -311,14 +179,14 @@ class _Combined:
 
     def __call__(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None) -> Any:
         expr = self.expr
-        token = _CONTEXT.set(ctx) if expr.random else None
+        token = CONTEXT.set(ctx) if expr.random else None
         try:
             value = compile_expression(expr.text).evaluate(None, expr.bind(states, ctx))
         except ValueError:
             value = None
         finally:
             if token is not None:
-                _CONTEXT.reset(token)
+                CONTEXT.reset(token)
         if value is None or not all(_present(value, at) for at in self.dynamic):
             return self.fallback(states, ctx)
         return value
@@ -484,7 +352,6 @@ __all__ = [
     "JsonataCondition",
     "JsonataTemplate",
     "QueryEvaluationError",
-    "compile_expression",
     "compile_jsonata",
     "contains_jsonata",
     "is_jsonata",
