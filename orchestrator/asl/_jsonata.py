@@ -96,7 +96,8 @@ class _Expression:
         bare = self.text.count("$states") > len(_STATES_PART.findall(self.text))
         self.parts = STATES_PARTS if bare else tuple(p for p in STATES_PARTS if p in used)
         self.names = tuple(sorted({n for n in _VARIABLE.findall(self.text) if n != "states"}))
-        self.random = "$random" in self.text or "$uuid" in self.text
+        # $random/$uuid draw from the context's random source, $now/$millis read its time.
+        self.random = any(f in self.text for f in ("$random", "$uuid", "$now", "$millis"))
 
     def bind(self, states: Mapping[str, Any], ctx: Mapping[str, Any] | None) -> dict[str, Any]:
         """The variables the expression reads: ``$states`` parts and workflow variables."""

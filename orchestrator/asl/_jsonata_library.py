@@ -14,11 +14,13 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonatapy
 
 from orchestrator.asl._intrinsic_functions import random_source
+from orchestrator.asl._timestamps import parse_timestamp
 
 _FUNCTION = re.compile(r"\$(partition|range|hash|random|uuid|parse|eval)\s*\(")
 _HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
@@ -100,7 +102,28 @@ def _eval(*args: Any) -> Any:
     raise _fail("The function $eval is not supported; use $parse")
 
 
-_OVERRIDES: dict[str, Callable[..., Any]] = {"random": _random, "eval": _eval}
+def _entered() -> datetime:
+    """The state's entry time from the context (journaled, so a replay sees the same)."""
+    ctx = CONTEXT.get()
+    state = ctx.get("State") if ctx is not None else None
+    stamp = parse_timestamp(state.get("EnteredTime", "")) if isinstance(state, dict) else None
+    return stamp if stamp is not None else datetime.now(UTC)
+
+
+def _now() -> Any:
+    return _entered().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _millis() -> Any:
+    return int(_entered().timestamp() * 1000)
+
+
+_OVERRIDES: dict[str, Callable[..., Any]] = {
+    "random": _random, "eval": _eval, "now": _now, "millis": _millis,
+}
+#: ``$now()`` / ``$millis()`` without arguments: the state's entry time (decision, so that
+#: a replayed execution evaluates to the same values); with arguments JSONata's own ``$now``.
+_CLOCK = re.compile(r"\$(now|millis)\s*\(\s*\)")
 _ADDED: dict[str, Callable[..., Any]] = {
     "partition": _partition, "range": _range, "hash": _hash, "uuid": _uuid, "parse": _parse,
 }
@@ -142,7 +165,11 @@ def on_main_thread() -> bool:
 
 def _compile_new(text: str) -> Any:
     expr = jsonatapy.compile(text)
-    for name in set(_FUNCTION.findall(text)):
+    names = set(_FUNCTION.findall(text))
+    clock = set(_CLOCK.findall(text))
+    if clock and len(re.findall(r"\$(?:now|millis)\s*\(", text)) == len(_CLOCK.findall(text)):
+        names |= clock
+    for name in names:
         if name in _OVERRIDES:
             expr.register_override(name, _OVERRIDES[name])
         else:

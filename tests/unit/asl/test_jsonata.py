@@ -153,3 +153,18 @@ def test_states_error_output_only_in_a_catcher() -> None:
                        "Output": "{% $states.errorOutput %}",
                        "Assign": {"e": "{% $states.result %}"}}]}
     assert [p for p, _ in _problems(task)] == ["/States/S/Output", "/States/S/Catch/0/Assign/e"]
+
+
+def test_now_and_millis_are_the_state_entry_time() -> None:
+    definition = {"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {
+        "Type": "Pass", "Output": {"now": "{% $now() %}", "millis": "{% $millis() %}",
+                                   "entered": "{% $states.context.State.EnteredTime %}"},
+        "End": True}}}
+    outcome = _run(definition, 1)
+    assert isinstance(outcome, Succeeded)
+    out = outcome.output
+    assert out["now"].startswith(out["entered"].rstrip("Z")) and out["now"].endswith("Z")
+    from orchestrator.asl import parse_timestamp
+
+    entered = parse_timestamp(out["entered"])
+    assert entered is not None and out["millis"] == int(entered.timestamp() * 1000)
