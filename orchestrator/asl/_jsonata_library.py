@@ -17,8 +17,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-import jsonatapy
-
 from orchestrator.asl._intrinsic_functions import random_source
 from orchestrator.asl._timestamps import parse_timestamp
 
@@ -164,6 +162,8 @@ def on_main_thread() -> bool:
 
 
 def _compile_new(text: str) -> Any:
+    import jsonatapy  # imported on first use: JSONPath-only processes never load it
+
     expr = jsonatapy.compile(text)
     names = set(_FUNCTION.findall(text))
     clock = set(_CLOCK.findall(text))
