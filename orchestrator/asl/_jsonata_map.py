@@ -49,10 +49,10 @@ def compile_item_selector(raw: Any, query_language: str = JSONPATH) -> Template 
 
 
 def processor_json(st: MapState) -> dict[str, Any]:
-    """The ItemProcessor as a machine definition for the children, carrying the Map state's
-    QueryLanguage (its states inherit it, as inside the parent)."""
+    """The ItemProcessor as a machine definition for the children, carrying the QueryLanguage
+    its states inherit inside the parent (the parent's top level)."""
     processor = dict(st.processor_raw)
-    if st.query_language == JSONATA and "QueryLanguage" not in processor:
+    if st.processor.query_language == JSONATA and "QueryLanguage" not in processor:
         processor["QueryLanguage"] = JSONATA
     return processor
 

@@ -41,7 +41,7 @@ def parse_map(
         execution_type=config_raw.get("ExecutionType"),
     )
     processor_json = {k: v for k, v in processor_raw.items() if k != "ProcessorConfig"}
-    processor = parser.machine(processor_json, f"{path}/{key}", ql)
+    processor = parser.machine(processor_json, f"{path}/{key}", parser.top_ql)
     selector_key = "ItemSelector" if "ItemSelector" in raw else "Parameters"
     item_selector = parser._value(raw, selector_key, path, ql)
     io = parser._io(raw, path, params=False, results=True, ql=ql)

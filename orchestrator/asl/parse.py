@@ -157,12 +157,21 @@ def _uses_random(value: Any) -> bool:
 
 
 class _Parser:
-    """Builds model objects; raises InvalidDefinition naming the JSON path on any bad field."""
+    """Builds model objects; raises InvalidDefinition naming the JSON path on any bad field.
+
+    A state's QueryLanguage is its own or the top level's (spec 5.6): the states of a
+    Parallel branch or of an ItemProcessor inherit the top level's, not the enclosing
+    state's (as the validator checks them).
+    """
+
+    top_ql = JSONPATH
 
     def machine(
         self, raw: Mapping[str, Any], path: str, inherited_ql: str
     ) -> StateMachine:
         ql = raw.get("QueryLanguage", inherited_ql)
+        if not path:
+            self.top_ql = ql
         states_raw = raw.get("States")
         if not isinstance(states_raw, Mapping) or not isinstance(
             raw.get("StartAt"), str
@@ -495,7 +504,7 @@ class _Parser:
         self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
     ) -> State:
         branches = tuple(
-            self.machine(branch, f"{path}/Branches/{i}", ql)
+            self.machine(branch, f"{path}/Branches/{i}", self.top_ql)
             for i, branch in enumerate(raw.get("Branches") or ())
         )
         return ParallelState(
