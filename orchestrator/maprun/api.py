@@ -166,7 +166,8 @@ class MapRunApi:
             "startDate": float(record["start"]) if record else float(rec["startDate"]),
             "mapRunArn": rec["arn"],
             "itemCount": int(self.redis.hget(self.keys.map_run_inputs(rec["arn"]), f"w:{index}") or 1),
-            "redriveCount": int(rec.get("redriveCount", "0")),
+            "redriveCount": int(record.get("redriveCount", 0) if record
+                                else rec.get("redriveCount", "0")),
         }
         if record and status != "RUNNING":
             item["stopDate"] = float(record["stop"])

@@ -22,10 +22,14 @@ def apply_outcomes(ctx: MapRunContext, arn: str, outcomes: Iterable[messages.Chi
     keys = ctx.keys
     args: list[str | int] = []
     by_index: dict[int, messages.ChildOutcome] = {}
+    # The redrive this child ran in: ListExecutions shows 0 for children a redrive did not rerun.
+    redrives = int(ctx.redis.hget(keys.map_run(arn), "redriveCount") or 0)
     for o in outcomes:
         if o.status == "SUSPENDED":
             continue  # not terminal: the control plane hosts it (nested Distributed Map)
         record = {"name": o.name, "status": o.status, "start": o.start, "stop": o.stop}
+        if redrives:
+            record["redriveCount"] = redrives
         if o.output is not None:
             record["output"] = o.output
         if o.error is not None:
