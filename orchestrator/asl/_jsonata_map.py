@@ -3,6 +3,7 @@ language as one compiled object, and the ItemProcessor JSON a Map Run's children
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from orchestrator.asl._jsonata import (
     compile_jsonata,
     unexpected_type,
 )
+from orchestrator.asl._paths import VARIABLES_KEY
 from orchestrator.asl._template import Template, compile_template
 from orchestrator.asl.model import JSONATA, JSONPATH, MapState
 
@@ -32,20 +34,63 @@ def jsonata_items(st: MapState, data: Any, ctx: Mapping[str, Any] | None) -> Any
     return items
 
 
-def compile_item_selector(raw: Any, query_language: str = JSONPATH) -> Template | JsonataTemplate:
+_VARIABLE = re.compile(r"\$([^\W\d]\w*)")
+
+
+class _WithVariables:
+    """An ItemSelector evaluated with the workflow variables it reads (a Distributed Map's
+    selector runs in the coordinator, away from the execution's variables)."""
+
+    __slots__ = ("inner", "variables")
+
+    def __init__(self, inner: Template | JsonataTemplate, variables: Mapping[str, Any]) -> None:
+        self.inner = inner
+        self.variables = variables
+
+    def evaluate(self, data: Any, context: Mapping[str, Any] | None = None) -> Any:
+        ctx = dict(context or {})
+        ctx[VARIABLES_KEY] = self.variables
+        return self.inner.evaluate(data, ctx)
+
+
+def compile_item_selector(
+    raw: Any, query_language: str = JSONPATH, variables: Mapping[str, Any] | None = None
+) -> Template | JsonataTemplate | _WithVariables:
     """Compile a Map state's ItemSelector for its query language.
 
     The result has ``evaluate(map_input, context)``, where ``context`` carries
     ``Map.Item`` (``$$.Map.Item`` in JSONPath, ``$states.context.Map.Item`` in JSONata) and
     the map input is ``$`` / ``$states.input``. A Distributed Map's feeder calls this once
-    per Map Run with the request's ``query_language``.
+    per Map Run with the request's ``query_language`` and ``variables``.
 
     Raises:
         ValueError: the selector does not compile.
     """
+    selector: Template | JsonataTemplate
     if query_language == JSONATA:
-        return compile_jsonata(raw, "ItemSelector")
-    return compile_template(raw)
+        selector = compile_jsonata(raw, "ItemSelector")
+    else:
+        selector = compile_template(raw)
+    return _WithVariables(selector, variables) if variables else selector
+
+
+def selector_variables(raw: Any, variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The workflow variables an ItemSelector names (carried to a Distributed Map's feeder:
+    its children cannot read the parent's variables, but the selector can, spec 5.6)."""
+    names = set(_VARIABLE.findall(json_text(raw))) - {"states"}
+    found = {name: variables[name] for name in sorted(names) if name in variables}
+    return found or None
+
+
+def json_text(value: Any) -> str:
+    """Every string of a JSON value, joined (where ``$name`` references may appear)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return " ".join(json_text(v) for v in value.values())
+    if isinstance(value, list):
+        return " ".join(json_text(v) for v in value)
+    return ""
 
 
 def processor_json(st: MapState) -> dict[str, Any]:
@@ -57,4 +102,4 @@ def processor_json(st: MapState) -> dict[str, Any]:
     return processor
 
 
-__all__ = ["compile_item_selector", "jsonata_items", "processor_json"]
+__all__ = ["compile_item_selector", "jsonata_items", "processor_json", "selector_variables"]

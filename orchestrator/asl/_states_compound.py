@@ -22,7 +22,7 @@ from orchestrator.asl._io import (
     show_value,
 )
 from orchestrator.asl._jsonata import resolve_number
-from orchestrator.asl._jsonata_map import jsonata_items, processor_json
+from orchestrator.asl._jsonata_map import jsonata_items, processor_json, selector_variables
 from orchestrator.asl._runtime import Cursor
 from orchestrator.asl._states_simple import SimpleStates, Step
 from orchestrator.asl.errors import Runtime, StatesError
@@ -334,6 +334,9 @@ class CompoundStates(SimpleStates):
             reader=reader_json,
             items=items,
             item_selector=st.item_selector_raw,
+            item_selector_variables=selector_variables(
+                st.item_selector_raw, self.variables.current)
+            if st.item_selector_raw is not None else None,
             batcher=batcher_json,
             result_writer=writer_json,
             processor=processor_json(st),

@@ -66,7 +66,8 @@ class Feeder:
         request = json.loads(rec["request"])
         state = json.loads(rec.get("feedState") or "null") or {"cursor": None, "next": 0, "carried": []}
         selector = request.get("item_selector")
-        template = (compile_item_selector(selector, request.get("query_language", "JSONPath"))
+        template = (compile_item_selector(selector, request.get("query_language", "JSONPath"),
+                                          request.get("item_selector_variables"))
                     if selector is not None else None)
         base_context = request.get("context") or {}
         effective_input = request.get("effective_input")

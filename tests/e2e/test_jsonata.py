@@ -61,3 +61,29 @@ def test_jsonata_distributed_map_with_jsonata_item_selector(e2e: E2E) -> None:
     (run,) = e2e.map_runs(described["executionArn"])
     assert run["itemCounts"]["succeeded"] == run["itemCounts"]["total"] == 12
     assert run["maxConcurrency"] == 4
+
+
+def test_jsonata_item_selector_reads_parent_variables_and_items(e2e: E2E) -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"tag": "{% $states.input.tag %}"}, "Next": "Map"},
+            "Map": {
+                "Type": "Map",
+                "Items": "{% $states.input.xs %}",
+                "ItemSelector": {"x": "{% $states.context.Map.Item.Value %}", "tag": "{% $tag %}"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "Echo",
+                    "States": {"Echo": {"Type": "Pass", "Output": "{% $states.input.tag & $states.input.x %}",
+                                        "End": True}},
+                },
+                "End": True,
+            },
+        },
+    }
+    described = e2e.run(json.dumps(definition), {"tag": "t", "xs": [1, 2, 3]})
+
+    assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
+    assert json.loads(described["output"]) == ["t1", "t2", "t3"]

@@ -168,3 +168,28 @@ def test_now_and_millis_are_the_state_entry_time() -> None:
 
     entered = parse_timestamp(out["entered"])
     assert entered is not None and out["millis"] == int(entered.timestamp() * 1000)
+
+
+def test_distributed_item_selector_reads_the_parent_variables_it_names() -> None:
+    from conftest import FakeMapRunner
+
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"tag": "t1", "unused": [1, 2]}, "Next": "M"},
+        "M": {"Type": "Map", "Items": "{% [1, 2] %}",
+              "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}", "tag": "{% $tag %}"},
+              "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED",
+                                                    "ExecutionType": "EXPRESS"},
+                                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+              "End": True}}}
+    runner = FakeMapRunner(FakeInvoker())
+    ports = Ports(tasks=FakeInvoker(), clock=FakeClock(), map_runner=runner)
+    outcome = run_execution(parse_definition(definition), {}, execution_info(), ports)
+    assert isinstance(outcome, Succeeded)
+    (request,) = runner.requests
+    assert request.item_selector_variables == {"tag": "t1"}
+    selector = compile_item_selector(request.item_selector, request.query_language,
+                                     request.item_selector_variables)
+    ctx = {"Map": {"Item": {"Index": 0, "Value": 1}}}
+    assert selector.evaluate({}, ctx) == {"v": 1, "tag": "t1"}
+    jsonpath = compile_item_selector({"tag.$": "$tag"}, "JSONPath", {"tag": "t2"})
+    assert jsonpath.evaluate({}, ctx) == {"tag": "t2"}
