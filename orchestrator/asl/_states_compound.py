@@ -128,6 +128,7 @@ class CompoundStates(SimpleStates):
 
     def _inline(self, st: MapState, data: Any, ctx: dict[str, Any], cur: Cursor) -> Any:
         items = self._items(st, data, ctx)
+        resolve_number(st.max_concurrency, data, ctx)  # a JSONata value must evaluate
         if st.max_concurrency_path is not None:
             self._non_negative_int(st.max_concurrency_path, data, ctx, "MaxConcurrency")
         self.emit(
