@@ -131,7 +131,8 @@ class Report:
         engine = self.figures.get("engine")
         if engine is not None:
             for label, value in engine.extra.items():
-                rows.append((f"engine, {label}", "", "", f"{value:,.0f} runs/s", "target >=20,000"
+                unit = "items/s" if label.startswith("item selector") else "runs/s"
+                rows.append((f"engine, {label}", "", "", f"{value:,.0f} {unit}", "target >=20,000"
                              if "off" in label else ""))
         heads = ("measurement", "count", "seconds", "rate", "ratio / note")
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
@@ -193,7 +194,7 @@ def run_engine(seconds: float, timeout: float) -> Figure:
         raise maprun.BenchError(f"bench.engine exited {done.returncode}: {done.stderr[-2000:]}")
     rates: dict[str, float] = {}
     for line in done.stdout.splitlines():
-        m = re.match(r"\s*(.+?):\s*([\d,.]+)\s*runs/s", line)
+        m = re.match(r"\s*(.+?):\s*([\d,.]+)\s*(?:runs|items)/s", line)
         if m:
             rates[m.group(1)] = float(m.group(2).replace(",", ""))
     if not rates:

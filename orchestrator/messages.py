@@ -81,6 +81,9 @@ class ChildOutcome(BaseModel):
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    redrive_count: int = Field(
+        0, description="The Map Run's redrive this child ran in (0: its first run)."
+    )
     start: float = Field(description="Start time, epoch seconds.")
     stop: float = Field(description="Stop time, epoch seconds.")
     history: list[dict[str, Any]] | None = Field(

@@ -210,7 +210,8 @@ class ChildRunner:
         if isinstance(outcome, Succeeded):
             return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
                                          status=ChildStatus.SUCCEEDED, output=dumps(outcome.output),
-                                         start=start, stop=stop, history=history or None)
+                                         start=start, stop=stop, history=history or None,
+                                         redrive_count=batch.redrive_count)
         if isinstance(outcome, Suspended):
             # Children run with synchronous ports; only a nested Distributed Map suspends.
             return messages.ChildOutcome(
@@ -219,4 +220,5 @@ class ChildRunner:
                 checkpoint=outcome.checkpoint.to_dict())
         return messages.ChildOutcome(index=child.index, name=child.name, holder=child.holder,
                                      status=outcome_status(outcome), error=outcome.error, cause=outcome.cause,
-                                     start=start, stop=stop, history=history or None)
+                                     start=start, stop=stop, history=history or None,
+                                     redrive_count=batch.redrive_count)

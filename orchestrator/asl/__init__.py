@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from orchestrator.asl._interpreter import run_execution
 from orchestrator.asl._journal import Checkpoint, JournalMismatch
+from orchestrator.asl._jsonata import JsonataTemplate, QueryEvaluationError
+from orchestrator.asl._jsonata_map import compile_item_selector
 from orchestrator.asl._outcome import Failed, Outcome, Succeeded, Suspended
 from orchestrator.asl._paths import (
     JsonPath,
@@ -138,6 +140,7 @@ __all__ = [
     "ItemReaderFailed",
     "JournalMismatch",
     "JsonPath",
+    "JsonataTemplate",
     "MapRunResultRequest",
     "MapRunner",
     "MapState",
@@ -148,6 +151,7 @@ __all__ = [
     "PassState",
     "PathNotFound",
     "PathSyntaxError",
+    "QueryEvaluationError",
     "Pending",
     "Ports",
     "ProcessorConfig",
@@ -175,6 +179,7 @@ __all__ = [
     "UnsupportedFeature",
     "WaitRequest",
     "WaitState",
+    "compile_item_selector",
     "compile_path",
     "compile_reference_path",
     "compile_template",

@@ -10,8 +10,10 @@ Decisions on unverified points (each is tested):
 * Numbers that must be integers (ArrayPartition size, ArrayRange, MathAdd, MathRandom) are
   rounded half up like Java's ``Math.round`` (``2.5 -> 3``, ``-2.5 -> -2``); ArrayGetItem's
   index must be integral (``1.0`` is accepted, ``1.5`` is not).
-* States.Format renders a string argument as is, ``null``/booleans/numbers as their JSON text
-  and arrays/objects as compact JSON.
+* States.Format renders a string argument as is, ``null``/booleans/numbers as their JSON text,
+  an object Java-map style (``{Arg1=1, Arg2=[]}``, observed on AWS: strings unquoted, entries
+  and list items separated by ``", "``) and a top-level array as compact JSON.
+* States.StringToJson of ``""`` is ``null`` (observed on AWS).
 * Equality (ArrayContains, ArrayUnique) is JSON equality: ``1 == 1.0``, ``true != 1``.
 * States.StringSplit drops empty tokens (``"a,,b"`` split on ``","`` gives ``["a", "b"]``),
   like Java's StringTokenizer; an empty delimiter string returns the whole string.
@@ -161,6 +163,19 @@ def format_value(value: Any) -> str:
     """How States.Format renders one argument."""
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return _java_text(value)
+    return compact_json(value)
+
+
+def _java_text(value: Any) -> str:
+    """A JSON value as Java's ``Map``/``List`` ``toString`` shows it."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_text(v) for v in value) + "]"
+    if isinstance(value, str):
+        return value
     return compact_json(value)
 
 
@@ -191,6 +206,8 @@ def _format(args: list[Any], context: Mapping[str, Any] | None) -> Any:
 def _string_to_json(args: list[Any], context: Mapping[str, Any] | None) -> Any:
     _arity("States.StringToJson", args, 1)
     text = _string("States.StringToJson", args, 0)
+    if text == "":
+        return None
     try:
         return json.loads(text)
     except ValueError:

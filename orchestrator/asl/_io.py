@@ -89,7 +89,15 @@ def apply_result(
     *,
     selector: bool = True,
 ) -> Any:
-    """ResultSelector, ResultPath (into the raw input), then OutputPath."""
+    """ResultSelector, ResultPath (into the raw input), then OutputPath.
+
+    JSONata (spec 5.6): ``Output`` with ``$states.input`` (the raw input) and
+    ``$states.result``; without it the result is the output.
+    """
+    if io.jsonata:
+        if io.output is None:
+            return result
+        return io.output.evaluate_states({"input": raw, "result": result}, context)
     if selector and io.result_selector is not None:
         result = io.result_selector.evaluate(result, context)
     if io.result_discard:
@@ -107,7 +115,9 @@ def apply_result(
 
 
 def apply_output_path(io: StateIO, out: Any, context: Mapping[str, Any] | None) -> Any:
-    """OutputPath (``null`` gives ``{}``)."""
+    """OutputPath (``null`` gives ``{}``); JSONata: ``Output`` with ``$states.input``."""
+    if io.jsonata:
+        return out if io.output is None else io.output.evaluate(out, context)
     if io.output_null:
         return {}
     if io.output_path is None:
@@ -133,16 +143,23 @@ def catch_output(catcher_path: Any, discard: bool, raw: Any, error: StatesError)
 def error_output_of(error: StatesError) -> dict[str, str]:
     """The ``{"Error", "Cause"}`` error output; ``Cause`` is left out when there is none
     (AWS guide: a Catch of an error without cause yields ``{"Error": "..."}`` only)."""
+    out: dict[str, str] = {}
+    if error.error:  # a Fail state without Error leaves it out (observed)
+        out["Error"] = error.error
     if error.cause:
-        return {"Error": error.error, "Cause": error.cause}
-    return {"Error": error.error}
+        out["Cause"] = error.cause
+    return out
 
 
 def error_details(error: str, cause: str) -> dict[str, str]:
-    """``{"error", "cause"}`` history details, without an empty cause."""
+    """``{"error", "cause"}`` history details, without an empty error or cause (a Fail state
+    without Error/Cause leaves them out, observed)."""
+    out: dict[str, str] = {}
+    if error:
+        out["error"] = error
     if cause:
-        return {"error": error, "cause": cause}
-    return {"error": error}
+        out["cause"] = cause
+    return out
 
 
 def payload_too_large(value: Any, limit: int) -> bool:
@@ -162,6 +179,20 @@ def data_limit(state_name: str) -> StatesError:
         f"The state/task '{state_name}' returned a result with a size exceeding the maximum "
         "number of bytes service limit."
     )
+
+
+def task_result_too_large(resource: str, parameters: Any) -> StatesError:
+    """States.DataLimitExceeded for an oversized Task result: the cause names the resource
+    (for ``lambda:invoke``, the FunctionName), and ``States.ALL`` matches it (observed)."""
+    if (resource.startswith("arn:aws:states:::lambda:invoke") and isinstance(parameters, dict)
+            and isinstance(parameters.get("FunctionName"), str)):
+        resource = parameters["FunctionName"]
+    error = DataLimitExceeded(
+        f"The state/task '{resource}' returned a result with a size exceeding the maximum "
+        "number of bytes service limit."
+    )
+    error.matched_by_all = True
+    return error
 
 
 def runtime_prefix(state_name: str, entered_event_id: int) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.asl.model import (
     INLINE,
+    JSONATA,
     ItemBatcher,
     ItemReader,
     MapState,
@@ -40,10 +41,13 @@ def parse_map(
         execution_type=config_raw.get("ExecutionType"),
     )
     processor_json = {k: v for k, v in processor_raw.items() if k != "ProcessorConfig"}
-    processor = parser.machine(processor_json, f"{path}/{key}", ql)
+    processor = parser.machine(processor_json, f"{path}/{key}", parser.top_ql)
     selector_key = "ItemSelector" if "ItemSelector" in raw else "Parameters"
-    item_selector = parser._template(raw, selector_key, path)
-    io = parser._io(raw, path, params=False, results=True)
+    item_selector = parser._value(raw, selector_key, path, ql)
+    io = parser._io(raw, path, params=False, results=True, ql=ql)
+    # JSONata: Items (default: the state input) and the Arguments of reader and writer.
+    items = parser._jsonata(raw, "Items", path) if ql == JSONATA else None
+    args = "Arguments" if ql == JSONATA else "Parameters"
     items_path = parser._path(raw, "ItemsPath", path)
     if items_path is not None and items_path.text == "$":
         items_path = None
@@ -53,9 +57,9 @@ def parse_map(
         cfg = rr.get("ReaderConfig") or {}
         reader = ItemReader(
             resource=rr.get("Resource", ""),
-            parameters=parser._template(rr, "Parameters", f"{path}/ItemReader"),
+            parameters=parser._value(rr, args, f"{path}/ItemReader", ql),
             reader_config=cfg,
-            max_items=cfg.get("MaxItems"),
+            max_items=parser._maybe_jsonata(cfg, "MaxItems", f"{path}/ItemReader/ReaderConfig"),
             max_items_path=parser._ref(
                 cfg, "MaxItemsPath", f"{path}/ItemReader/ReaderConfig"
             ),
@@ -65,48 +69,49 @@ def parse_map(
         br = raw["ItemBatcher"]
         bpath = f"{path}/ItemBatcher"
         batcher = ItemBatcher(
-            max_items_per_batch=br.get("MaxItemsPerBatch"),
+            max_items_per_batch=parser._maybe_jsonata(br, "MaxItemsPerBatch", bpath),
             max_items_per_batch_path=parser._ref(br, "MaxItemsPerBatchPath", bpath),
-            max_input_bytes_per_batch=br.get("MaxInputBytesPerBatch"),
+            max_input_bytes_per_batch=parser._maybe_jsonata(br, "MaxInputBytesPerBatch", bpath),
             max_input_bytes_per_batch_path=parser._ref(
                 br, "MaxInputBytesPerBatchPath", bpath
             ),
-            batch_input=parser._template(br, "BatchInput", bpath),
+            batch_input=parser._value(br, "BatchInput", bpath, ql),
         )
     writer = None
     if isinstance(raw.get("ResultWriter"), Mapping):
         wr = raw["ResultWriter"]
         writer = ResultWriter(
             resource=wr.get("Resource"),
-            parameters=parser._template(wr, "Parameters", f"{path}/ResultWriter"),
+            parameters=parser._value(wr, args, f"{path}/ResultWriter", ql),
             writer_config=wr.get("WriterConfig"),
         )
-    percentage = raw.get("ToleratedFailurePercentage")
+    percentage = parser._maybe_jsonata(raw, "ToleratedFailurePercentage", path)
+    if isinstance(percentage, (int, float)):
+        percentage = float(percentage)
     return MapState(
         io=io,
         processor=processor,
         processor_config=config,
         processor_raw=processor_raw,
         items_path=items_path,
+        items=items,
         item_selector=item_selector,
         item_selector_raw=raw.get(selector_key),
-        max_concurrency=raw.get("MaxConcurrency", 0),
+        max_concurrency=parser._maybe_jsonata(raw, "MaxConcurrency", path) or 0,
         max_concurrency_path=parser._ref(raw, "MaxConcurrencyPath", path),
         item_reader=reader,
         item_batcher=batcher,
         result_writer=writer,
-        tolerated_failure_count=raw.get("ToleratedFailureCount"),
+        tolerated_failure_count=parser._maybe_jsonata(raw, "ToleratedFailureCount", path),
         tolerated_failure_count_path=parser._ref(
             raw, "ToleratedFailureCountPath", path
         ),
-        tolerated_failure_percentage=float(percentage)
-        if percentage is not None
-        else None,
+        tolerated_failure_percentage=percentage,
         tolerated_failure_percentage_path=parser._ref(
             raw, "ToleratedFailurePercentagePath", path
         ),
         label=raw.get("Label"),
         retry=parser._retry(raw, path),
-        catch=parser._catch(raw, path),
+        catch=parser._catch(raw, path, ql),
         **common,
     )

@@ -84,7 +84,9 @@ def _parse_steps(text: str) -> tuple[str | int, ...] | str:
                 i += 1
                 chars: list[str] = []
                 while i < n and text[i] != quote:
-                    if text[i] == "\\" and i + 1 < n:
+                    # A backslash escapes the quote or itself; before any other character
+                    # it is part of the name, so keys holding a backslash are found.
+                    if text[i] == "\\" and i + 1 < n and text[i + 1] in (quote, "\\"):
                         i += 1
                     chars.append(text[i])
                     i += 1

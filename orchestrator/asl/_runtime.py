@@ -23,6 +23,7 @@ from orchestrator.asl._io import (
     runtime_prefix,
 )
 from orchestrator.asl._journal import Journal, JournaledRandom
+from orchestrator.asl._jsonata import JsonataTemplate
 from orchestrator.asl._paths import PRIVATE_PREFIX, VARIABLES_KEY
 from orchestrator.asl._template import Template
 from orchestrator.asl._variables import Variables
@@ -270,22 +271,27 @@ class ExecutionBase:
             raise data_limit(st.name)
         assigned = None
         if st.assign is not None:
-            assigned = self.assign(st, (st.assign,), result, ctx)
+            assigned = self.assign(
+                st, (st.assign,), result, ctx, states={"input": raw, "result": result}
+            )
         self.exited(cur, st, out, assigned)
         return out
 
     def assign(
         self,
         state: State,
-        templates: tuple[Template | None, ...],
+        templates: tuple[Template | JsonataTemplate | None, ...],
         data: Any,
         ctx: dict[str, Any] | None,
+        *,
+        states: dict[str, Any] | None = None,
     ) -> dict[str, str] | None:
         """Evaluate ``Assign`` templates against ``data`` (``$``) and write the variables.
 
         Every template is evaluated before anything is written (values at state entry, spec
         5.6); a later template's names win over an earlier one's (a Choice rule's Assign
         over the state's). Returns ``assignedVariables`` for the Exited event, or None.
+        A JSONata Assign reads ``states`` (by default ``$states.input`` is ``data``).
 
         Raises:
             Runtime: a path selected nothing; DataLimitExceeded: a size limit.
@@ -296,7 +302,12 @@ class ExecutionBase:
                 continue
             if ctx is None and template.uses_context:
                 ctx = self.context(state.name, self.now())
-            result = template.evaluate(data, ctx)
+            if isinstance(template, JsonataTemplate):
+                result = template.evaluate_states(
+                    states if states is not None else {"input": data}, ctx
+                )
+            else:
+                result = template.evaluate(data, ctx)
             if isinstance(result, dict):
                 values.update(result)
         if not values:
@@ -383,24 +394,26 @@ class ExecutionBase:
         self,
         state_name: str,
         entered_time: datetime,
-        retry_count: int = 0,
+        retry_count: int | None = 0,
         *,
         task_token: str | None = None,
         map_item: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The context object (``$$``) for one state."""
+        """The context object (``$$``) for one state; ``retry_count`` None leaves
+        ``State.RetryCount`` out (Pass states, observed on AWS)."""
         base = self.execution_context()
         ctx: dict[str, Any] = {
             "Execution": base["Execution"],
             "State": {
                 "EnteredTime": format_timestamp(entered_time),
                 "Name": state_name,
-                "RetryCount": retry_count,
             },
             "StateMachine": base["StateMachine"],
             RANDOM_KEY: self.random_source(),
             VARIABLES_KEY: self.variables.current,
         }
+        if retry_count is not None:
+            ctx["State"]["RetryCount"] = retry_count
         if task_token is not None:
             ctx["Task"] = {"Token": task_token}
         if map_item is not None:

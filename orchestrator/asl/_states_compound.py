@@ -8,6 +8,7 @@ Run), start a Map Run, wait for its result; Retry starts a new Map Run.
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from typing import Any
 
@@ -20,8 +21,10 @@ from orchestrator.asl._io import (
     select,
     show_value,
 )
-from orchestrator.asl._runtime import RANDOM_KEY, Cursor
 from orchestrator.asl._fork import Forks
+from orchestrator.asl._jsonata import resolve_number
+from orchestrator.asl._jsonata_map import jsonata_items, processor_json, selector_variables
+from orchestrator.asl._runtime import RANDOM_KEY, Cursor
 from orchestrator.asl._states_simple import Step
 from orchestrator.asl.errors import Runtime, StatesError
 from orchestrator.asl.model import MapState, ParallelState, StateMachine
@@ -38,6 +41,21 @@ STATE_DATA = "STATE_DATA"
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+_INTEGER_TEXT = re.compile(r"-?\d+")
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _numeric(value: Any, *, integer: bool = True) -> Any:
+    """A ``...Path`` value: a numeric string such as ``"1"`` counts as its number (observed
+    on AWS); anything else is returned as it is."""
+    if isinstance(value, str):
+        if _INTEGER_TEXT.fullmatch(value):
+            return int(value)
+        if not integer and _NUMBER_TEXT.fullmatch(value):
+            return float(value)
+    return value
 
 
 class CompoundStates(Forks):
@@ -101,6 +119,8 @@ class CompoundStates(Forks):
         return self.with_retry(st, st.retry, st.catch, raw, cur, entered, attempt)
 
     def _items(self, st: MapState, data: Any, ctx: dict[str, Any]) -> Any:
+        if st.io.jsonata:
+            return jsonata_items(st, data, ctx)
         items = data if st.items_path is None else select(st.items_path, data, ctx)
         if not isinstance(items, (list, dict)):
             # Decision (cause unverified): name the path and what it selected.
@@ -113,7 +133,8 @@ class CompoundStates(Forks):
 
     def _inline(self, st: MapState, data: Any, ctx: dict[str, Any], cur: Cursor) -> Any:
         items = self._items(st, data, ctx)
-        limit = st.max_concurrency
+        # A JSONata MaxConcurrency is evaluated here (and must give a non-negative integer).
+        limit = int(resolve_number(st.max_concurrency, data, ctx) or 0)
         if st.max_concurrency_path is not None:
             limit = self._non_negative_int(st.max_concurrency_path, data, ctx, "MaxConcurrency")
         # AWS runs at most 40 inline iterations at once; 0 means "as many as allowed".
@@ -227,14 +248,14 @@ class CompoundStates(Forks):
     def _map_request(
         self, st: MapState, data: Any, ctx: dict[str, Any], items: Any
     ) -> DistributedMapRequest:
-        max_concurrency = st.max_concurrency
+        max_concurrency = resolve_number(st.max_concurrency, data, ctx)
         if st.max_concurrency_path is not None:
             max_concurrency = self._non_negative_int(
                 st.max_concurrency_path, data, ctx, "MaxConcurrency"
             )
-        count = st.tolerated_failure_count
+        count = resolve_number(st.tolerated_failure_count, data, ctx)
         if st.tolerated_failure_count_path is not None:
-            value = select(st.tolerated_failure_count_path, data, ctx)
+            value = _numeric(select(st.tolerated_failure_count_path, data, ctx))
             if not _is_int(value):
                 raise Runtime(
                     f'The ToleratedFailureCountPath field refers to value "{show_value(value)}" '
@@ -243,9 +264,12 @@ class CompoundStates(Forks):
             if value < 0:
                 raise Runtime("ToleratedFailureCount cannot be negative.")
             count = value
-        percentage = st.tolerated_failure_percentage
+        percentage = resolve_number(
+            st.tolerated_failure_percentage, data, ctx, high=100, integer=False
+        )
         if st.tolerated_failure_percentage_path is not None:
-            value = select(st.tolerated_failure_percentage_path, data, ctx)
+            value = _numeric(select(st.tolerated_failure_percentage_path, data, ctx),
+                             integer=False)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise Runtime(
                     "The ToleratedFailurePercentagePath field refers to value "
@@ -259,8 +283,10 @@ class CompoundStates(Forks):
         if st.item_reader is not None:
             r = st.item_reader
             config = {k: v for k, v in r.reader_config.items() if k != "MaxItemsPath"}
+            if "MaxItems" in config:
+                config["MaxItems"] = resolve_number(r.max_items, data, ctx)
             if r.max_items_path is not None:
-                value = select(r.max_items_path, data, ctx)
+                value = _numeric(select(r.max_items_path, data, ctx))
                 if not _is_int(value):
                     raise Runtime(
                         f'The MaxItemsPath field refers to value "{show_value(value)}" which is '
@@ -279,12 +305,12 @@ class CompoundStates(Forks):
         batcher_json = None
         if st.item_batcher is not None:
             b = st.item_batcher
-            max_items = b.max_items_per_batch
+            max_items = resolve_number(b.max_items_per_batch, data, ctx, low=1)
             if b.max_items_per_batch_path is not None:
                 max_items = self._positive_int(
                     b.max_items_per_batch_path, data, ctx, "MaxItemsPerBatch"
                 )
-            max_bytes = b.max_input_bytes_per_batch
+            max_bytes = resolve_number(b.max_input_bytes_per_batch, data, ctx, low=1)
             if b.max_input_bytes_per_batch_path is not None:
                 max_bytes = self._positive_int(
                     b.max_input_bytes_per_batch_path, data, ctx, "MaxInputBytesPerBatch"
@@ -320,15 +346,19 @@ class CompoundStates(Forks):
             reader=reader_json,
             items=items,
             item_selector=st.item_selector_raw,
+            item_selector_variables=selector_variables(
+                st.item_selector_raw, self.variables.current)
+            if st.item_selector_raw is not None else None,
             batcher=batcher_json,
             result_writer=writer_json,
-            processor=dict(st.processor_raw),
+            processor=processor_json(st),
             execution_type=st.processor_config.execution_type or "STANDARD",
+            query_language=st.query_language,
         )
 
     @staticmethod
     def _non_negative_int(path: Any, data: Any, ctx: Any, field_name: str) -> int:
-        value = select(path, data, ctx)
+        value = _numeric(select(path, data, ctx))
         if not _is_int(value):
             raise Runtime(
                 f'The {field_name}Path field refers to value "{show_value(value)}" which is not '
@@ -341,7 +371,7 @@ class CompoundStates(Forks):
 
     @staticmethod
     def _positive_int(path: Any, data: Any, ctx: Any, field_name: str) -> int:
-        value = select(path, data, ctx)
+        value = _numeric(select(path, data, ctx))
         if not _is_int(value):
             raise Runtime(
                 f'The {field_name}Path field refers to value "{show_value(value)}" which is not '

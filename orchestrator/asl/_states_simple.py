@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.asl._history import task_events
@@ -24,6 +24,13 @@ from orchestrator.asl._io import (
     payload_too_large,
     select,
     show_value,
+    task_result_too_large,
+)
+from orchestrator.asl._jsonata import (
+    JsonataTemplate,
+    QueryEvaluationError,
+    resolve_number,
+    unexpected_type,
 )
 from orchestrator.asl._runtime import Cursor, ExecutionBase, Fatal
 from orchestrator.asl._timestamps import parse_timestamp
@@ -48,6 +55,10 @@ from orchestrator.asl.model import (
 from orchestrator.asl.ports import TaskRequest
 
 Step = tuple[Any, "str | None"]
+
+#: Upper bounds of Wait Seconds and of Task TimeoutSeconds/HeartbeatSeconds (spec 5.2).
+MAX_WAIT_SECONDS = 99_999_999
+MAX_TASK_SECONDS = 99_999_999
 
 
 class SimpleStates(ExecutionBase):
@@ -98,9 +109,13 @@ class SimpleStates(ExecutionBase):
                 if retried:
                     continue
                 for catcher in catchers:
-                    if catcher.matches(exc.error):
+                    if catcher.matches(exc.error, matched_by_all=exc.matched_by_all):
                         assigned = None
                         try:
+                            if state.io.jsonata:
+                                output, assigned = self._catch_jsonata(state, catcher, raw, exc)
+                                self.exited(cur, state, output, assigned)
+                                return output, catcher.next
                             output = catch_output(
                                 catcher.result_path, catcher.result_discard, raw, exc
                             )
@@ -115,6 +130,22 @@ class SimpleStates(ExecutionBase):
                         self.exited(cur, state, output, assigned)
                         return output, catcher.next
                 raise exc from None
+
+    def _catch_jsonata(
+        self, state: State, catcher: Catcher, raw: Any, exc: StatesError
+    ) -> tuple[Any, dict[str, str] | None]:
+        """A JSONata Catch: ``Output`` (default: the error output) and ``Assign``, both with
+        ``$states.input`` and ``$states.errorOutput`` (spec 5.6)."""
+        error_output = error_output_of(exc)
+        states = {"input": raw, "errorOutput": error_output}
+        ctx = self.context(state.name, self.now())
+        output = error_output
+        if catcher.output is not None:
+            output = catcher.output.evaluate_states(states, ctx)
+        assigned = None
+        if catcher.assign is not None:
+            assigned = self.assign(state, (catcher.assign,), error_output, ctx, states=states)
+        return output, assigned
 
     def retry_delay(self, state_name: str, retrier: Retrier, attempt: int) -> None:
         """Sleep (through the clock) before retry number ``attempt`` of ``retrier``."""
@@ -132,7 +163,7 @@ class SimpleStates(ExecutionBase):
         entered = self.entered(cur, st, raw)
         io = st.io
         try:
-            ctx = self.context(st.name, self.now()) if io.uses_context else None
+            ctx = self.context(st.name, self.now(), None) if io.uses_context else None
             if st.has_result:
                 if io.input_path is not None:  # InputPath errors still surface
                     apply_input_path(io, raw, ctx)
@@ -144,7 +175,7 @@ class SimpleStates(ExecutionBase):
                 raise data_limit(st.name)
             assigned = None
             if st.assign is not None:  # $ is the Pass result (spec 5.3 step 7)
-                assigned = self.assign(st, (st.assign,), result, ctx)
+                assigned = self.assign(st, (st.assign,), result, ctx, states={"input": raw})
         except StatesError as exc:
             raise self.fix(exc, st, entered) from None
         self.exited(cur, st, out, assigned)
@@ -161,15 +192,20 @@ class SimpleStates(ExecutionBase):
             data = apply_input_path(io, raw, ctx)
             target = st.default
             rule_assign = None
+            rule_output = None
             for branch in st.choices:
                 if branch.rule.matches(data, ctx):
                     target = branch.next
                     rule_assign = branch.assign
+                    rule_output = branch.output
                     break
             if target is None:
                 # AWS's observed cause for a Choice without a match and without Default.
                 raise NoChoiceMatched("No Matches!")
-            out = apply_output_path(io, data, ctx)
+            if rule_output is not None:  # a JSONata rule's own Output wins (decision)
+                out = rule_output.evaluate(data, ctx)
+            else:
+                out = apply_output_path(io, data, ctx)
             assigned = None
             if st.assign is not None or rule_assign is not None:
                 # $ is the effective input; the matched rule's Assign is applied after the
@@ -190,7 +226,10 @@ class SimpleStates(ExecutionBase):
             ctx = self.context(st.name, self.now()) if io.uses_context else None
             data = apply_input_path(io, raw, ctx)
             if st.seconds is not None:
-                until = self.now() + timedelta(seconds=st.seconds)
+                seconds = resolve_number(st.seconds, data, ctx, high=MAX_WAIT_SECONDS)
+                until = self.now() + timedelta(seconds=seconds)
+            elif isinstance(st.timestamp, JsonataTemplate):
+                until = self._timestamp(st.timestamp, data, ctx)
             elif st.timestamp is not None:
                 until = st.timestamp
             elif st.seconds_path is not None:
@@ -231,6 +270,20 @@ class SimpleStates(ExecutionBase):
         self.exited(cur, st, out, assigned)
         return out, st.next
 
+    @staticmethod
+    def _timestamp(template: JsonataTemplate, data: Any, ctx: Any) -> datetime:
+        value = template.evaluate(data, ctx)
+        stamp = parse_timestamp(value) if isinstance(value, str) else None
+        if stamp is None:
+            if not isinstance(value, str):
+                raise unexpected_type(template, value, "string")
+            raise QueryEvaluationError(
+                f"The JSONata expression '{template.raw[2:-2].strip()}' specified for the field "
+                f"'Timestamp' returned the value {compact(value)}, which is not a valid ISO-8601 "
+                "extended offset date-time format string."
+            )
+        return stamp
+
     # -- Succeed / Fail -------------------------------------------------------------------
 
     def run_succeed(self, st: SucceedState, raw: Any, cur: Cursor) -> Step:
@@ -249,11 +302,13 @@ class SimpleStates(ExecutionBase):
         """Fail: raises the state's Error/Cause (static or from ErrorPath/CausePath)."""
         entered = self.entered(cur, st, raw)
         try:
-            error = st.error
-            cause = st.cause
             ctx = None
-            if st.error_path is not None or st.cause_path is not None:
+            if (st.error_path is not None or st.cause_path is not None
+                    or isinstance(st.error, JsonataTemplate)
+                    or isinstance(st.cause, JsonataTemplate)):
                 ctx = self.context(st.name, self.now())
+            error = self._fail_text(st.error, raw, ctx, "Error")
+            cause = self._fail_text(st.cause, raw, ctx, "Cause")
             if st.error_path is not None:
                 error = self._fail_field(st.error_path, raw, ctx, "ErrorPath")
             if st.cause_path is not None:
@@ -264,6 +319,15 @@ class SimpleStates(ExecutionBase):
         raise StatesError(
             error if error is not None else "", cause if cause is not None else ""
         )
+
+    @staticmethod
+    def _fail_text(value: Any, raw: Any, ctx: Any, field_name: str) -> str | None:
+        if not isinstance(value, JsonataTemplate):
+            return value if value is None or isinstance(value, str) else str(value)
+        text = value.evaluate(raw, ctx)
+        if not isinstance(text, str):
+            raise unexpected_type(value, text, "string")
+        return text
 
     @staticmethod
     def _fail_field(expr: Any, raw: Any, ctx: Any, field_name: str) -> str:
@@ -311,14 +375,14 @@ class SimpleStates(ExecutionBase):
             if payload_too_large(params, self.limit):
                 raise data_limit(st.name)
             timeout = self._seconds(
-                st.timeout_seconds,
+                resolve_number(st.timeout_seconds, data, ctx, low=1, high=MAX_TASK_SECONDS),
                 st.timeout_seconds_path,
                 data,
                 ctx,
                 "TimeoutSecondsPath",
             )
             heartbeat = self._seconds(
-                st.heartbeat_seconds,
+                resolve_number(st.heartbeat_seconds, data, ctx, low=1, high=MAX_TASK_SECONDS),
                 st.heartbeat_seconds_path,
                 data,
                 ctx,
@@ -355,7 +419,7 @@ class SimpleStates(ExecutionBase):
             try:
                 result = self.journal.call("task", lambda: invoker.invoke(request))
                 if payload_too_large(result, self.limit):
-                    raise data_limit(st.name)
+                    raise task_result_too_large(st.resource, params)
             except StatesError as exc:
                 suffix = (
                     "TimedOut"

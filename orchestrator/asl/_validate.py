@@ -35,6 +35,7 @@ from orchestrator.asl._validate_fields import (
     DUPLICATE_STATE,
     INVALID_JSON,
     INVALID_STATE_NAME,
+    JSONATA,
     MAX_SECONDS,
     MISSING_DESCRIPTION,
     MISSING_END,
@@ -48,6 +49,7 @@ from orchestrator.asl._validate_fields import (
     pointer,
     show,
 )
+from orchestrator.asl._validate_jsonata import check_states_variable
 from orchestrator.asl._validate_map import check_map
 from orchestrator.asl._validate_retry import Transition
 from orchestrator.asl._validate_variables import check_variable_scopes
@@ -304,6 +306,8 @@ def _validate_state(
     view = {k: v for k, v in state.items() if k not in bad} if bad else state
     ctx = StateContext(name, path, language, machine_type)
     check_common(chk, view, ctx)
+    if language == JSONATA:
+        check_states_variable(chk, view, path, ctx.where)
     transitions: list[Transition] = []
     terminal = state_type in ("Succeed", "Fail")
     if state_type in TRANSITIONING:

@@ -2,8 +2,9 @@
 
 Decisions on points AWS does not document (unverified):
 
-- ``ItemReader``, ``ItemBatcher``, ``ResultWriter``, ``ToleratedFailure*`` and ``Label`` are
-  rejected on an INLINE Map: they only describe a Map Run, which an Inline Map never creates.
+- ``ItemReader``, ``ItemBatcher``, ``ResultWriter`` and ``Label`` are rejected on an INLINE
+  Map: they only describe a Map Run, which an Inline Map never creates. ``ToleratedFailure*``
+  are accepted there and have no effect (observed on AWS).
 - ``ProcessorConfig.ExecutionType`` on an INLINE Map is accepted and ignored.
 - ``Parameters`` together with ``ItemSelector`` is rejected (the first is a legacy alias).
 - ``ReaderConfig.CSVHeaderLocation`` is optional (the reader defaults to FIRST_ROW);
@@ -45,9 +46,7 @@ MAX_BATCH_BYTES = 262_144
 #: Largest ReaderConfig.MaxItems.
 MAX_ITEMS = 100_000_000
 _LABEL_FORBIDDEN = set('?*<>{}[]:;,\\|^~$#%&`"')
-_DISTRIBUTED_ONLY = ("ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailureCount",
-                     "ToleratedFailureCountPath", "ToleratedFailurePercentage",
-                     "ToleratedFailurePercentagePath", "Label")
+_DISTRIBUTED_ONLY = ("ItemReader", "ItemBatcher", "ResultWriter", "Label")
 _PROCESSOR_FIELDS = frozenset({"StartAt", "States", "Comment", "ProcessorConfig"})
 _READER_FIELDS = frozenset({"Resource", "Parameters", "Arguments", "ReaderConfig"})
 _READER_RESOURCE = re.compile(r"arn:[a-z-]+:states:::s3:(getObject|listObjectsV2)")
@@ -86,9 +85,9 @@ def check_map(chk: Checker, state: Mapping[str, Any], ctx: StateContext) -> list
         check_payload(chk, state, "ItemSelector", path, where)
         check_payload(chk, state, "Parameters", path, where)
     _literal_or_path(chk, state, ctx, "MaxConcurrency", low=0)
+    _literal_or_path(chk, state, ctx, "ToleratedFailureCount", low=0)
+    _check_percentage(chk, state, ctx)
     if distributed:
-        _literal_or_path(chk, state, ctx, "ToleratedFailureCount", low=0)
-        _check_percentage(chk, state, ctx)
         if "Label" in state:
             _check_label(chk, state["Label"], pointer(path, "Label"), where)
         if "ItemReader" in state:

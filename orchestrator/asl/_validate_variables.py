@@ -4,7 +4,8 @@ Variables (spec 5.6): Parallel branches and inline Map iterations run in inner s
 read the outer variables but cannot re-assign an outer name. The static part is checked here:
 a name assigned (``Assign`` of a state, of a Choice rule or of a Catcher) inside an inner
 scope must not be assigned anywhere in an enclosing scope. A Catcher of the Parallel/Map
-itself writes to the enclosing scope, so its names belong there. A Distributed Map's
+itself writes to the enclosing scope, so its names belong there; a Parallel branch may still
+assign a name that only that Parallel's own Catch assigns (observed on AWS). A Distributed Map's
 ItemProcessor runs as separate child executions that see no outer variable: it starts a
 fresh root scope.
 
@@ -91,8 +92,13 @@ def _check_scope(
         here = pointer(path, "States", name)
         kind = state.get("Type")
         if kind == "Parallel" and isinstance(state.get("Branches"), list):
+            own_catch = {n for _, n, at in _assigns_of_scope(states, path)
+                         if at.startswith(pointer(here, "Catch") + "/")}
+            elsewhere = {n for _, n, at in _assigns_of_scope(states, path)
+                         if not at.startswith(pointer(here, "Catch") + "/")}
+            branch_outer = outer | elsewhere | (own_catch & outer)
             for i, branch in enumerate(state["Branches"]):
-                _check_scope(chk, branch, pointer(here, "Branches", i), visible)
+                _check_scope(chk, branch, pointer(here, "Branches", i), branch_outer)
         elif kind == "Map":
             key = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
             processor = state.get(key)

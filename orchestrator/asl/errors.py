@@ -83,6 +83,10 @@ class StatesError(Exception):
     """
 
     default_error: str = TASK_FAILED
+    #: A States.DataLimitExceeded that a ``States.ALL`` catcher still catches (an oversized
+    #: Task result, observed on AWS); every other one is matched only by its exact name, and
+    #: no retrier retries it by ``States.ALL`` (AWS's error-handling guide).
+    matched_by_all: bool = False
 
     def __init__(self, error: str | None = None, cause: str = "") -> None:
         self.error = error if error is not None else self.default_error

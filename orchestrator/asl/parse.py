@@ -14,6 +14,12 @@ from typing import Any, NoReturn
 
 from orchestrator.asl._choice import compile_choice_rule
 from orchestrator.asl._intrinsics import compile_intrinsic, is_intrinsic
+from orchestrator.asl._jsonata import (
+    JsonataCondition,
+    JsonataTemplate,
+    compile_jsonata,
+    is_jsonata,
+)
 from orchestrator.asl._parse_map import parse_map
 from orchestrator.asl._paths import (
     JsonPath,
@@ -23,11 +29,7 @@ from orchestrator.asl._paths import (
 )
 from orchestrator.asl._template import Template, compile_template
 from orchestrator.asl._timestamps import parse_timestamp
-from orchestrator.asl.errors import (
-    DefinitionProblem,
-    InvalidDefinition,
-    UnsupportedFeature,
-)
+from orchestrator.asl.errors import DefinitionProblem, InvalidDefinition
 from orchestrator.asl.model import (
     JSONATA,
     JSONPATH,
@@ -69,7 +71,6 @@ def parse_definition(
 
     Raises:
         InvalidDefinition: the definition is invalid; ``problems`` lists every problem.
-        UnsupportedFeature: a JSONata state (not implemented yet).
     """
     del options
     if isinstance(definition, str):
@@ -156,22 +157,21 @@ def _uses_random(value: Any) -> bool:
 
 
 class _Parser:
-    """Builds model objects; raises InvalidDefinition naming the JSON path on any bad field."""
+    """Builds model objects; raises InvalidDefinition naming the JSON path on any bad field.
+
+    A state's QueryLanguage is its own or the top level's (spec 5.6): the states of a
+    Parallel branch or of an ItemProcessor inherit the top level's, not the enclosing
+    state's (as the validator checks them).
+    """
+
+    top_ql = JSONPATH
 
     def machine(
         self, raw: Mapping[str, Any], path: str, inherited_ql: str
     ) -> StateMachine:
         ql = raw.get("QueryLanguage", inherited_ql)
-        if ql == JSONATA:
-            raise UnsupportedFeature(
-                [
-                    DefinitionProblem(
-                        f"{path}/QueryLanguage",
-                        "UNSUPPORTED_FEATURE",
-                        "QueryLanguage 'JSONata' is not supported yet; use JSONPath",
-                    )
-                ]
-            )
+        if not path:
+            self.top_ql = ql
         states_raw = raw.get("States")
         if not isinstance(states_raw, Mapping) or not isinstance(
             raw.get("StartAt"), str
@@ -228,9 +228,40 @@ class _Parser:
         except (ValueError, TypeError) as exc:
             self._fail(f"{path}/{key}", f"Invalid payload template in {key}: {exc}")
 
+    def _jsonata(self, raw: Mapping[str, Any], key: str, path: str) -> JsonataTemplate | None:
+        if key not in raw:
+            return None
+        try:
+            return compile_jsonata(raw[key], key)
+        except ValueError as exc:
+            self._fail(f"{path}/{key}", str(exc))
+
+    def _value(
+        self, raw: Mapping[str, Any], key: str, path: str, ql: str
+    ) -> Template | JsonataTemplate | None:
+        """A payload field: a JSONPath template, or a JSONata value in a JSONata state."""
+        if ql == JSONATA:
+            return self._jsonata(raw, key, path)
+        return self._template(raw, key, path)
+
+    def _maybe_jsonata(self, raw: Mapping[str, Any], key: str, path: str) -> Any:
+        """A literal field that may instead hold a JSONata expression (compiled)."""
+        value = raw.get(key)
+        if is_jsonata(value):
+            return self._jsonata(raw, key, path)
+        return value
+
     def _io(
-        self, raw: Mapping[str, Any], path: str, *, params: bool, results: bool
+        self, raw: Mapping[str, Any], path: str, *, params: bool, results: bool,
+        ql: str = JSONPATH,
     ) -> StateIO:
+        if ql == JSONATA:
+            return StateIO(
+                parameters=self._jsonata(raw, "Arguments", path) if params else None,
+                output=self._jsonata(raw, "Output", path),
+                uses_context=True,
+                jsonata=True,
+            )
         keys = ("InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath")
         if not any(k in raw for k in keys):
             return DEFAULT_IO
@@ -286,9 +317,23 @@ class _Parser:
             )
         return tuple(out)
 
-    def _catch(self, raw: Mapping[str, Any], path: str) -> tuple[Catcher, ...]:
+    def _catch(
+        self, raw: Mapping[str, Any], path: str, ql: str = JSONPATH
+    ) -> tuple[Catcher, ...]:
         out = []
         for i, entry in enumerate(raw.get("Catch") or ()):
+            where = f"{path}/Catch/{i}"
+            if ql == JSONATA:
+                out.append(
+                    Catcher(
+                        error_equals=tuple(entry.get("ErrorEquals") or ()),
+                        next=entry["Next"],
+                        result_path=None,
+                        assign=self._jsonata(entry, "Assign", where),
+                        output=self._jsonata(entry, "Output", where),
+                    )
+                )
+                continue
             result_path = self._ref(entry, "ResultPath", f"{path}/Catch/{i}")
             if result_path is not None and result_path.text == "$":
                 result_path = None
@@ -310,17 +355,6 @@ class _Parser:
         if not isinstance(raw, Mapping):
             self._fail(path, f"State '{name}' must be an object")
         ql = raw.get("QueryLanguage", inherited_ql)
-        if ql == JSONATA:
-            raise UnsupportedFeature(
-                [
-                    DefinitionProblem(
-                        f"{path}/QueryLanguage",
-                        "UNSUPPORTED_FEATURE",
-                        f"State '{name}' uses QueryLanguage 'JSONata', which is not supported "
-                        "yet; use JSONPath",
-                    )
-                ]
-            )
         kind = raw.get("Type")
         common: dict[str, Any] = {
             "name": name,
@@ -329,7 +363,7 @@ class _Parser:
             "end": bool(raw.get("End", False)),
             "comment": raw.get("Comment"),
             "query_language": ql,
-            "assign": self._template(raw, "Assign", path),
+            "assign": self._value(raw, "Assign", path, ql),
             "raw": raw,
         }
         builder = (
@@ -347,7 +381,7 @@ class _Parser:
         self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
     ) -> State:
         return PassState(
-            io=self._io(raw, path, params=True, results=True),
+            io=self._io(raw, path, params=True, results=True, ql=ql),
             result=raw.get("Result"),
             has_result="Result" in raw,
             **common,
@@ -357,15 +391,15 @@ class _Parser:
         self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
     ) -> State:
         return TaskState(
-            io=self._io(raw, path, params=True, results=True),
+            io=self._io(raw, path, params=True, results=True, ql=ql),
             resource=raw["Resource"],
-            timeout_seconds=raw.get("TimeoutSeconds"),
+            timeout_seconds=self._maybe_jsonata(raw, "TimeoutSeconds", path),
             timeout_seconds_path=self._path(raw, "TimeoutSecondsPath", path),
-            heartbeat_seconds=raw.get("HeartbeatSeconds"),
+            heartbeat_seconds=self._maybe_jsonata(raw, "HeartbeatSeconds", path),
             heartbeat_seconds_path=self._path(raw, "HeartbeatSecondsPath", path),
-            credentials=self._template(raw, "Credentials", path),
+            credentials=self._value(raw, "Credentials", path, ql),
             retry=self._retry(raw, path),
-            catch=self._catch(raw, path),
+            catch=self._catch(raw, path, ql),
             **common,
         )
 
@@ -374,6 +408,20 @@ class _Parser:
     ) -> State:
         branches = []
         for i, rule_raw in enumerate(raw.get("Choices") or ()):
+            where = f"{path}/Choices/{i}"
+            if ql == JSONATA:
+                condition = self._jsonata(rule_raw, "Condition", where)
+                if condition is None:
+                    self._fail(where, "A JSONata Choice rule needs a Condition")
+                branches.append(
+                    ChoiceBranch(
+                        rule=JsonataCondition(condition),
+                        next=rule_raw["Next"],
+                        assign=self._jsonata(rule_raw, "Assign", where),
+                        output=self._jsonata(rule_raw, "Output", where),
+                    )
+                )
+                continue
             try:
                 rule = compile_choice_rule(rule_raw)
             except (ValueError, TypeError, KeyError) as exc:
@@ -385,7 +433,7 @@ class _Parser:
                     assign=self._template(rule_raw, "Assign", f"{path}/Choices/{i}"),
                 )
             )
-        io = self._io(raw, path, params=False, results=False)
+        io = self._io(raw, path, params=False, results=False, ql=ql)
         choices_raw = raw.get("Choices")
         if _uses_context_raw(choices_raw) or _uses_variables_raw(choices_raw):
             io = _with_context(io)
@@ -396,8 +444,10 @@ class _Parser:
     def _state_Wait(
         self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
     ) -> State:
-        timestamp = None
-        if "Timestamp" in raw:
+        timestamp: Any = None
+        if ql == JSONATA and is_jsonata(raw.get("Timestamp")):
+            timestamp = self._jsonata(raw, "Timestamp", path)
+        elif "Timestamp" in raw:
             timestamp = (
                 parse_timestamp(raw["Timestamp"])
                 if isinstance(raw["Timestamp"], str)
@@ -407,14 +457,14 @@ class _Parser:
                 self._fail(
                     f"{path}/Timestamp", f"Invalid Timestamp {raw['Timestamp']!r}"
                 )
-        io = self._io(raw, path, params=False, results=False)
+        io = self._io(raw, path, params=False, results=False, ql=ql)
         seconds_path = self._path(raw, "SecondsPath", path)
         timestamp_path = self._path(raw, "TimestampPath", path)
         if any(p is not None and p.needs_context for p in (seconds_path, timestamp_path)):
             io = _with_context(io)
         return WaitState(
             io=io,
-            seconds=raw.get("Seconds"),
+            seconds=self._maybe_jsonata(raw, "Seconds", path),
             timestamp=timestamp,
             seconds_path=seconds_path,
             timestamp_path=timestamp_path,
@@ -425,15 +475,15 @@ class _Parser:
         self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
     ) -> State:
         return SucceedState(
-            io=self._io(raw, path, params=False, results=False), **common
+            io=self._io(raw, path, params=False, results=False, ql=ql), **common
         )
 
     def _state_Fail(
         self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
     ) -> State:
         return FailState(
-            error=raw.get("Error"),
-            cause=raw.get("Cause"),
+            error=self._maybe_jsonata(raw, "Error", path),
+            cause=self._maybe_jsonata(raw, "Cause", path),
             error_path=self._path_or_intrinsic(raw, "ErrorPath", path),
             cause_path=self._path_or_intrinsic(raw, "CausePath", path),
             **common,
@@ -454,14 +504,14 @@ class _Parser:
         self, raw: Mapping[str, Any], path: str, common: dict[str, Any], ql: str
     ) -> State:
         branches = tuple(
-            self.machine(branch, f"{path}/Branches/{i}", ql)
+            self.machine(branch, f"{path}/Branches/{i}", self.top_ql)
             for i, branch in enumerate(raw.get("Branches") or ())
         )
         return ParallelState(
-            io=self._io(raw, path, params=True, results=True),
+            io=self._io(raw, path, params=True, results=True, ql=ql),
             branches=branches,
             retry=self._retry(raw, path),
-            catch=self._catch(raw, path),
+            catch=self._catch(raw, path, ql),
             **common,
         )
 

@@ -124,6 +124,11 @@ class DistributedMapRequest:
     result_writer: dict[str, Any] | None
     processor: dict[str, Any]
     execution_type: str
+    #: The Map state's QueryLanguage: how ``item_selector`` is compiled
+    #: (:func:`~orchestrator.asl.compile_item_selector`).
+    query_language: str = "JSONPath"
+    #: The workflow variables the ItemSelector names (it may read the parent's variables).
+    item_selector_variables: dict[str, Any] | None = None
 
     kind = "map"
 

@@ -113,18 +113,18 @@ class MapRunApi(Protocol):
 def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
     """AWS's verdict on the definition, then whether stepmap can run it.
 
-    Decision: a definition AWS accepts but that uses a feature stepmap does not run yet
-    (JSONata) is refused with an ``UNSUPPORTED_FEATURE`` problem, by CreateStateMachine
-    and ValidateStateMachineDefinition alike, rather than stored and failed at run time.
+    The definition is also parsed, so what only compiling finds (a JSONata expression that
+    does not parse, a feature stepmap does not run) is refused by CreateStateMachine and
+    ValidateStateMachineDefinition alike rather than stored and failed at run time.
     """
     # Imported lazily: the engine is only needed when a definition is checked.
-    from orchestrator.asl import UnsupportedFeature, parse_definition, validate_definition
+    from orchestrator.asl import InvalidDefinition, parse_definition, validate_definition
 
     problems: list[Any] = list(validate_definition(definition, machine_type=machine_type))
     if not problems:
         try:
             parse_definition(definition, machine_type=machine_type)
-        except UnsupportedFeature as exc:
+        except InvalidDefinition as exc:
             problems = list(exc.problems)
     if not problems:
         # What stepmap's workers and readers cannot run (runnable.py's docstring).

@@ -186,7 +186,7 @@ class MapRunApi:
             "startDate": record.start if record else run.start_date,
             "mapRunArn": run.arn,
             "itemCount": self.store.child_weights(run.arn, [index])[0],
-            "redriveCount": run.redrive_count,
+            "redriveCount": record.redrive_count if record else run.redrive_count,
         }
         if record and status != RUNNING:
             item["stopDate"] = record.stop

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from orchestrator import messages
-from orchestrator.asl import StatesError, compile_template
+from orchestrator.asl import StatesError, compile_item_selector
 from orchestrator.maprun.batching import Batch, Batcher
 from orchestrator.maprun.deps import Deps, child_name
 from orchestrator.maprun.plan import MapRunPlan
@@ -75,7 +75,8 @@ class _Feeder:
             return
         request = run.request
         state = run.feed
-        template = (compile_template(request.item_selector)
+        template = (compile_item_selector(request.item_selector, request.query_language,
+                                          request.item_selector_variables)
                     if request.item_selector is not None else None)
         base_context = request.context or {}
         batcher = Batcher(MapRunPlan.of(request).batching)

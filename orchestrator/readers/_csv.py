@@ -9,6 +9,8 @@ The rules implemented, all from AWS's "How Step Functions parses input CSV files
   ``""`` inside quotes is one ``"``;
 - a backslash escapes the next character: ``\\\\`` -> ``\\``, ``\\"`` -> ``"``,
   ``\\,`` -> ``,``; a backslash before any other character is dropped;
+- ``""`` in an unquoted field is one ``"`` too (the page's example reads the unquoted field
+  ``{""MyKey"":""MyValue""}`` as ``{"MyKey":"MyValue"}``);
 - a short row is padded with ``""``; extra fields are dropped;
 - ``FIRST_ROW``: the first record is the header (names verbatim, ``""`` allowed);
   ``GIVEN``: ``CSVHeaders`` is the header and every record is data;
@@ -24,7 +26,10 @@ the resume cursor, and a resumed parser starts reading at it (HTTP Range).
 Decisions on unverified points: blank lines (no characters at all) are skipped,
 like the trailing newline; a UTF-8 byte order mark is kept as part of the first
 header name (header names are verbatim); the header limit counts the header record
-with its line ending.
+with its line ending. Python's ``csv`` keeps ``""`` of an unquoted field as two quotes, so
+records whose lines hold ``""`` have every remaining ``""`` collapsed afterwards: a quoted
+field holding four quotes in a row (two literal quotes) therefore reads as one (decision;
+only chunks that hold two quotes in a row pay for this).
 """
 
 from __future__ import annotations
@@ -122,6 +127,7 @@ class CsvRecords:
         self._ends: list[int] = [offset]
         self._first_line = 0
         self._reader: Any = None
+        self._doubled: set[int] = set()
 
     # -- position -------------------------------------------------------------------------
 
@@ -164,7 +170,11 @@ class CsvRecords:
                     return
             width = len(headers)
             pad = [""] * width
+            last = reader.line_num
             for row in reader:
+                if self._doubled:
+                    row = self._undouble(row, last, reader.line_num)
+                last = reader.line_num
                 size = len(row)
                 if size < width:
                     if not size:
@@ -176,6 +186,13 @@ class CsvRecords:
             raise ItemReaderFailed(
                 f"Cannot parse CSV {self._where} at line {line}: {exc}"
             ) from exc
+
+    def _undouble(self, row: list[str], last: int, line: int) -> list[str]:
+        """Collapse ``""`` to ``"`` when a line of this record held ``""``."""
+        doubled = self._doubled
+        if any(number in doubled for number in range(last + 1, line + 1)):
+            return [f.replace('""', '"') if '""' in f else f for f in row]
+        return row
 
     def _lines(self) -> Iterator[list[str]]:
         """Yield the decoded lines of each chunk, recording their byte offsets first."""
@@ -198,13 +215,15 @@ class CsvRecords:
                 continue
             carry = data[cut:]
             lines = data[:cut].splitlines(True)
-            yield self._table(lines, offset, local_line)
+            yield self._table(lines, offset, local_line, b'""' in data)
             offset = self._ends[-1]
             local_line += len(lines)
         if carry:
-            yield self._table(carry.splitlines(True), offset, local_line)
+            yield self._table(carry.splitlines(True), offset, local_line, b'""' in carry)
 
-    def _table(self, lines: list[bytes], offset: int, local_line: int) -> list[str]:
+    def _table(
+        self, lines: list[bytes], offset: int, local_line: int, doubled: bool
+    ) -> list[str]:
         try:
             decoded = list(map(bytes.decode, lines))
         except UnicodeDecodeError:
@@ -212,6 +231,11 @@ class CsvRecords:
             raise  # pragma: no cover - _bad_utf8 always raises
         self._ends = list(accumulate(map(len, lines), initial=offset))
         self._first_line = local_line
+        if doubled:
+            self._doubled = {local_line + i + 1 for i, text in enumerate(decoded)
+                             if '""' in text}
+        else:
+            self._doubled = set()
         return decoded
 
     def _bad_utf8(self, lines: list[bytes], offset: int, local_line: int) -> None:

@@ -51,6 +51,9 @@ class ChildRecord:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    #: The Map Run's redrive the child ran in: ListExecutions shows 0 for a child that a
+    #: redrive did not run again.
+    redrive_count: int = 0
 
     def to_json(self) -> str:
         """The persisted form (optional fields left out)."""
@@ -61,6 +64,8 @@ class ChildRecord:
         if self.error is not None:
             data["error"] = self.error
             data["cause"] = self.cause or ""
+        if self.redrive_count:
+            data["redriveCount"] = self.redrive_count
         return dumps(data)
 
     @classmethod
@@ -69,14 +74,16 @@ class ChildRecord:
         data = json.loads(text)
         return cls(name=data["name"], status=ChildStatus(data["status"]),
                    start=float(data["start"]), stop=float(data["stop"]),
-                   output=data.get("output"), error=data.get("error"), cause=data.get("cause"))
+                   output=data.get("output"), error=data.get("error"), cause=data.get("cause"),
+                   redrive_count=int(data.get("redriveCount", 0)))
 
     @classmethod
     def of(cls, outcome: ChildOutcome) -> ChildRecord:
         """The record of a reported outcome."""
         return cls(name=outcome.name, status=ChildStatus(outcome.status), start=outcome.start,
                    stop=outcome.stop, output=outcome.output, error=outcome.error,
-                   cause=outcome.cause if outcome.error is not None else None)
+                   cause=outcome.cause if outcome.error is not None else None,
+                   redrive_count=outcome.redrive_count)
 
 
 @dataclass(frozen=True, slots=True)

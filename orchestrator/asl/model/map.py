@@ -10,6 +10,7 @@ from orchestrator.asl.model.retry_catch import Catcher, Retrier
 from orchestrator.asl.model.states import State
 
 if TYPE_CHECKING:
+    from orchestrator.asl._jsonata import JsonataTemplate
     from orchestrator.asl._paths import JsonPath, ReferencePath
     from orchestrator.asl._template import Template
     from orchestrator.asl.model.machine import StateMachine
@@ -34,9 +35,9 @@ class ItemReader:
     """
 
     resource: str
-    parameters: Template | None
+    parameters: Template | JsonataTemplate | None
     reader_config: Mapping[str, Any]
-    max_items: int | None = None
+    max_items: int | JsonataTemplate | None = None
     max_items_path: ReferencePath | None = None
 
 
@@ -44,11 +45,11 @@ class ItemReader:
 class ItemBatcher:
     """ItemBatcher: batch size bounds (literal or path) and an optional BatchInput template."""
 
-    max_items_per_batch: int | None = None
+    max_items_per_batch: int | JsonataTemplate | None = None
     max_items_per_batch_path: ReferencePath | None = None
-    max_input_bytes_per_batch: int | None = None
+    max_input_bytes_per_batch: int | JsonataTemplate | None = None
     max_input_bytes_per_batch_path: ReferencePath | None = None
-    batch_input: Template | None = None
+    batch_input: Template | JsonataTemplate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class ResultWriter:
     """ResultWriter: where and how a Distributed Map exports its results."""
 
     resource: str | None
-    parameters: Template | None
+    parameters: Template | JsonataTemplate | None
     writer_config: Mapping[str, Any] | None
 
 
@@ -73,16 +74,17 @@ class MapState(State):
     processor_config: ProcessorConfig
     processor_raw: Mapping[str, Any]
     items_path: JsonPath | None = None
-    item_selector: Template | None = None
+    items: JsonataTemplate | None = None
+    item_selector: Template | JsonataTemplate | None = None
     item_selector_raw: Any = None
-    max_concurrency: int = 0
+    max_concurrency: int | JsonataTemplate = 0
     max_concurrency_path: ReferencePath | None = None
     item_reader: ItemReader | None = None
     item_batcher: ItemBatcher | None = None
     result_writer: ResultWriter | None = None
-    tolerated_failure_count: int | None = None
+    tolerated_failure_count: int | JsonataTemplate | None = None
     tolerated_failure_count_path: ReferencePath | None = None
-    tolerated_failure_percentage: float | None = None
+    tolerated_failure_percentage: float | JsonataTemplate | None = None
     tolerated_failure_percentage_path: ReferencePath | None = None
     label: str | None = None
     retry: tuple[Retrier, ...] = ()

@@ -14,16 +14,20 @@ from orchestrator.asl.errors import (
 )
 
 if TYPE_CHECKING:
+    from orchestrator.asl._jsonata import JsonataTemplate
     from orchestrator.asl._paths import ReferencePath
     from orchestrator.asl._template import Template
 
 
-def error_matches(error_equals: tuple[str, ...], error: str) -> bool:
+def error_matches(
+    error_equals: tuple[str, ...], error: str, *, matched_by_all: bool = False
+) -> bool:
     """Whether an ``ErrorEquals`` list matches ``error``.
 
     Decisions (spec 4.2): ``States.Runtime`` is never matched, not even by its own name
     (AWS: not retriable, not catchable; the execution fails). ``States.DataLimitExceeded``
-    is matched only by its exact name, never by a wildcard. ``States.ALL`` matches every
+    is matched only by its exact name, never by a wildcard, except when raised for an
+    oversized Task result (``matched_by_all``, observed). ``States.ALL`` matches every
     other name; ``States.TaskFailed`` used as a matcher matches every other name except
     ``States.Timeout`` (AWS developer guide wording).
     """
@@ -31,7 +35,7 @@ def error_matches(error_equals: tuple[str, ...], error: str) -> bool:
         return False
     if error in error_equals:
         return True
-    if error == DATA_LIMIT_EXCEEDED:
+    if error == DATA_LIMIT_EXCEEDED and not matched_by_all:
         return False
     if ALL in error_equals:
         return True
@@ -55,9 +59,9 @@ class Retrier:
     max_delay_seconds: float | None = None
     jitter_strategy: str = "NONE"
 
-    def matches(self, error: str) -> bool:
+    def matches(self, error: str, *, matched_by_all: bool = False) -> bool:
         """Whether this retrier's ErrorEquals matches ``error``."""
-        return error_matches(self.error_equals, error)
+        return error_matches(self.error_equals, error, matched_by_all=matched_by_all)
 
     def delay(self, attempt: int) -> float:
         """Delay before retry number ``attempt`` (1-based), before jitter."""
@@ -80,8 +84,9 @@ class Catcher:
     next: str
     result_path: ReferencePath | None
     result_discard: bool = False
-    assign: Template | None = None
+    assign: Template | JsonataTemplate | None = None
+    output: JsonataTemplate | None = None
 
-    def matches(self, error: str) -> bool:
+    def matches(self, error: str, *, matched_by_all: bool = False) -> bool:
         """Whether this catcher's ErrorEquals matches ``error``."""
-        return error_matches(self.error_equals, error)
+        return error_matches(self.error_equals, error, matched_by_all=matched_by_all)

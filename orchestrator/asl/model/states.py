@@ -12,6 +12,7 @@ from orchestrator.asl.model.retry_catch import Catcher, Retrier
 
 if TYPE_CHECKING:
     from orchestrator.asl._choice import ChoiceRule
+    from orchestrator.asl._jsonata import JsonataCondition, JsonataTemplate
     from orchestrator.asl._intrinsics import Intrinsic
     from orchestrator.asl._paths import JsonPath
     from orchestrator.asl._template import Template
@@ -38,7 +39,7 @@ class State:
     comment: str | None = None
     query_language: str = JSONPATH
     io: StateIO = DEFAULT_IO
-    assign: Template | None = None
+    assign: Template | JsonataTemplate | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -60,11 +61,11 @@ class TaskState(State):
     """
 
     resource: str
-    timeout_seconds: int | None = None
+    timeout_seconds: int | JsonataTemplate | None = None
     timeout_seconds_path: JsonPath | None = None
-    heartbeat_seconds: int | None = None
+    heartbeat_seconds: int | JsonataTemplate | None = None
     heartbeat_seconds_path: JsonPath | None = None
-    credentials: Template | None = None
+    credentials: Template | JsonataTemplate | None = None
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
 
@@ -74,9 +75,10 @@ class ChoiceBranch:
     """One top-level Choice rule, the state it leads to, and its own ``Assign`` (applied
     after the state's Assign when this rule matches)."""
 
-    rule: ChoiceRule
+    rule: ChoiceRule | JsonataCondition
     next: str
-    assign: Template | None = None
+    assign: Template | JsonataTemplate | None = None
+    output: JsonataTemplate | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,8 +93,8 @@ class ChoiceState(State):
 class WaitState(State):
     """Wait: exactly one of Seconds, Timestamp, SecondsPath, TimestampPath; waits via the Clock."""
 
-    seconds: int | None = None
-    timestamp: datetime | None = None
+    seconds: int | JsonataTemplate | None = None
+    timestamp: datetime | JsonataTemplate | None = None
     seconds_path: JsonPath | None = None
     timestamp_path: JsonPath | None = None
 
@@ -106,8 +108,8 @@ class SucceedState(State):
 class FailState(State):
     """Fail: ends the (sub-)machine with Error/Cause (static, or ErrorPath/CausePath)."""
 
-    error: str | None = None
-    cause: str | None = None
+    error: str | JsonataTemplate | None = None
+    cause: str | JsonataTemplate | None = None
     error_path: JsonPath | Intrinsic | None = None
     cause_path: JsonPath | Intrinsic | None = None
 

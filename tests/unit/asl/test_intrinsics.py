@@ -45,7 +45,14 @@ def run(text: str, data: Any = None, context: Any = None) -> Any:
         ("States.Format('no placeholders')", "no placeholders"),
         ("States.Format('{}{}', 'a', 'b')", "ab"),
         ("States.Format('{} {} {} {}', 1, 2.5, true, null)", "1 2.5 true null"),
-        ("States.Format('{}|{}', $.arr[0:2], $.obj)", '[1,2]|{"a":1,"b":{"c":2}}'),
+        # Observed on AWS: an object renders Java-map style, e.g. {Arg1=1, Arg2=[]}.
+        ("States.Format('{}|{}', $.arr[0:2], $.obj)", '[1,2]|{a=1, b={c=2}}'),
+        ("States.Format('{}', States.StringToJson('{\"Arg1\":1,\"Arg2\":[]}'))",
+         "{Arg1=1, Arg2=[]}"),
+        ("States.Format('{}', States.StringToJson('{\"s\":\"x\",\"l\":[1,\"y\",null]}'))",
+         "{s=x, l=[1, y, null]}"),
+        # Observed on AWS: the empty string is null.
+        ("States.StringToJson('')", None),
         (r"States.Format('\{\} {}', 'x')", "{} x"),
         (r"States.Format('it\'s {}', $.name)", "it's Arnav"),
         (r"States.Format('back\\slash {}', 1)", "back\\slash 1"),

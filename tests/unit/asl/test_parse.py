@@ -18,7 +18,6 @@ from orchestrator.asl import (
     Retrier,
     StateMachine,
     TaskState,
-    UnsupportedFeature,
     WaitState,
     parse_definition,
 )
@@ -231,7 +230,7 @@ def test_invalid_json_text_is_an_invalid_definition() -> None:
     assert info.value.problems[0].code == "INVALID_JSON_DESCRIPTION"
 
 
-def test_jsonata_state_is_rejected_as_not_supported_yet() -> None:
+def test_jsonata_state_in_a_jsonpath_machine_is_parsed() -> None:
     definition = {
         "StartAt": "P",
         "States": {
@@ -243,16 +242,17 @@ def test_jsonata_state_is_rejected_as_not_supported_yet() -> None:
             }
         },
     }
-    with pytest.raises(UnsupportedFeature, match="JSONata.*not supported yet"):
-        parse_definition(definition)
+    machine = parse_definition(definition)
+    assert machine.states["P"].query_language == "JSONata"
+    assert machine.states["P"].io.jsonata
 
 
-def test_jsonata_top_level_is_rejected_as_not_supported_yet() -> None:
+def test_jsonata_top_level_is_inherited_by_every_state() -> None:
     definition = {
         "QueryLanguage": "JSONata",
         "StartAt": "P",
         "States": {"P": {"Type": "Pass", "End": True}},
     }
-    with pytest.raises(UnsupportedFeature) as info:
-        parse_definition(definition)
-    assert info.value.problems[0].path == "/QueryLanguage"
+    machine = parse_definition(definition)
+    assert machine.query_language == "JSONata"
+    assert machine.states["P"].query_language == "JSONata"

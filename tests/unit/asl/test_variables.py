@@ -303,3 +303,26 @@ def test_parallel_branch_cannot_reassign_an_outer_variable_even_in_a_choice_rule
     problems = validate_definition(definition)
 
     assert [p.path for p in problems] == ["/States/P/Branches/0/States/C/Choices/0/Assign/seen"]
+
+
+def test_parallel_branch_and_its_own_catch_may_assign_the_same_name() -> None:
+    # Observed on AWS: accepted (the Catch writes the outer scope, the branch its own).
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "B", "States": {
+                    "B": {"Type": "Pass", "Assign": {"status": "branch"}, "End": True}}}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"status": "failed"},
+                           "Next": "E"}],
+                "Next": "E",
+            },
+            "E": {"Type": "Succeed"},
+        },
+    }
+    assert validate_definition(definition) == []
+    definition["States"]["S"] = {"Type": "Pass", "Assign": {"status": 0}, "Next": "P"}
+    definition["StartAt"] = "S"
+    assert [p.path for p in validate_definition(definition)] == [
+        "/States/P/Branches/0/States/B/Assign/status"]

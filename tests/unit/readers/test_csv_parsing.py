@@ -37,6 +37,14 @@ CASES: list[tuple[str, bytes, dict[str, Any], list[dict[str, str]]]] = [
         [{"a": "x, y", "b": "line1\nline2"}],
     ),
     ("doubled_quote_is_one_quote", b'a\n"say ""hi"""\n', {}, [{"a": 'say "hi"'}]),
+    # AWS's "How Step Functions parses input CSV files" example: an unquoted field too.
+    (
+        "doubled_quote_in_an_unquoted_field_is_one_quote",
+        b'a,b,c,d,e\nabc,123,"commas, quotes (""), newline (\n)",{""MyKey"":""MyValue""},"[1,2,3]"\n',
+        {},
+        [{"a": "abc", "b": "123", "c": 'commas, quotes ("), newline (\n)',
+          "d": '{"MyKey":"MyValue"}', "e": "[1,2,3]"}],
+    ),
     ("backslash_escapes_backslash", b"path,size\nC:\\\\Program Files\\\\x.exe,6\n", {},
      [{"path": "C:\\Program Files\\x.exe", "size": "6"}]),
     ("backslash_escapes_delimiter", b"a,b\nx\\,y,z\n", {}, [{"a": "x,y", "b": "z"}]),
