@@ -3,7 +3,9 @@
 They describe what the service returns in AWS's camelCase shapes (dates as ISO-8601 strings on
 this face). Members the model does not list are kept (``extra="allow"``), and routes use
 ``response_model_exclude_unset`` so absent members stay absent: the models document the
-responses without reshaping them.
+responses without reshaping them. Pydantic writes the declared members first, in their order,
+then the others: members are declared in the order the service answers them, so the bytes of a
+response are the same with the model as without it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ class _Response(BaseModel):
 
 
 class Empty(_Response):
-    """An operation that returns no members (DeleteStateMachine, UpdateMapRun)."""
+    """An operation that returns no members (DeleteStateMachine, UpdateMapRun,
+    DeleteStateMachineVersion, DeleteStateMachineAlias, TagResource, UntagResource)."""
 
 
 # -- state machines ---------------------------------------------------------------------------
@@ -231,3 +234,166 @@ class DescribeMapRunOutput(_Response):
     execution_counts: MapRunCounts
     redrive_count: int | None = None
     redrive_date: str | None = None
+
+
+# -- versions and aliases -----------------------------------------------------------------------
+
+
+class UpdateStateMachineOutput(_Response):
+    """UpdateStateMachine."""
+
+    update_date: str
+    revision_id: str | None = None
+    state_machine_version_arn: str | None = Field(None, description="With publish: true")
+
+
+class PublishStateMachineVersionOutput(_Response):
+    """PublishStateMachineVersion."""
+
+    creation_date: str
+    state_machine_version_arn: str
+
+
+class StateMachineVersionListItem(_Response):
+    """One version of ListStateMachineVersions, newest first."""
+
+    state_machine_version_arn: str
+    creation_date: str
+
+
+class ListStateMachineVersionsOutput(_Response):
+    """ListStateMachineVersions."""
+
+    state_machine_versions: list[StateMachineVersionListItem]
+    next_token: str | None = None
+
+
+class StateMachineAliasListItem(_Response):
+    """One alias of ListStateMachineAliases."""
+
+    state_machine_alias_arn: str
+    creation_date: str
+
+
+class ListStateMachineAliasesOutput(_Response):
+    """ListStateMachineAliases."""
+
+    state_machine_aliases: list[StateMachineAliasListItem]
+    next_token: str | None = None
+
+
+class CreateStateMachineAliasOutput(StateMachineAliasListItem):
+    """CreateStateMachineAlias."""
+
+
+class RoutingConfigurationListItem(_Response):
+    """One version an alias routes to, with its share of the executions."""
+
+    state_machine_version_arn: str
+    weight: int = Field(description="0 to 100; the weights of an alias add up to 100")
+
+
+class DescribeStateMachineAliasOutput(_Response):
+    """DescribeStateMachineAlias."""
+
+    state_machine_alias_arn: str | None = None
+    name: str | None = None
+    routing_configuration: list[RoutingConfigurationListItem] | None = None
+    creation_date: str | None = None
+    update_date: str | None = None
+    description: str | None = None
+
+
+class UpdateStateMachineAliasOutput(_Response):
+    """UpdateStateMachineAlias."""
+
+    update_date: str
+
+
+# -- TestState and StartSyncExecution -----------------------------------------------------------
+
+
+class InspectionErrorDetails(_Response):
+    """The Catch that took the error, or the Retry that retries it now."""
+
+    catch_index: int | None = None
+    retry_index: int | None = None
+    retry_backoff_interval_seconds: int | None = None
+
+
+class InspectionData(_Response):
+    """Each processing step of the tested state; the data members are JSON text."""
+
+    input: str | None = None
+    after_input_path: str | None = None
+    after_items_path: str | None = None
+    max_concurrency: int | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+    after_parameters: str | None = None
+    result: str | None = None
+    after_result_selector: str | None = None
+    after_result_path: str | None = None
+    variables: str | None = None
+    error_details: InspectionErrorDetails | None = None
+
+
+class TestStateOutput(_Response):
+    """TestState; ``inspectionData`` with inspectionLevel DEBUG or TRACE."""
+
+    __test__ = False  # not a pytest test class
+
+    status: str | None = Field(None, description="SUCCEEDED, FAILED, RETRIABLE or CAUGHT_ERROR")
+    output: str | None = Field(None, description="JSON text")
+    error: str | None = None
+    cause: str | None = None
+    next_state: str | None = None
+    inspection_data: InspectionData | None = None
+
+
+class DataDetails(_Response):
+    """Whether the execution's input or output is included."""
+
+    included: bool | None = None
+
+
+class BillingDetails(_Response):
+    """What an EXPRESS execution is billed for."""
+
+    billed_memory_used_in_mb: int | None = Field(None, alias="billedMemoryUsedInMB")
+    billed_duration_in_milliseconds: int | None = None
+
+
+class StartSyncExecutionOutput(_Response):
+    """StartSyncExecution: the ended EXPRESS execution."""
+
+    execution_arn: str
+    state_machine_arn: str | None = None
+    name: str | None = None
+    start_date: str
+    stop_date: str
+    error: str | None = None
+    cause: str | None = None
+    input: str | None = Field(None, description="JSON text")
+    input_details: DataDetails | None = None
+    output: str | None = Field(None, description="JSON text")
+    output_details: DataDetails | None = None
+    trace_header: str | None = None
+    status: str = Field(description="SUCCEEDED, FAILED or TIMED_OUT")
+    billing_details: BillingDetails | None = None
+
+
+# -- tags ---------------------------------------------------------------------------------------
+
+
+class Tag(_Response):
+    """One tag of a resource."""
+
+    key: str | None = None
+    value: str | None = None
+
+
+class ListTagsForResourceOutput(_Response):
+    """ListTagsForResource."""
+
+    tags: list[Tag] | None = None

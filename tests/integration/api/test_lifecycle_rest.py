@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from orchestrator.api.rest import iso_dates
+from orchestrator.executions.service import StepFunctionsService
 from tests.integration.api.support import PASS_DEFINITION, TestClient
 
 
@@ -51,3 +56,35 @@ def test_test_state_on_v1_takes_json_values(client: TestClient) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "SUCCEEDED", "output": '{"v":5}', "nextState": "B"}
+
+
+def _same_bytes(answer: Any, expected: dict[str, Any]) -> None:
+    assert answer.status_code == 200, answer.text
+    assert answer.content == json.dumps(expected, separators=(",", ":")).encode()
+
+
+def test_v1_answers_are_the_service_answers_to_the_byte(
+    client: TestClient, service: StepFunctionsService
+) -> None:
+    """The response models document the answers without reshaping them: same members, same
+    order, same numbers."""
+    machine = client.post("/v1/state-machines", json={"name": "m", "definition": PASS_DEFINITION,
+                                                      "publish": True}).json()["stateMachineArn"]
+    alias = client.post("/v1/aliases", json={
+        "name": "live", "description": "d",
+        "routingConfiguration": [{"stateMachineVersionArn": machine + ":1", "weight": 100}],
+    }).json()["stateMachineAliasArn"]
+    _same_bytes(client.get(f"/v1/aliases/{alias}"),
+                iso_dates(service.describe_state_machine_alias({"stateMachineAliasArn": alias})))
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "N",
+            "Retry": [{"ErrorEquals": ["Boom"]}],
+            "Catch": [{"ErrorEquals": ["Other"], "Next": "H"}]}
+    items = {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+             "ToleratedFailureCount": 1, "ToleratedFailurePercentage": 10, "End": True,
+             "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}
+    for definition, mock in ((items, {"result": "[1]"}),
+                             (task, {"errorOutput": {"error": "Boom", "cause": "c"}}),
+                             (task, {"errorOutput": {"error": "Other", "cause": "c"}})):
+        payload = {"definition": json.dumps(definition), "input": '{"items":[1]}', "mock": mock,
+                   "inspectionLevel": "DEBUG"}
+        _same_bytes(client.post("/v1/test-state", json=payload), service.test_state(payload))
