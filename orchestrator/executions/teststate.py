@@ -41,7 +41,7 @@ from orchestrator.asl import (
     run_execution,
     validate_definition,
 )
-from orchestrator.executions import params
+from orchestrator.executions import jsontext, params
 from orchestrator.executions import teststate_wrap as wrap
 from orchestrator.executions.errors import (
     InvalidDefinition,
@@ -83,9 +83,9 @@ def _json(request: Mapping[str, Any], field: str, default: Any) -> Any:
     if text is None:
         return default
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InvalidExecutionInput(f"'{field}' is not valid JSON: {exc}") from None
+        return jsontext.loads(text)  # strict and depth-bounded, like every client JSON
+    except jsontext.JsonRefused as exc:
+        raise InvalidExecutionInput(f"'{field}' is not acceptable JSON: {exc}") from None
 
 
 def _info(context: Mapping[str, Any], role_arn: str) -> ExecutionInfo:

@@ -14,11 +14,11 @@ The state is copied into a small state machine that the ordinary engine runs:
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.executions import jsontext
 from orchestrator.executions.errors import InvalidDefinition, ValidationException
 
 STAND_IN = "arn:aws:lambda:us-east-1:000000000000:function:stepmap-teststate"
@@ -53,8 +53,8 @@ class Wrapper:
 def pick_state(text: str, state_name: str | None) -> tuple[str, dict[str, Any]]:
     """(name, state) from ``definition``: a whole machine with ``stateName``, else one state."""
     try:
-        document = json.loads(text)
-    except ValueError as exc:
+        document = jsontext.loads(text)  # strict and depth-bounded, like every definition
+    except jsontext.JsonRefused as exc:
         raise InvalidDefinition(
             f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {exc}'"
         ) from None
