@@ -135,6 +135,18 @@ def test_bad_execution_input_on_the_rest_face_is_an_aws_shaped_error(client: Tes
     assert_rest_error(response, 400, "InvalidExecutionInput", "input.a", "surrogate")
 
 
+def test_test_state_refuses_a_definition_or_input_nested_too_deeply(client: TestClient) -> None:
+    # Regression: TestState parsed its definition with json.loads and answered 500 (RecursionError).
+    deep = "[" * 1000 + "]" * 1000
+    role = "arn:aws:iam::000000000000:role/r"
+    refused = aws(client, "TestState", {"definition": deep, "roleArn": role})
+    assert refused.status_code == 400
+    assert refused.json()["__type"] == "InvalidDefinition"
+    state = json.dumps({"Type": "Pass", "End": True})
+    refused = aws(client, "TestState", {"definition": state, "roleArn": role, "input": deep})
+    assert_aws_error(refused, "InvalidExecutionInput", "nested")
+
+
 def test_a_lone_surrogate_in_an_execution_name_is_refused(client: TestClient) -> None:
     arn = machine(client)
     body = ('{"stateMachineArn": "%s", "name": %s}' % (arn, SURROGATE)).encode()
