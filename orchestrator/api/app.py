@@ -36,26 +36,14 @@ logger = logging.getLogger(__name__)
 
 
 def build_service(settings: Settings) -> StepFunctionsService:
-    """The production service: Redis store, Celery publisher and (when present) the Map Run API.
-
-    The Map Run API is ``orchestrator.maprun.api.MapRunApi(client, settings)``.
-    """
-    import redis
-
+    """The production service: Redis stores, Celery publisher and the Map Run API."""
     from orchestrator.executions.publisher import CeleryPublisher
-    from orchestrator.store.keys import Keys
-    from orchestrator.store.redis_store import RedisStore
+    from orchestrator.maprun.api import MapRunApi
+    from orchestrator.store.connect import open_stores
 
-    client = redis.Redis.from_url(settings.redis.url)
-    store = RedisStore(client, Keys(settings.redis.key_prefix))
-    map_runs: Any = None
-    try:
-        from orchestrator.maprun.api import MapRunApi
-    except ImportError:  # the Map Run package is optional while it is being built
-        logger.warning("orchestrator.maprun.api.MapRunApi not importable: no Map Run API")
-    else:
-        map_runs = MapRunApi(client, settings)
-    return StepFunctionsService(store, settings, CeleryPublisher(settings), map_runs)
+    stores = open_stores(settings)
+    map_runs = MapRunApi(stores.map_runs, settings)
+    return StepFunctionsService(stores.records, settings, CeleryPublisher(settings), map_runs)
 
 
 def create_app(settings: Settings, service: StepFunctionsService | None = None) -> FastAPI:

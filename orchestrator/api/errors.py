@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import redis.exceptions
 from fastapi.exceptions import RequestValidationError
 from kombu.exceptions import OperationalError as BrokerUnreachable
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from orchestrator.executions import errors as e
+from orchestrator.store.connect import UNAVAILABLE
 
 #: Content type of the AWS JSON 1.0 protocol.
 AWS_CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -52,8 +52,7 @@ ERROR_TABLE: dict[type[BaseException], tuple[int, str]] = {
     e.RequestTooLarge: (413, "ValidationException"),
     e.UnknownRoute: (404, "UnknownOperationException"),
     e.MethodNotAllowed: (405, "UnknownOperationException"),
-    redis.exceptions.ConnectionError: (503, "ServiceUnavailable"),
-    redis.exceptions.TimeoutError: (503, "ServiceUnavailable"),
+    **{unavailable: (503, "ServiceUnavailable") for unavailable in UNAVAILABLE},
     BrokerUnreachable: (503, "ServiceUnavailable"),
     RequestValidationError: (400, "ValidationException"),
     ValidationError: (400, "ValidationException"),

@@ -6,19 +6,13 @@ from fastapi import FastAPI, Request
 
 from orchestrator.insight import InsightReader, MapRunReads
 from orchestrator.settings import Settings
-from orchestrator.store.keys import Keys
 
 
 def build_insight(settings: Settings, map_runs: MapRunReads | None) -> InsightReader:
-    """An :class:`InsightReader` on the store's Redis and the broker's queues."""
-    import redis
+    """An :class:`InsightReader` on the Map Run service and the broker's queues."""
+    from orchestrator.store.connect import broker_queues
 
-    store = redis.Redis.from_url(settings.redis.url)
-    broker = (redis.Redis.from_url(settings.broker_url)
-              if settings.broker_url != settings.redis.url else store)
-    queues = (settings.celery.control_queue, settings.celery.children_queue)
-    return InsightReader(store, Keys(settings.redis.key_prefix), map_runs, queues,
-                         broker)
+    return InsightReader(map_runs, broker_queues(settings))
 
 
 def app_insight(app: FastAPI) -> InsightReader:

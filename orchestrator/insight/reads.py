@@ -1,9 +1,9 @@
 """What the console and the metrics read beyond the Step Functions operations.
 
-The Map Run service (:class:`orchestrator.maprun.api.MapRunApi`) answers the AWS operations;
-operators also need the set of open Map Runs, the index of a child inside its Map Run and the
-depth of the Celery queues. Those are read here from the key templates of
-:class:`orchestrator.store.keys.Keys` (read-only: nothing here writes).
+The Map Run service (:class:`orchestrator.maprun.api.MapRunApi`) answers the AWS operations and,
+for operators, the set of open Map Runs and the index of a child inside its Map Run; the depth
+of the Celery queues comes from the broker (:class:`orchestrator.store.connect.BrokerQueues`).
+Nothing here reads Redis keys itself: the store owns them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from orchestrator.store.keys import Keys
 
 logger = logging.getLogger(__name__)
 
@@ -22,15 +21,15 @@ class MapRunReads(Protocol):
 
     def describe_map_run(self, map_run_arn: str) -> dict[str, Any]: ...
 
+    def open_map_run_arns(self) -> list[str]: ...
 
-class RedisReads(Protocol):
-    """The Redis commands this module uses (``redis.Redis`` satisfies it)."""
+    def child_index(self, child_name: str) -> int | None: ...
 
-    def zrange(self, name: str, start: int, end: int) -> Any: ...
 
-    def get(self, name: str) -> Any: ...
+class QueueDepths(Protocol):
+    """Messages waiting per Celery queue."""
 
-    def llen(self, name: str) -> Any: ...
+    def depths(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,32 +64,21 @@ def machine_name(execution_arn: str) -> str:
     return parts[6].split("/", 1)[0]
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class InsightReader:
     """Reads open Map Runs, child indexes and queue depths.
 
     Args:
-        client: the store's Redis (the one the Map Run service reads).
-        keys: the deployment's key templates.
-        map_runs: the Map Run service, for DescribeMapRun.
-        queues: Celery queue names whose depth is reported (control, children).
-        broker: the broker's Redis when it is not the store's.
+        map_runs: the Map Run service (None: no Map Runs are reported).
+        queues: the broker's queue depths (None: none are reported).
     """
 
-    def __init__(self, client: RedisReads, keys: Keys, map_runs: MapRunReads | None,
-                 queues: tuple[str, ...], broker: RedisReads | None = None) -> None:
-        self._redis = client
-        self._keys = keys
+    def __init__(self, map_runs: MapRunReads | None, queues: QueueDepths | None = None) -> None:
         self._map_runs = map_runs
         self._queues = queues
-        self._broker = broker if broker is not None else client
 
     def open_map_run_arns(self) -> list[str]:
         """ARNs of the Map Runs that have not finished, oldest first."""
-        return [_text(a) for a in self._redis.zrange(self._keys.open_map_runs(), 0, -1)]
+        return self._map_runs.open_map_run_arns() if self._map_runs is not None else []
 
     def describe(self, map_run_arn: str) -> RunSnapshot | None:
         """DescribeMapRun as a snapshot; None when the run is gone (closed and expired)."""
@@ -111,12 +99,8 @@ class InsightReader:
 
     def child_index(self, child_name: str) -> int | None:
         """The index of a child execution inside its Map Run (its first item for batches)."""
-        value = self._redis.get(self._keys.child(child_name))
-        if value is None:
-            return None
-        _, _, index = _text(value).rpartition("|")
-        return int(index) if index.isdigit() else None
+        return self._map_runs.child_index(child_name) if self._map_runs is not None else None
 
     def queue_depths(self) -> dict[str, int]:
-        """Messages waiting in each Celery queue (Redis LLEN of the broker list)."""
-        return {queue: int(self._broker.llen(queue)) for queue in self._queues}
+        """Messages waiting in each Celery queue."""
+        return self._queues.depths() if self._queues is not None else {}

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import redis
 
 from orchestrator import messages
 from orchestrator.executions.arns import parse_execution_arn
@@ -26,10 +25,8 @@ from orchestrator.executions.errors import (
 from orchestrator.maprun.deps import child_name
 from orchestrator.settings import Settings
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus
-from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_base import ChildRecord, MapRunStore
 from orchestrator.store.maprun_record import MapRun
-from orchestrator.store.maprun_redis import RedisMapRunStore
 
 RUNNING = ExecutionStatus.RUNNING.value
 
@@ -75,19 +72,27 @@ class MapRunApi:
     """The Map Run part of the service layer.
 
     Args:
-        store: the Map Run store (a Redis client is wrapped in a
-            :class:`~orchestrator.store.maprun_redis.RedisMapRunStore`).
+        store: the Map Run store (:func:`orchestrator.store.connect.open_stores` builds the
+            Redis one).
         settings: the process settings.
         send_task: Celery's ``send_task`` (UpdateMapRun and aborts notify the control plane).
     """
 
-    def __init__(self, store: MapRunStore | redis.Redis, settings: Settings,
+    def __init__(self, store: MapRunStore, settings: Settings,
                  send_task: Callable[..., Any] | None = None) -> None:
         self.settings = settings
-        if isinstance(store, redis.Redis):
-            store = RedisMapRunStore(store, Keys(settings.redis.key_prefix))
-        self.store: MapRunStore = store
+        self.store = store
         self.send_task = send_task
+
+    # -- operator reads (console, metrics) ----------------------------------------------
+    def open_map_run_arns(self) -> list[str]:
+        """ARNs of the Map Runs that have not finished, oldest first."""
+        return self.store.open_runs()
+
+    def child_index(self, child_name: str) -> int | None:
+        """The index of a child execution inside its Map Run; None for an unknown name."""
+        located = self.store.child_location(child_name)
+        return located[1] if located is not None else None
 
     # -- helpers ------------------------------------------------------------------------
     def _record(self, arn: str) -> MapRun:

@@ -20,6 +20,7 @@ import uvicorn
 from orchestrator.api import create_app
 from orchestrator.executions.service import StepFunctionsService
 from orchestrator.maprun.api import MapRunApi
+from orchestrator.store.maprun_redis import RedisMapRunStore
 from orchestrator.settings import Settings
 from orchestrator.store.keys import Keys
 from orchestrator.store.redis_store import RedisStore
@@ -65,8 +66,9 @@ def serving(redis_url: str) -> Iterator[tuple[int, dict[str, Any]]]:
         {"redis": {"url": redis_url}, "api": {"auth_enabled": False, "max_request_bytes": 65_536}}
     )
     client = redis.Redis.from_url(redis_url)
-    service = StepFunctionsService(RedisStore(client, Keys(settings.redis.key_prefix)), settings,
-                                   _Publisher(), MapRunApi(client, settings))
+    keys = Keys(settings.redis.key_prefix)
+    service = StepFunctionsService(RedisStore(client, keys), settings,
+                                   _Publisher(), MapRunApi(RedisMapRunStore(client, keys), settings))
     app = create_app(settings, service)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
