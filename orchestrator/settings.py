@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["workers.handlers.examples"],
         description="Modules imported by workers to register Task handlers.",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines of the API and the workers as text or JSON lines, with "
+        "the execution ARN, Map Run ARN, child, request id and Celery task id they belong to.",
+    )
     # The control plane, the API and the workers all read this one tree (workers read
     # ``redis``, ``celery``, ``limits.payload_bytes``, ``api.region``/``account_id`` and
     # ``handler_modules``).
