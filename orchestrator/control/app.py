@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from orchestrator import celery_logging, messages
+from orchestrator import celery_logging, messages, telemetry
 from orchestrator.settings import Settings, get_settings
 
 
@@ -13,6 +13,7 @@ def create_app(settings: Settings) -> Celery:
     app = Celery("stepmap-control")
     app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
     celery_logging.install(app, settings)
+    telemetry.instrument_worker(settings, "control")
     from orchestrator.control.tasks import register
 
     register(app, settings)
