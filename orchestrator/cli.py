@@ -52,7 +52,7 @@ class WorkerChoice(str, enum.Enum):
 
 
 class LogFormatChoice(str, enum.Enum):
-    """How the API writes its log lines."""
+    """How the API and the workers write their log lines."""
 
     text = "text"
     json = "json"
@@ -110,10 +110,10 @@ def api(
     port: Port = 8080,
     log_level: Annotated[str, typer.Option(help="Uvicorn log level (debug, info, warning, ...).")] = "info",
     log_format: Annotated[
-        LogFormatChoice,
-        typer.Option(envvar="STEPMAP_LOG_FORMAT",
-                     help="Log lines as text or JSON, with execution/Map Run ARN and request id."),
-    ] = LogFormatChoice.text,
+        LogFormatChoice | None,
+        typer.Option(help="Log lines as text or JSON, with execution/Map Run ARN and request id "
+                     "(default: STEPMAP_LOG_FORMAT, else text)."),
+    ] = None,
     factory: Annotated[
         str,
         typer.Option(help="Import path module:function of the app factory.", rich_help_panel=ADVANCED),
@@ -134,7 +134,8 @@ def api(
     if not _is_loopback(host) and not settings.api.auth_enabled:
         typer.echo(f"warning: serving on {host} with authentication disabled", err=True)
     uvicorn.run(_import_object(factory)(settings), host=host, port=port, log_level=log_level.lower(),
-                log_config=dict_config(log_format.value, log_level))
+                log_config=dict_config(log_format.value if log_format else settings.log_format,
+                                       log_level))
 
 
 @app.command()
@@ -160,6 +161,12 @@ def worker(
         bool,
         typer.Option("--events/--no-events", help="Send task events (Flower's task views need them)."),
     ] = True,
+    log_format: Annotated[
+        LogFormatChoice | None,
+        typer.Option(help="Log lines as text or JSON, with execution/Map Run ARN, child and "
+                     "Celery task id (sets STEPMAP_LOG_FORMAT for the worker; default: "
+                     "STEPMAP_LOG_FORMAT, else text)."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the celery command instead of running it.")] = False,
 ) -> None:
     """Run a Celery worker consuming the control or the children queue."""
@@ -168,7 +175,14 @@ def worker(
         kind.value, settings, app=celery_app, name=name, concurrency=concurrency,
         loglevel=loglevel, pool=pool, events=events,
     )
-    _exec(commands.python_celery(args), dry_run)
+    argv = commands.python_celery(args)
+    if log_format is not None:
+        # The worker reads its settings again after the exec: the format travels with them.
+        if dry_run:
+            argv = ["env", f"STEPMAP_LOG_FORMAT={log_format.value}", *argv]
+        else:
+            os.environ["STEPMAP_LOG_FORMAT"] = log_format.value
+    _exec(argv, dry_run)
 
 
 @app.command()

@@ -2,7 +2,8 @@
 
 Context lives in :mod:`contextvars` (so it follows threads started with a copied context and
 asyncio tasks); :class:`ContextFilter` copies it onto every record as ``execution_arn``,
-``map_run_arn``, ``child`` and ``request_id`` (empty when unknown). :func:`dict_config`
+``map_run_arn``, ``child``, ``request_id`` (an API request) and ``task_id`` (a Celery task)
+(empty when unknown). :func:`dict_config`
 builds a ``logging.config.dictConfig`` for an entrypoint in ``text`` or ``json`` format: the
 format is a deploy choice (``--log-format`` / ``STEPMAP_LOG_FORMAT``), not a code change.
 Library modules never call it.
@@ -19,7 +20,7 @@ from contextvars import ContextVar
 from typing import Any, Literal
 
 LogFormat = Literal["text", "json"]
-FIELDS = ("execution_arn", "map_run_arn", "child", "request_id")
+FIELDS = ("execution_arn", "map_run_arn", "child", "request_id", "task_id")
 
 _VARS: dict[str, ContextVar[str]] = {name: ContextVar(f"stepmap_{name}", default="")
                                      for name in FIELDS}

@@ -130,6 +130,26 @@ class LimitsSettings(BaseModel):
     )
 
 
+class TelemetrySettings(BaseModel):
+    """Optional OpenTelemetry tracing (needs the ``otel`` extra: ``pip install 'stepmap[otel]'``)."""
+
+    enabled: bool = Field(
+        False, description="Trace the API, the workers, Redis and S3 calls with OpenTelemetry "
+        "(the otel extra); off, nothing of OpenTelemetry is imported.",
+    )
+    exporter: Literal["otlp", "console"] = Field(
+        "otlp", description="Where spans go: OTLP over HTTP, or one JSON object per span on stdout."
+    )
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP traces URL (http://collector:4318/v1/traces); unset: "
+        "OpenTelemetry's OTEL_EXPORTER_OTLP_* variables, else its default.",
+    )
+    service_name: str = Field(
+        "stepmap", description="service.name of the spans; the process kind is appended "
+        "(stepmap-api, stepmap-control, stepmap-children).",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of a stepmap process."""
 
@@ -142,9 +162,14 @@ class Settings(BaseSettings):
     celery: CelerySettings = Field(default_factory=CelerySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     handler_modules: list[str] = Field(
         default_factory=lambda: ["workers.handlers.examples"],
         description="Modules imported by workers to register Task handlers.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines of the API and the workers as text or JSON lines, with "
+        "the execution ARN, Map Run ARN, child, request id and Celery task id they belong to.",
     )
     # The control plane, the API and the workers all read this one tree (workers read
     # ``redis``, ``celery``, ``limits.payload_bytes``, ``api.region``/``account_id`` and

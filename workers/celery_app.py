@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from orchestrator import messages
+from orchestrator import celery_logging, messages, telemetry
 from orchestrator.settings import Settings, get_settings
 
 
@@ -21,6 +21,8 @@ def create_app(settings: Settings) -> Celery:
     load_handler_modules(settings.handler_modules)
     app = Celery("stepmap-children")
     app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
+    celery_logging.install(app, settings)
+    telemetry.instrument_worker(settings, "children")
     from workers.tasks import register
 
     register(app, settings)

@@ -27,6 +27,7 @@ from typing import Any
 
 from orchestrator import messages
 from orchestrator.jsontext import dumps
+from orchestrator.logging_context import bound
 from orchestrator.asl import (
     Checkpoint,
     DistributedMapRequest,
@@ -151,7 +152,12 @@ class ChildRunner:
                         index=child.index, name=child.name, holder=child.holder,
                         status=ChildStatus.ABORTED, start=now, stop=now, skipped=True))
                 else:
-                    outcome = self._run_one(batch, child, machine, options, journal)
+                    with bound(execution_arn=batch.execution_prefix + child.name,
+                               child=child.name):
+                        outcome = self._run_one(batch, child, machine, options, journal)
+                        if outcome.error is not None:
+                            log.warning("child %s %s: %s", child.name, outcome.status.value,
+                                        outcome.error)
                     if standard:
                         # Only STANDARD children need it: EXPRESS ones run at least once. The
                         # report leaves only when the whole message is done; if the child's

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestrator import telemetry
 from orchestrator.api import aws_json, console, docs, metrics, rest, rest_lifecycle
 from orchestrator.api.errors import error_response, translate_validation
 from orchestrator.api.guard import RequestGuard, is_aws_face
@@ -117,4 +118,5 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
     # The last middleware added runs first: every request gets its request id before the guard.
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(RequestContextMiddleware)
+    telemetry.instrument_api(app, settings)
     return app

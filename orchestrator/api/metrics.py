@@ -1,25 +1,41 @@
 """Prometheus metrics at ``/metrics`` (no auth, like ``/healthz``: counts and ARNs only).
 
 Read at scrape time from counters (one DescribeMapRun per open Map Run, one LLEN per queue),
-so the cost of a scrape grows with open runs, not with items. Per-run series carry the Map Run
-ARN as a label and disappear when the run closes: their number is bounded by the open runs.
-Every API replica reports the same figures (they read the same Redis): aggregate with
+so the cost of a scrape grows with open runs, not with items. Child durations and errors by
+name are totals the control process keeps where it records outcomes
+(:mod:`orchestrator.store.child_metrics`: one HGETALL, bounded by state machines x statuses
+or error names). Per-run series carry the Map Run ARN as a label and disappear when the run
+closes: their number is bounded by the open runs. Every API replica reports the same figures (they read the same Redis): aggregate with
 ``max``, not ``sum``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.api.reads import app_insight
 from orchestrator.insight.tally import FINISHED, Tally
+from orchestrator.store.child_metrics import (
+    BUCKETS,
+    ERROR_NAMES_CAP,
+    OTHER_ERROR,
+    ChildMetrics,
+    ChildMetricsSnapshot,
+    RedisChildMetrics,
+)
 
 #: DescribeMapRun item count names reported by ``stepmap_map_run_items``.
 ITEM_STATES = {"pending": "PENDING", "running": "RUNNING", **FINISHED}
@@ -34,6 +50,10 @@ METRIC_NAMES = (
     "stepmap_queue_messages",
     "stepmap_items_total",
     "stepmap_child_executions_total",
+    "stepmap_child_duration_seconds_bucket",
+    "stepmap_child_duration_seconds_sum",
+    "stepmap_child_duration_seconds_count",
+    "stepmap_child_errors_total",
 )
 
 
@@ -94,6 +114,36 @@ class StepmapCollector(Collector):
         for (machine, status), value in sorted(child_totals.items()):
             child_counter.add_metric([machine, status], value)
         yield from (open_runs, items, running, limit, backlog, queues, item_counter, child_counter)
+        yield from child_families(self._child_metrics().snapshot())
+
+    def _child_metrics(self) -> ChildMetrics:
+        metrics: ChildMetrics | None = getattr(self._app.state, "child_metrics", None)
+        if metrics is None:
+            settings = self._app.state.settings
+            metrics = RedisChildMetrics.from_url(settings.redis.url, settings.redis.key_prefix)
+            self._app.state.child_metrics = metrics
+        return metrics
+
+
+def child_families(snap: ChildMetricsSnapshot) -> Iterator[Metric]:
+    """The duration histogram and the error counter of finished children (control-recorded)."""
+    duration = HistogramMetricFamily(
+        "stepmap_child_duration_seconds",
+        "Duration of Map Run child executions that ran, by state machine and status.",
+        labels=["state_machine", "status"])
+    bounds = [*(f"{b:g}" for b in BUCKETS), "+Inf"]
+    for (machine, status), counts in sorted(snap.buckets.items()):
+        cumulative = list(itertools.accumulate(counts))
+        duration.add_metric([machine, status], list(zip(bounds, cumulative, strict=True)),
+                            snap.seconds.get((machine, status), 0.0))
+    errors = CounterMetricFamily(
+        "stepmap_child_errors",
+        f"Map Run children that ended with an error, by state machine and error name (the "
+        f"first {ERROR_NAMES_CAP} names; later ones as '{OTHER_ERROR}').",
+        labels=["state_machine", "error"])
+    for (machine, error), value in sorted(snap.errors.items()):
+        errors.add_metric([machine, error], value)
+    yield from (duration, errors)
 
 
 def install(app: FastAPI) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from orchestrator import messages
+from orchestrator import celery_logging, messages, telemetry
 from orchestrator.settings import Settings, get_settings
 
 
@@ -12,6 +12,8 @@ def create_app(settings: Settings) -> Celery:
     """A Celery app for the control worker with the control tasks registered."""
     app = Celery("stepmap-control")
     app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
+    celery_logging.install(app, settings)
+    telemetry.instrument_worker(settings, "control")
     from orchestrator.control.tasks import register
 
     register(app, settings)

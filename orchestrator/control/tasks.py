@@ -14,6 +14,7 @@ from orchestrator.control.parent import ParentRunner
 from orchestrator.maprun import Deps, MapRunCoordinator
 from orchestrator.maprun.coordinator import RECONCILE_EVERY
 from orchestrator.settings import Settings
+from orchestrator.store.child_metrics import RedisChildMetrics
 from orchestrator.store.maprun_redis import RedisMapRunStore
 from orchestrator.store.redis_store import RedisStore
 
@@ -37,7 +38,9 @@ class Runtime:
         map_runs = RedisMapRunStore.from_url(settings.redis.url, settings.redis.key_prefix)
         bus = CeleryBus(app, settings)
         self.coordinator = MapRunCoordinator(Deps(
-            store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings))
+            store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings,
+            child_metrics=RedisChildMetrics.from_url(settings.redis.url,
+                                                     settings.redis.key_prefix)))
         self.parents = ParentRunner(self.coordinator, records, bus)
 
 

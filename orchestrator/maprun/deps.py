@@ -2,7 +2,8 @@
 
 The coordinator never builds a client: it receives a :class:`~orchestrator.store.maprun_base.MapRunStore`,
 a :class:`Bus` for the messages it sends (Celery in the control worker, a list in unit tests),
-a factory of S3 clients (item readers and result files), a :class:`Clock` and the settings.
+a factory of S3 clients (item readers and result files), a :class:`Clock`, the settings and
+where finished children are counted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from orchestrator.messages import ChildBatch
 from orchestrator.settings import Settings
+from orchestrator.store.child_metrics import ChildMetrics, MemoryChildMetrics
 from orchestrator.store.maprun_base import MapRunStore
 
 #: Namespace of deterministic child names: uuid5(CHILD_NAMESPACE, "{mapRunId}:{index}").
@@ -53,6 +55,8 @@ class Deps:
     s3_factory: Callable[[], Any]
     settings: Settings
     clock: Clock = time.time
+    #: Where finished children are counted for ``/metrics`` (Redis in the control worker).
+    child_metrics: ChildMetrics = field(default_factory=MemoryChildMetrics)
     _s3: Any = field(default=None, init=False, repr=False)
 
     @property

@@ -34,6 +34,8 @@ reconcile:lock            string  one reconciler pass at a time
 child:{name}              string  child execution name -> "{map run arn}|{index}"
 token:{id}                string  pagination token payload (JSON), 24 h TTL
 devstack:ready:{n}:{id}   string  pid of a local stack's Celery worker once it consumes
+metrics:children          hash    finished children: duration buckets, seconds, errors by name
+metrics:children:errors   set     error names kept as labels of ``metrics:children`` (capped)
 ========================  ======  =================================================================
 """
 
@@ -141,3 +143,10 @@ class Keys:
 
     def worker_ready(self, name: str, nonce: str) -> str:
         return f"{self.base}:devstack:ready:{name}:{nonce}"
+
+    # operator metrics (store/child_metrics.py)
+    def child_metrics(self) -> str:
+        return f"{self.base}:metrics:children"
+
+    def child_error_names(self) -> str:
+        return f"{self.base}:metrics:children:errors"

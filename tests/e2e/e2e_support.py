@@ -208,6 +208,21 @@ def probe_task(handler: str = "probe-gauge") -> dict[str, Any]:
                      "OutputPath": "$.Payload", "End": True}}
 
 
+def scrape_metrics(api_url: str) -> dict[str, float]:
+    """``/metrics`` as {series: value} (series = name plus its label text)."""
+    import httpx
+
+    response = httpx.get(f"{api_url}/metrics", timeout=30)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    series: dict[str, float] = {}
+    for line in response.text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            series[name] = float(value)
+    return series
+
+
 def counts_add_up(counts: Mapping[str, int]) -> bool:
     """pending + running + succeeded + failed + timedOut + aborted == total."""
     parts = ("pending", "running", "succeeded", "failed", "timedOut", "aborted")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from browser_support import attempted_urls, chrome, loaded_urls
-from e2e_support import E2E, make_stack
+from e2e_support import E2E, make_stack, scrape_metrics
 
 from orchestrator.api.metrics import METRIC_NAMES
 
@@ -220,19 +220,6 @@ def test_console_asks_for_a_token_when_auth_is_on(e2e: E2E, driver: Any) -> None
     _wait_page(driver, lambda d: "token" in _text(d, "#notice"), "the token notice")
 
 
-def _scrape(base: str) -> dict[str, float]:
-    """``/metrics`` as {series: value} (series = name plus its label text)."""
-    response = httpx.get(f"{base}/metrics", timeout=30)
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    series: dict[str, float] = {}
-    for line in response.text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            series[name] = float(value)
-    return series
-
-
 def test_metrics_show_the_open_map_run_moving_during_a_run(e2e: E2E, api: httpx.Client) -> None:
     base = e2e.stack.api_url
     _, _, map_run = _start(e2e, api, items=20, sleep=0.3)
@@ -246,7 +233,7 @@ def test_metrics_show_the_open_map_run_moving_during_a_run(e2e: E2E, api: httpx.
         return None
 
     # Given a scrape while the run is open: its gauges are there
-    first = _until(lambda: (s := _scrape(base)) and succeeded(s) is not None and s, "run gauges")
+    first = _until(lambda: (s := scrape_metrics(base)) and succeeded(s) is not None and s, "run gauges")
     assert first["stepmap_open_map_runs"] >= 1
     assert any(n.startswith("stepmap_map_run_running_children{") and label in n for n in first)
     assert any(n.startswith("stepmap_map_run_concurrency_limit{") and label in n
@@ -254,10 +241,10 @@ def test_metrics_show_the_open_map_run_moving_during_a_run(e2e: E2E, api: httpx.
     assert any(n.startswith("stepmap_queue_messages{") for n in first)
     assert "stepmap_children_backlog" in first
     # Then a later scrape shows more items succeeded
-    _until(lambda: (succeeded(_scrape(base)) or 0) > (succeeded(first) or 0), "items moving")
+    _until(lambda: (succeeded(scrape_metrics(base)) or 0) > (succeeded(first) or 0), "items moving")
     # And once the run closes its series go and the totals count its items
-    _until(lambda: succeeded(_scrape(base)) is None, "the run's series to go")
-    final = _scrape(base)
+    _until(lambda: succeeded(scrape_metrics(base)) is None, "the run's series to go")
+    final = scrape_metrics(base)
     totals = {n: v for n, v in final.items() if n.startswith("stepmap_items_total{")}
     assert sum(v for n, v in totals.items() if 'status="FAILED"' in n) >= len(FAIL_IDS)
     exported = {n.split("{")[0] for n in final}
