@@ -57,7 +57,8 @@ class ItemStream:
 
     def __iter__(self) -> Iterator[Item]:
         if self._iter is None:
-            inner = map(check_item, self._reader)
+            inner: Iterator[Item] = (map(check_item, self._reader) if self._reader.nested_items
+                                     else iter(self._reader))
             self._iter = inner if self._limit is None else islice(inner, self._limit)
         return self._iter
 

@@ -19,6 +19,11 @@ MAX_ITEM_DEPTH = 256
 
 def depth_exceeds(value: Any, limit: int = MAX_ITEM_DEPTH) -> bool:
     """Whether ``value`` nests more than ``limit`` arrays/objects (iterative, never recurses)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    children = value.values() if isinstance(value, dict) else value
+    if not any(isinstance(child, (dict, list)) for child in children):
+        return limit < 1  # flat: one level, the common case, decided without the walk
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         node, depth = stack.pop()

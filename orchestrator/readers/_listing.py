@@ -79,6 +79,8 @@ def object_item(entry: Mapping[str, Any]) -> dict[str, Any]:
 class ListingItems(Reader):
     """One item per listed object (``Transformation`` NONE).
 
+    Its items are flat (key, size, dates, ETag, storage class): no depth check needed.
+
     Args:
         s3: a boto3 S3 client.
         bucket: bucket to list.
@@ -87,6 +89,8 @@ class ListingItems(Reader):
         start_after: last key already yielded (resume).
         expected_owner: optional ``ExpectedBucketOwner``.
     """
+
+    nested_items = False
 
     def __init__(
         self,

@@ -81,6 +81,7 @@ class ObjectItems(Reader):
         self._bucket = bucket
         self._key = key
         self._type = input_type
+        self.nested_items = input_type != "CSV"  # a CSV row is a flat object of strings
         self._config = config
         self._next = index
         self._state = dict(state or {})
