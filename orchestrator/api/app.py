@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestrator.api import aws_json, console, docs, metrics, rest, rest_lifecycle
+from orchestrator.api import aws_json, console, docs, metrics, rest, rest_callbacks, rest_lifecycle
 from orchestrator.api.errors import error_response, translate_validation
 from orchestrator.api.guard import RequestGuard, is_aws_face
 from orchestrator.api.json_response import SafeJSONResponse
@@ -43,6 +43,7 @@ def build_service(settings: Settings) -> StepFunctionsService:
     import redis
 
     from orchestrator.executions.publisher import CeleryPublisher
+    from orchestrator.store.callbacks import CallbackStore
     from orchestrator.store.keys import Keys
     from orchestrator.store.redis_store import RedisStore
 
@@ -55,7 +56,9 @@ def build_service(settings: Settings) -> StepFunctionsService:
         logger.warning("orchestrator.maprun.api.MapRunApi not importable: no Map Run API")
     else:
         map_runs = MapRunApi(client, settings)
-    return StepFunctionsService(store, settings, CeleryPublisher(settings), map_runs)
+    service = StepFunctionsService(store, settings, CeleryPublisher(settings), map_runs)
+    service.callbacks = CallbackStore(client, Keys(settings.redis.key_prefix))
+    return service
 
 
 def create_app(settings: Settings, service: StepFunctionsService | None = None) -> FastAPI:
@@ -121,6 +124,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
         )
 
     app.include_router(rest_lifecycle.router)  # before rest: its {arn:path} routes end in /...
+    app.include_router(rest_callbacks.router)
     app.include_router(rest.router)
     app.include_router(aws_json.router)
     console.install(app)

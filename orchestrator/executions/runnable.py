@@ -7,9 +7,11 @@ rather than stored and failed at run time (docs/decisions.md). Also here: the de
 must be strict JSON (:mod:`orchestrator.executions.jsontext`) holding an object, which the
 engine's own parser does not insist on (``null`` passes it).
 
-Supported Task resources are those ``workers/invoker.py`` runs: ``arn:aws:states:::lambda:invoke``
-(no ``.sync`` / ``.waitForTaskToken`` suffix: callbacks are not implemented) and Lambda
-function ARNs. Item readers: every ``InputType``; ``PARQUET`` only where pyarrow is installed
+Supported Task resources are those ``workers/invoker.py`` runs: ``arn:aws:states:::lambda:invoke``,
+its callback form ``arn:aws:states:::lambda:invoke.waitForTaskToken`` (the Task waits for
+SendTaskSuccess/Failure, ``orchestrator/control/callbacks.py``) and Lambda function ARNs; and
+activity ARNs (``arn:aws:states:<region>:<account>:activity:<name>``), whose work external
+workers take with GetActivityTask. ``.sync`` is not implemented. Item readers: every ``InputType``; ``PARQUET`` only where pyarrow is installed
 (the ``parquet`` extra).
 """
 
@@ -25,6 +27,8 @@ from orchestrator.readers import parquet_readable
 
 UNSUPPORTED = "UNSUPPORTED_FEATURE"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_CALLBACK = LAMBDA_INVOKE + ".waitForTaskToken"
+_ACTIVITY = re.compile(r"arn:aws:states:[a-z0-9-]+:\d{12}:activity:[^:]+")
 _LAMBDA_FUNCTION = re.compile(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(:[^:]+)?")
 
 
@@ -74,7 +78,9 @@ def _states(scope: Any, path: str) -> Iterator[tuple[str, str, Mapping[str, Any]
 
 def task_resource_supported(resource: str) -> bool:
     """Whether a stepmap worker can run a Task with this ``Resource``."""
-    return resource == LAMBDA_INVOKE or _LAMBDA_FUNCTION.fullmatch(resource) is not None
+    return (resource in (LAMBDA_INVOKE, LAMBDA_CALLBACK)
+            or _LAMBDA_FUNCTION.fullmatch(resource) is not None
+            or _ACTIVITY.fullmatch(resource) is not None)
 
 
 def unsupported_problems(definition: Mapping[str, Any]) -> list[Problem]:
@@ -84,13 +90,14 @@ def unsupported_problems(definition: Mapping[str, Any]) -> list[Problem]:
         kind = state.get("Type")
         resource = state.get("Resource")
         if kind == "Task" and isinstance(resource, str) and not task_resource_supported(resource):
-            hint = (" (callback and .sync integration patterns are not implemented)"
+            hint = (" (the .sync integration pattern is not implemented)"
                     if resource.startswith(LAMBDA_INVOKE) else "")
             problems.append(Problem(
                 f"{path}/Resource", UNSUPPORTED,
                 f"Task '{name}' uses Resource '{resource}', which stepmap workers cannot run"
-                f"{hint}; expected '{LAMBDA_INVOKE}' or a Lambda function ARN "
-                "(arn:aws:lambda:<region>:<account>:function:<name>)"))
+                f"{hint}; expected '{LAMBDA_INVOKE}', '{LAMBDA_CALLBACK}', a Lambda function ARN "
+                "(arn:aws:lambda:<region>:<account>:function:<name>) or an activity ARN "
+                "(arn:aws:states:<region>:<account>:activity:<name>)"))
         reader = state.get("ItemReader") if kind == "Map" else None
         config = reader.get("ReaderConfig") if isinstance(reader, Mapping) else None
         input_type = config.get("InputType") if isinstance(config, Mapping) else None

@@ -18,6 +18,7 @@ from orchestrator.executions import (
     arns, family, jsontext, params, qualified, runnable, starts, tagging, views,
 )
 from orchestrator.executions.aliases import AliasesMixin
+from orchestrator.executions.callbacks import CallbacksMixin
 from orchestrator.executions.deletion import finish_deleting, has_running_executions
 from orchestrator.executions.errors import (
     ExecutionAlreadyExists,
@@ -153,12 +154,13 @@ def _problem_dict(problem: Any) -> dict[str, str]:
 
 
 class StepFunctionsService(
-    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin
+    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin
 ):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
     Versions, aliases, tags, StartSyncExecution and TestState come from the mixins
-    (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``).
+    (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``); task token answers and
+    activities from ``callbacks`` (its ``callbacks`` store is set by ``build_service``).
 
     Args:
         store: persistence of state machines, executions, history and tokens.

@@ -54,9 +54,10 @@ def task(resource: str) -> dict[str, object]:
     ("arn:aws:states:::lambda:invoke", True),
     ("arn:aws:lambda:us-east-1:123456789012:function:f", True),
     ("arn:aws:lambda:eu-west-1:123456789012:function:f:prod", True),
-    ("arn:aws:states:::lambda:invoke.waitForTaskToken", False),
+    ("arn:aws:states:::lambda:invoke.waitForTaskToken", True),
     ("arn:aws:states:::lambda:invoke.sync", False),
-    ("arn:aws:states:us-east-1:123456789012:activity:X", False),
+    ("arn:aws:states:us-east-1:123456789012:activity:X", True),
+    ("arn:aws:states:us-east-1:123456789012:activity:X:extra", False),
     ("arn:aws:states:::sqs:sendMessage", False),
     ("arn:aws:states:::aws-sdk:s3:listBuckets", False),
 ])
