@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, cast
 
 import redis
@@ -204,8 +204,9 @@ class CallbackStore:
                 return None
             record = self.get(raw.decode())
             if record is not None and record.answer is None:
-                self.beat(record.token)  # the heartbeat clock starts when a worker takes it
-                return record
+                now = time.time()
+                self.beat(record.token, now)  # the heartbeat clock starts when a worker takes it
+                return replace(record, last_beat=now)
 
 
 def report_json(execution_arn: str, sequence: int, *, output: Any = None,
