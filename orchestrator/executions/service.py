@@ -129,7 +129,7 @@ def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
             problems = list(exc.problems)
     if not problems:
         # What stepmap's workers and readers cannot run (runnable.py's docstring).
-        problems = list(runnable.unsupported_problems(json.loads(definition)))
+        problems = list(runnable.unsupported_problems(json.loads(definition), machine_type))
     return problems
 
 
