@@ -317,9 +317,11 @@ class ParentRunner:
         advance when it is (branch waits only when their own timer came early).
         """
         if isinstance(request, TaskRequest):
-            raw = self.store.get_task_result(arn, sequence)
-            if raw is None and self.callbacks is not None:
+            if self.callbacks is not None and messages.waits_for_answer(request.resource):
+                # Answered on its token only (a redriven call's old result is not its answer).
                 raw = self.callbacks.answer_of(arn, sequence)
+            else:
+                raw = self.store.get_task_result(arn, sequence)
             if raw is None:
                 return None
             report = messages.TaskReport.model_validate_json(raw)

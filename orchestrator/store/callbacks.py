@@ -98,9 +98,20 @@ class CallbackStore:
     def register(self, token: str, execution_arn: str, sequence: int, *, state_name: str,
                  timeout: int | None, heartbeat: int | None, activity_arn: str | None = None,
                  input_text: str | None = None, now: float | None = None) -> bool:
-        """Record a waiting call; False if this call already has a token (a replayed start)."""
-        if not self.r.set(self.keys.callback_of_call(execution_arn, sequence), token, nx=True):
-            return False
+        """Record a waiting call; False if this call already waits on a token (a replayed start).
+
+        A call whose token was answered is made again only by a redrive (the engine consumes
+        an answer before it makes its next call): its old token is replaced.
+        """
+        index = self.keys.callback_of_call(execution_arn, sequence)
+        if not self.r.set(index, token, nx=True):
+            old = self.r.get(index)
+            previous = self.get(old.decode()) if old is not None else None
+            if previous is not None and previous.answer is None:
+                return False
+            if previous is not None:
+                self.r.delete(self.keys.callback(previous.token))
+            self.r.set(index, token)
         stamp = time.time() if now is None else now
         fields: dict[str, Any] = {
             "arn": execution_arn, "seq": sequence, "state": state_name, "created": stamp,

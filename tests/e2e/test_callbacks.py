@@ -160,3 +160,20 @@ def test_a_parent_callback_task_resumes_on_send_task_success(e2e: E2E) -> None:
     out = e2e.wait(arn, timeout=60)
     assert out["status"] == "SUCCEEDED"
     assert json.loads(out["output"]) == {"id": 7, "answer": {"ok": True}}
+
+
+def test_a_redriven_callback_task_waits_for_a_new_answer(e2e: E2E) -> None:
+    ns = e2e.unique("redrive")
+    definition = {"StartAt": "Wait", "States": {**_callback_task(ns)}}
+    arn = e2e.start(e2e.create_machine(definition), {"id": 1})
+    first = _next_token(e2e, ns)
+    e2e.sfn.send_task_failure(taskToken=first["token"], error="Callback.NotYet")
+    failed = e2e.wait(arn, timeout=60)
+    assert (failed["status"], failed.get("error")) == ("FAILED", "Callback.NotYet")
+    e2e.sfn.redrive_execution(executionArn=arn)
+    again = _next_token(e2e, ns)  # the handler runs again and hands a token out
+    e2e.sfn.send_task_heartbeat(taskToken=again["token"])
+    e2e.sfn.send_task_success(taskToken=again["token"], output='{"second": true}')
+    out = e2e.wait(arn, timeout=60)
+    assert out["status"] == "SUCCEEDED"
+    assert json.loads(out["output"]) == {"second": True}

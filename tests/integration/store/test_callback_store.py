@@ -53,6 +53,10 @@ def test_the_first_answer_wins_and_a_call_registers_one_token(store: CallbackSto
     answer = messages.TaskReport.model_validate_json(store.answer_of_call(ARN, 3) or "")
     assert answer.ok and answer.result == {"a": 1}
     assert store.get("nope") is None
+    # A redrive makes the answered call again: it waits on a fresh token.
+    assert store.register("t1", ARN, 3, state_name="S", timeout=None, heartbeat=5)
+    assert store.answer_of_call(ARN, 3) is None
+    assert (store.get("t1") or pytest.fail("gone")).heartbeat == 5
 
 
 def test_activities_queue_tasks_first_in_first_out(store: CallbackStore) -> None:
