@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from orchestrator.api import aws_lifecycle as models
+from orchestrator.api import lifecycle_responses as out
+from orchestrator.api.lifecycle_responses import documented
 from orchestrator.api.auth import bearer_scheme, require_token
 from orchestrator.api.rest import iso_dates
 from orchestrator.api.schemas import AwsModel, ErrorBody
@@ -100,7 +102,8 @@ class TagsBody(AwsModel):
     tags: list[dict[str, Any]]
 
 
-@router.patch("/state-machines/{arn:path}", tags=["state machines"], summary="UpdateStateMachine")
+@router.patch("/state-machines/{arn:path}", tags=["state machines"], summary="UpdateStateMachine",
+    **documented(out.UpdateStateMachineOut))
 def update_state_machine(request: Request, arn: str, body: UpdateStateMachineBody) -> Any:
     payload = _text_fields(body.to_request(), "definition")
     payload["stateMachineArn"] = arn
@@ -108,7 +111,8 @@ def update_state_machine(request: Request, arn: str, body: UpdateStateMachineBod
 
 
 @router.post(
-    "/state-machines/{arn:path}/versions", tags=["versions"], summary="PublishStateMachineVersion"
+    "/state-machines/{arn:path}/versions", tags=["versions"], summary="PublishStateMachineVersion",
+    **documented(out.VersionOut),
 )
 def publish_state_machine_version(request: Request, arn: str, body: PublishVersionBody) -> Any:
     payload = {**body.to_request(), "stateMachineArn": arn}
@@ -116,7 +120,8 @@ def publish_state_machine_version(request: Request, arn: str, body: PublishVersi
 
 
 @router.get(
-    "/state-machines/{arn:path}/versions", tags=["versions"], summary="ListStateMachineVersions"
+    "/state-machines/{arn:path}/versions", tags=["versions"], summary="ListStateMachineVersions",
+    **documented(out.VersionsOut),
 )
 def list_state_machine_versions(
     request: Request,
@@ -128,13 +133,15 @@ def list_state_machine_versions(
     return iso_dates(_service(request).list_state_machine_versions(payload))
 
 
-@router.delete("/versions/{arn:path}", tags=["versions"], summary="DeleteStateMachineVersion")
+@router.delete("/versions/{arn:path}", tags=["versions"], summary="DeleteStateMachineVersion",
+    **documented(out.Nothing))
 def delete_state_machine_version(request: Request, arn: str) -> Any:
     return _service(request).delete_state_machine_version({"stateMachineVersionArn": arn})
 
 
 @router.get(
-    "/state-machines/{arn:path}/aliases", tags=["aliases"], summary="ListStateMachineAliases"
+    "/state-machines/{arn:path}/aliases", tags=["aliases"], summary="ListStateMachineAliases",
+    **documented(out.AliasesOut),
 )
 def list_state_machine_aliases(
     request: Request,
@@ -146,53 +153,62 @@ def list_state_machine_aliases(
     return iso_dates(_service(request).list_state_machine_aliases(payload))
 
 
-@router.post("/aliases", tags=["aliases"], summary="CreateStateMachineAlias")
+@router.post("/aliases", tags=["aliases"], summary="CreateStateMachineAlias",
+    **documented(out.AliasOut))
 def create_state_machine_alias(
     request: Request, body: models.CreateStateMachineAliasInput
 ) -> Any:
     return iso_dates(_service(request).create_state_machine_alias(body.to_request()))
 
 
-@router.get("/aliases/{arn:path}", tags=["aliases"], summary="DescribeStateMachineAlias")
+@router.get("/aliases/{arn:path}", tags=["aliases"], summary="DescribeStateMachineAlias",
+    **documented(out.AliasOut))
 def describe_state_machine_alias(request: Request, arn: str) -> Any:
     payload = {"stateMachineAliasArn": arn}
     return iso_dates(_service(request).describe_state_machine_alias(payload))
 
 
-@router.patch("/aliases/{arn:path}", tags=["aliases"], summary="UpdateStateMachineAlias")
+@router.patch("/aliases/{arn:path}", tags=["aliases"], summary="UpdateStateMachineAlias",
+    **documented(out.AliasOut))
 def update_state_machine_alias(request: Request, arn: str, body: UpdateAliasBody) -> Any:
     payload = {**body.to_request(), "stateMachineAliasArn": arn}
     return iso_dates(_service(request).update_state_machine_alias(payload))
 
 
-@router.delete("/aliases/{arn:path}", tags=["aliases"], summary="DeleteStateMachineAlias")
+@router.delete("/aliases/{arn:path}", tags=["aliases"], summary="DeleteStateMachineAlias",
+    **documented(out.Nothing))
 def delete_state_machine_alias(request: Request, arn: str) -> Any:
     return _service(request).delete_state_machine_alias({"stateMachineAliasArn": arn})
 
 
-@router.post("/test-state", tags=["state machines"], summary="TestState")
+@router.post("/test-state", tags=["state machines"], summary="TestState",
+    **documented(out.TestStateOut))
 def test_state(request: Request, body: TestStateBody) -> Any:
     payload = _text_fields(body.to_request(), "definition", "input", "variables", "context")
     return _service(request).test_state(payload)
 
 
-@router.post("/executions/sync", tags=["executions"], summary="StartSyncExecution")
+@router.post("/executions/sync", tags=["executions"], summary="StartSyncExecution",
+    **documented(out.SyncExecutionOut))
 def start_sync_execution(request: Request, body: StartSyncBody) -> Any:
     payload = _text_fields(body.to_request(), "input")
     return iso_dates(_service(request).start_sync_execution(payload))
 
 
-@router.get("/tags/{arn:path}", tags=["tags"], summary="ListTagsForResource")
+@router.get("/tags/{arn:path}", tags=["tags"], summary="ListTagsForResource",
+    **documented(out.TagsOut))
 def list_tags_for_resource(request: Request, arn: str) -> Any:
     return _service(request).list_tags_for_resource({"resourceArn": arn})
 
 
-@router.post("/tags/{arn:path}", tags=["tags"], summary="TagResource")
+@router.post("/tags/{arn:path}", tags=["tags"], summary="TagResource",
+    **documented(out.Nothing))
 def tag_resource(request: Request, arn: str, body: TagsBody) -> Any:
     return _service(request).tag_resource({"resourceArn": arn, "tags": body.tags})
 
 
-@router.delete("/tags/{arn:path}", tags=["tags"], summary="UntagResource")
+@router.delete("/tags/{arn:path}", tags=["tags"], summary="UntagResource",
+    **documented(out.Nothing))
 def untag_resource(
     request: Request, arn: str, tag_keys: list[str] = Query(..., alias="tagKeys")
 ) -> Any:
