@@ -177,3 +177,25 @@ def test_a_redriven_callback_task_waits_for_a_new_answer(e2e: E2E) -> None:
     out = e2e.wait(arn, timeout=60)
     assert out["status"] == "SUCCEEDED"
     assert json.loads(out["output"]) == {"second": True}
+
+
+def test_a_child_waits_for_a_token_in_a_parallel_branch(e2e: E2E) -> None:
+    ns = e2e.unique("branch")
+    callback = {**_callback_task(ns)["Wait"], "OutputPath": "$.token"}
+    work = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "probe-gauge",
+                           "Payload": {"probe": ns, "id.$": "$.id", "sleep": 0}},
+            "OutputPath": "$.Payload", "End": True}
+    processor = {"Both": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "Wait", "States": {"Wait": callback}},
+        {"StartAt": "Work", "States": {"Work": work}}]}}
+    definition = distributed_map(processor, "Both", ItemsPath="$.items", MaxConcurrency=2)
+    arn = e2e.start(e2e.create_machine(definition), {"items": [{"id": 1}, {"id": 2}]})
+    for _ in range(2):
+        token = _next_token(e2e, ns)
+        e2e.sfn.send_task_success(taskToken=token["token"],
+                                  output=json.dumps({"token": f"answer-{token['id']}"}))
+    out = e2e.wait(arn, timeout=60)
+    assert out["status"] == "SUCCEEDED"
+    assert sorted(json.loads(out["output"]), key=lambda r: r[1]["id"]) == [
+        [f"answer-{i}", {"id": i, "out": i * 10}] for i in (1, 2)]
