@@ -14,6 +14,7 @@ travel in the :class:`ChildBatch`; their templates live in ``orchestrator/store/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
@@ -33,12 +34,33 @@ CHILDREN_DONE = "stepmap.control.children_done"
 CLOSE_SEGMENT = "stepmap.control.close_segment"
 TASK_DONE = "stepmap.control.task_done"
 RECONCILE = "stepmap.control.reconcile"
+#: A task token's timer (TimeoutSeconds / HeartbeatSeconds) is due; arg: the token.
+CALLBACK_TIMER = "stepmap.control.callback_timer"
 
 # Data plane (queue: settings.celery.children_queue).
 RUN_CHILDREN = "stepmap.children.run_children"
 INVOKE_TASK = "stepmap.children.invoke_task"
 #: Does nothing; the benchmark's plain-Celery baseline (a ``group`` of these).
 NOOP = "stepmap.children.noop"
+
+#: The integration pattern suffix of a callback Task (the task token is in ``$$.Task.Token``).
+WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
+_ACTIVITY_ARN = re.compile(r"arn:aws:states:[a-z0-9-]+:\d{12}:activity:[^:]+")
+
+
+def is_activity_resource(resource: str) -> bool:
+    """Whether a Task ``Resource`` names an activity (``arn:aws:states:...:activity:name``)."""
+    return _ACTIVITY_ARN.fullmatch(resource) is not None
+
+
+def waits_for_answer(resource: str) -> bool:
+    """Whether a Task with this resource waits for SendTaskSuccess/Failure (token or activity).
+
+    Such a Task never waits in a worker: a Map Run child that reaches one is handed over to
+    the control plane, where the task token lives in Redis (``orchestrator/store/callbacks.py``).
+    """
+    return resource.endswith(WAIT_FOR_TASK_TOKEN) or is_activity_resource(resource)
+
 
 class ChildWork(BaseModel):
     """One child execution carried by a :class:`ChildBatch` message."""

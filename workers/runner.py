@@ -43,6 +43,7 @@ from orchestrator.asl import (
     run_execution,
 )
 from orchestrator.statuses import ChildStatus, MapRunStatus, outcome_status
+from workers.handover import HandOverCallbacks
 from workers.invoker import WorkerTaskInvoker
 from workers.leases import LeaseKeeper
 
@@ -114,6 +115,8 @@ class ChildRunner:
         self.ledger = ledger
         self.payload_limit = payload_limit
         self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
+        #: Callback and activity Tasks suspend the child (workers/handover.py).
+        self.tasks = HandOverCallbacks(self.invoker)
         self.clock = SleepingClock()
         self.map_runner = HandOverMapRunner()
         self._machines: dict[str, StateMachine] = {}
@@ -191,7 +194,7 @@ class ChildRunner:
             start_time=datetime.fromtimestamp(start, UTC), redrive_count=batch.redrive_count,
             redrive_time=datetime.fromtimestamp(start, UTC) if journal else None,
         )
-        ports = Ports(tasks=self.invoker, clock=self.clock, map_runner=self.map_runner)
+        ports = Ports(tasks=self.tasks, clock=self.clock, map_runner=self.map_runner)
         checkpoint: Checkpoint | None = None
         history: list[dict[str, Any]] = []
         if journal:
@@ -219,7 +222,7 @@ class ChildRunner:
                                          start=start, stop=stop, history=history or None,
                                          redrive_count=batch.redrive_count)
         if isinstance(outcome, Suspended):
-            # Children run with synchronous ports; only a nested Distributed Map suspends.
+            # A nested Distributed Map or a callback/activity Task suspends (handed over).
             return messages.ChildOutcome(
                 index=child.index, name=child.name, holder=child.holder, status=ChildStatus.SUSPENDED,
                 start=start, stop=stop, history=history or None,

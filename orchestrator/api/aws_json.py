@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api import aws_lifecycle, schemas
+from orchestrator.api import aws_callbacks, aws_lifecycle, schemas
 from orchestrator.api.auth import aws_operation
 from orchestrator.api.errors import error_response, lookup, translate_validation
 from orchestrator.api.json_response import SafeJSONResponse
@@ -54,6 +54,7 @@ OPERATIONS: dict[str, tuple[type[schemas.AwsModel], str]] = {
     "DescribeMapRun": (schemas.DescribeMapRunInput, "describe_map_run"),
     "UpdateMapRun": (schemas.UpdateMapRunInput, "update_map_run"),
     **aws_lifecycle.OPERATIONS,
+    **aws_callbacks.OPERATIONS,
 }
 
 router = APIRouter(tags=["AWS JSON 1.0"])
@@ -97,7 +98,10 @@ async def aws_json(request: Request) -> JSONResponse:
         model, method = OPERATIONS[operation]
         payload = _parse(body, model)
         service: StepFunctionsService = request.app.state.service
-        result = await run_in_threadpool(getattr(service, method), payload)
+        if operation in aws_callbacks.LONG_POLLED:
+            result = await aws_callbacks.long_poll(service, payload)
+        else:
+            result = await run_in_threadpool(getattr(service, method), payload)
     except Exception as exc:  # every failure becomes an AWS error body
         return _error_response(exc)
     return SafeJSONResponse(result, media_type=CONTENT_TYPE)

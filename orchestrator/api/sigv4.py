@@ -48,8 +48,11 @@ EXECUTE_OPERATIONS = frozenset(
         "SendTaskSuccess",
         "SendTaskFailure",
         "SendTaskHeartbeat",
+        "GetActivityTask",
     }
 )
+#: Operations whose name reads like a read but that take work (an activity task): "execute".
+NOT_READ_ONLY = frozenset({"GetActivityTask"})
 
 
 class UnrecognizedClient(ServiceError):
@@ -121,7 +124,8 @@ def scope_allows(scope: str, operation: str) -> bool:
     """Whether a key of ``scope`` may call ``operation``."""
     if scope == "admin":
         return True
-    read = operation.startswith(READ_ONLY_PREFIXES) or operation in READ_ONLY_OPERATIONS
+    read = ((operation.startswith(READ_ONLY_PREFIXES) or operation in READ_ONLY_OPERATIONS)
+            and operation not in NOT_READ_ONLY)
     return read or (scope == "execute" and operation in EXECUTE_OPERATIONS)
 
 

@@ -42,6 +42,7 @@ from orchestrator.asl import (
     run_execution,
 )
 from orchestrator.asl.ports import MapRunResultRequest, Request, request_from_dict
+from orchestrator.control.callbacks import CallbackWaits
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.deletion import finish_deleting
@@ -83,8 +84,10 @@ class ParentRunner:
     """Advances parent executions with the engine's suspend/resume."""
 
     def __init__(self, map_runs: MapRunCoordinator, records: ExecutionRecords,
-                 bus: ParentBus) -> None:
+                 bus: ParentBus, callbacks: CallbackWaits | None = None) -> None:
         self.map_runs = map_runs
+        #: Callback (.waitForTaskToken) and activity Tasks; None: not wired (unit tests).
+        self.callbacks = callbacks
         self.store = map_runs.store
         self.settings = map_runs.deps.settings
         self.records = records
@@ -106,6 +109,8 @@ class ParentRunner:
 
     def task_done(self, report: messages.TaskReport) -> None:
         """A parent Task finished on a worker: keep its result, then advance."""
+        if self.callbacks is not None and self.callbacks.swallow(report):
+            return  # a callback handler returned: the Task waits for its token
         self.store.put_task_result(report.execution_arn, report.sequence,
                                    report.model_dump_json())
         self.advance(report.execution_arn)
@@ -141,7 +146,19 @@ class ParentRunner:
         # The child keeps its concurrency permit while it waits for its nested Map Run.
         far = int((time.time() + 10 * 365 * 86400) * 1000)
         self.store.hold_permit(map_run_arn, outcome.holder, far)
+        self._start_handed_over(arn, Checkpoint.from_dict(outcome.checkpoint))
         self.advance(arn)
+
+    def _start_handed_over(self, arn: str, checkpoint: Checkpoint) -> None:
+        """Start the Task calls a child handed over with (callback and activity Tasks)."""
+        calls = [(int(c["seq"]), request_from_dict(c["request"]))
+                 for c in checkpoint.pending.values()]
+        request = None if checkpoint.pending else checkpoint.pending_request()
+        if request is not None:
+            calls.append((len(checkpoint.entries), request))
+        for sequence, call in calls:
+            if isinstance(call, TaskRequest):
+                self._start(arn, sequence, call)
 
     def redrive(self, arn: str) -> None:
         """Continue a redriven execution from the call that failed it (spec 3.6).
@@ -300,7 +317,11 @@ class ParentRunner:
         advance when it is (branch waits only when their own timer came early).
         """
         if isinstance(request, TaskRequest):
-            raw = self.store.get_task_result(arn, sequence)
+            if self.callbacks is not None and messages.waits_for_answer(request.resource):
+                # Answered on its token only (a redriven call's old result is not its answer).
+                raw = self.callbacks.answer_of(arn, sequence)
+            else:
+                raw = self.store.get_task_result(arn, sequence)
             if raw is None:
                 return None
             report = messages.TaskReport.model_validate_json(raw)
@@ -340,7 +361,10 @@ class ParentRunner:
         self._start(arn, len(checkpoint.entries), outcome.request)
 
     def _start(self, arn: str, sequence: int, request: Request) -> None:
-        if isinstance(request, TaskRequest):
+        if isinstance(request, TaskRequest) and self.callbacks is not None and \
+                messages.waits_for_answer(request.resource):
+            self.callbacks.start(arn, sequence, request)
+        elif isinstance(request, TaskRequest):
             invocation = messages.TaskInvocation(
                 execution_arn=arn, sequence=sequence, request=request.to_dict()
             )

@@ -10,10 +10,12 @@ from celery import Celery, signals
 
 from orchestrator import messages
 from orchestrator.control.bus import CeleryBus
+from orchestrator.control.callbacks import CallbackWaits
 from orchestrator.control.parent import ParentRunner
 from orchestrator.maprun import Deps, MapRunCoordinator
 from orchestrator.maprun.coordinator import RECONCILE_EVERY
 from orchestrator.settings import Settings
+from orchestrator.store.callbacks import CallbackStore
 from orchestrator.store.child_metrics import RedisChildMetrics
 from orchestrator.store.maprun_redis import RedisMapRunStore
 from orchestrator.store.redis_store import RedisStore
@@ -41,7 +43,9 @@ class Runtime:
             store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings,
             child_metrics=RedisChildMetrics.from_url(settings.redis.url,
                                                      settings.redis.key_prefix)))
-        self.parents = ParentRunner(self.coordinator, records, bus)
+        callbacks = CallbackWaits(
+            CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix), bus)
+        self.parents = ParentRunner(self.coordinator, records, bus, callbacks)
 
 
 def register(app: Celery, settings: Settings) -> None:
@@ -60,6 +64,12 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=messages.TASK_DONE, acks_late=True)
     def task_done(report: dict[str, Any]) -> None:
         rt().parents.task_done(messages.TaskReport.model_validate(report))
+
+    @app.task(name=messages.CALLBACK_TIMER, acks_late=True)
+    def callback_timer(token: str) -> None:
+        callbacks = rt().parents.callbacks
+        if callbacks is not None:
+            callbacks.timer(token)
 
     @app.task(name=messages.STOP_EXECUTION, acks_late=True)
     def stop_execution(arn: str) -> None:

@@ -18,6 +18,7 @@ from orchestrator.executions import (
     arns, family, jsontext, params, qualified, runnable, starts, tagging, views,
 )
 from orchestrator.executions.aliases import AliasesMixin
+from orchestrator.executions.callbacks import CallbacksMixin
 from orchestrator.executions.deletion import finish_deleting, has_running_executions
 from orchestrator.executions.errors import (
     ExecutionAlreadyExists,
@@ -42,6 +43,7 @@ from orchestrator.executions.versions import VersionsMixin, configuration_fields
 from orchestrator.settings import Settings
 from orchestrator.statuses import UNSUCCESSFUL, ExecutionStatus
 from orchestrator.store.base import Cursor, StateStore
+from orchestrator.store.callbacks import CallbackStore
 
 Request = Mapping[str, Any]
 Response = dict[str, Any]
@@ -128,7 +130,7 @@ def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
             problems = list(exc.problems)
     if not problems:
         # What stepmap's workers and readers cannot run (runnable.py's docstring).
-        problems = list(runnable.unsupported_problems(json.loads(definition)))
+        problems = list(runnable.unsupported_problems(json.loads(definition), machine_type))
     return problems
 
 
@@ -153,12 +155,13 @@ def _problem_dict(problem: Any) -> dict[str, str]:
 
 
 class StepFunctionsService(
-    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin
+    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin
 ):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
     Versions, aliases, tags, StartSyncExecution and TestState come from the mixins
-    (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``).
+    (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``); task token answers and
+    activities from ``callbacks`` (the task token and activity store).
 
     Args:
         store: persistence of state machines, executions, history and tokens.
@@ -179,11 +182,13 @@ class StepFunctionsService(
         *,
         validator: Validator | None = None,
         clock: Callable[[], float] = time.time,
+        callbacks: CallbackStore | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.publisher = publisher
         self.map_runs = map_runs
+        self.callbacks = callbacks
         self._validate = validator or _default_validator
         self._clock = clock
         self._tokens = PageTokens(store)

@@ -14,6 +14,7 @@ import redis
 import redis.exceptions
 
 from orchestrator.settings import Settings
+from orchestrator.store.callbacks import CallbackStore
 from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_redis import RedisMapRunStore
 from orchestrator.store.redis_store import RedisStore
@@ -42,13 +43,15 @@ class Stores:
 
     records: RedisStore
     map_runs: RedisMapRunStore
+    callbacks: CallbackStore
 
 
 def open_stores(settings: Settings) -> Stores:
     """The stores at ``settings.redis.url``."""
     client = redis.Redis.from_url(settings.redis.url)
     keys = Keys(settings.redis.key_prefix)
-    return Stores(RedisStore(client, keys), RedisMapRunStore(client, keys))
+    return Stores(RedisStore(client, keys), RedisMapRunStore(client, keys),
+                  CallbackStore(client, keys))
 
 
 def broker_queues(settings: Settings) -> BrokerQueues:

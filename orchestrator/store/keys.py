@@ -33,6 +33,11 @@ mr:{arn}:finalize         string  finalizer lease (short, renewed while the Map 
 reconcile:lock            string  one reconciler pass at a time
 child:{name}              string  child execution name -> "{map run arn}|{index}"
 token:{id}                string  pagination token payload (JSON), 24 h TTL
+cb:{token}                hash    a task token: execution, sequence, timers, answer (store/callbacks.py)
+cb:ex:{arn}:{seq}         string  the task token of a parent call (execution ARN, call sequence)
+act:{arn}                 hash    activity record (activityArn, name, creationDate)
+act:index                 zset    activity ARNs by creation time
+act:{arn}:tasks           list    task tokens waiting for GetActivityTask (FIFO)
 devstack:ready:{n}:{id}   string  pid of a local stack's Celery worker once it consumes
 metrics:children          hash    finished children: duration buckets, seconds, errors by name
 metrics:children:errors   set     error names kept as labels of ``metrics:children`` (capped)
@@ -150,3 +155,19 @@ class Keys:
 
     def child_error_names(self) -> str:
         return f"{self.base}:metrics:children:errors"
+
+    # task tokens and activities (orchestrator/store/callbacks.py)
+    def callback(self, token: str) -> str:
+        return f"{self.base}:cb:{token}"
+
+    def callback_of_call(self, arn: str, sequence: int) -> str:
+        return f"{self.base}:cb:ex:{arn}:{sequence}"
+
+    def activity(self, arn: str) -> str:
+        return f"{self.base}:act:{arn}"
+
+    def activity_index(self) -> str:
+        return f"{self.base}:act:index"
+
+    def activity_tasks(self, arn: str) -> str:
+        return f"{self.base}:act:{arn}:tasks"

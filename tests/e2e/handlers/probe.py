@@ -140,3 +140,19 @@ def probe_barrier(event: Any, context: HandlerContext) -> Any:
     client.rpush(k["done"], json.dumps({"id": item_id, "group": event["group"], "start": start,
                                          "stop": stop}))
     return {"id": item_id, "out": item_id * 10 if isinstance(item_id, int) else item_id}
+
+
+@handler("probe-token")
+def probe_token(event: Any, context: HandlerContext) -> Any:
+    """Hand a task token out: record ``{"id", "token"}`` in ``probe:{ns}:tokens`` and return.
+
+    The Task (``.waitForTaskToken``) then waits until the test answers the token with
+    SendTaskSuccess/SendTaskFailure (or a timer times it out). Starts are recorded like the
+    other probes; ``running`` is not held, since the waiting happens outside the handler.
+    """
+    if not isinstance(event, dict) or "probe" not in event or "token" not in event:
+        raise HandlerError("Probe.BadEvent", f"expected probe, id, token; got {event!r}"[:300])
+    ns, item_id = str(event["probe"]), event.get("id")
+    client, _ = _redis()
+    client.rpush(f"probe:{ns}:tokens", json.dumps({"id": item_id, "token": event["token"]}))
+    return {"handedOut": item_id}

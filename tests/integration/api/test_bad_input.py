@@ -193,8 +193,8 @@ WRITER = "arn:aws:states:::s3:putObject"
     (distributed(ResultWriter={"Resource": WRITER, "Parameters": {"Bucket": "b", "Prefix": 7}}),
      "SCHEMA_VALIDATION_FAILED", "/States/M/ResultWriter/Parameters/Prefix"),
     (json.dumps({"StartAt": "T", "States": {"T": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "Parameters": {"FunctionName": "f", "Payload": {"token.$": "$$.Task.Token"}},
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.sync",
+        "Parameters": {"FunctionName": "f", "Payload": {}},
         "End": True}}}),
      "UNSUPPORTED_FEATURE", "/States/T/Resource"),
     (json.dumps({"StartAt": "T", "States": {"T": {

@@ -54,9 +54,10 @@ def task(resource: str) -> dict[str, object]:
     ("arn:aws:states:::lambda:invoke", True),
     ("arn:aws:lambda:us-east-1:123456789012:function:f", True),
     ("arn:aws:lambda:eu-west-1:123456789012:function:f:prod", True),
-    ("arn:aws:states:::lambda:invoke.waitForTaskToken", False),
+    ("arn:aws:states:::lambda:invoke.waitForTaskToken", True),
     ("arn:aws:states:::lambda:invoke.sync", False),
-    ("arn:aws:states:us-east-1:123456789012:activity:X", False),
+    ("arn:aws:states:us-east-1:123456789012:activity:X", True),
+    ("arn:aws:states:us-east-1:123456789012:activity:X:extra", False),
     ("arn:aws:states:::sqs:sendMessage", False),
     ("arn:aws:states:::aws-sdk:s3:listBuckets", False),
 ])
@@ -104,3 +105,19 @@ def test_definition_text_must_be_a_strict_json_object(text: str, code: str) -> N
     value, problems = runnable.parse_problems(text)
     assert value is None
     assert [p.code for p in problems] == [code]
+
+
+@pytest.mark.parametrize("resource", [
+    "arn:aws:states:::lambda:invoke.waitForTaskToken",
+    "arn:aws:states:us-east-1:123456789012:activity:X",
+])
+def test_token_waits_are_refused_in_express_executions(resource: str) -> None:
+    assert runnable.unsupported_problems(task(resource), "STANDARD") == []
+    (problem,) = runnable.unsupported_problems(task(resource), "EXPRESS")
+    assert problem.code == "UNSUPPORTED_FEATURE" and "EXPRESS" in problem.message
+    children = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            **task(resource)}}}}
+    (inner,) = runnable.unsupported_problems(children, "STANDARD")
+    assert inner.path == "/States/M/ItemProcessor/States/T/Resource"
