@@ -22,10 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator import messages
+from orchestrator.asl.errors import DATA_LIMIT_EXCEEDED
 from orchestrator.jsontext import dumps
 from orchestrator.asl import (
     Checkpoint,
@@ -109,8 +112,10 @@ class ChildRunner:
     """Runs :class:`messages.ChildBatch` messages; one instance per worker process."""
 
     def __init__(self, ledger: messages.ChildLedger, *, payload_limit: int = 262_144,
-                 region: str = "us-east-1", account_id: str = "000000000000") -> None:
+                 region: str = "us-east-1", account_id: str = "000000000000",
+                 clock: Callable[[], float] = time.time) -> None:
         self.ledger = ledger
+        self.now = clock  # epoch seconds of the permits' leases (a fake clock in unit tests)
         self.payload_limit = payload_limit
         self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
         self.clock = SleepingClock()
@@ -139,8 +144,15 @@ class ChildRunner:
         journals: list[str | None] = [None] * len(batch.children)
         if standard and batch.redrive_count and batch.children:
             journals = self.ledger.journals(batch)
+        # Claiming starts the children's leases; a child whose permit is gone (reclaimed and
+        # dispatched again) or held live by another delivery of this message is not run here
+        # and not reported: its outcome belongs to that other dispatch.
+        now_ms = int(self.now() * 1000)
+        claimed = self.ledger.claim(batch, [c.holder for c in batch.children], uuid.uuid4().hex,
+                                    now_ms, now_ms + batch.lease_ms)
         with LeaseKeeper(self.ledger, batch) as lease:
-            for child, previous, journal in zip(batch.children, known, journals, strict=True):
+            for child, previous, journal, mine in zip(batch.children, known, journals, claimed,
+                                                      strict=True):
                 now = time.time()
                 if previous == ChildStatus.SUCCEEDED and standard:
                     outcomes.append(messages.ChildOutcome(
@@ -150,6 +162,9 @@ class ChildRunner:
                     outcomes.append(messages.ChildOutcome(
                         index=child.index, name=child.name, holder=child.holder,
                         status=ChildStatus.ABORTED, start=now, stop=now, skipped=True))
+                elif not mine:
+                    log.warning("child %s%s: its permit is not this delivery's; not run here",
+                                batch.execution_prefix, child.name)
                 else:
                     outcome = self._run_one(batch, child, machine, options, journal)
                     if standard:
@@ -185,6 +200,14 @@ class ChildRunner:
             start_time=datetime.fromtimestamp(start, UTC), redrive_count=batch.redrive_count,
             redrive_time=datetime.fromtimestamp(start, UTC) if journal else None,
         )
+        if len(child.input.encode()) > self.payload_limit:
+            # Spec 3.4: a child input over the payload limit fails that child.
+            return messages.ChildOutcome(
+                index=child.index, name=child.name, holder=child.holder, status=ChildStatus.FAILED,
+                error=DATA_LIMIT_EXCEEDED,
+                cause=f"The child's input of {len(child.input.encode())} bytes exceeds the "
+                      f"maximum allowed size of {self.payload_limit} bytes.",
+                start=start, stop=time.time(), redrive_count=batch.redrive_count)
         ports = Ports(tasks=self.invoker, clock=self.clock, map_runner=self.map_runner)
         checkpoint: Checkpoint | None = None
         history: list[dict[str, Any]] = []

@@ -109,6 +109,9 @@ class Keys:
     def map_run_semaphore(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:sem"
 
+    def map_run_claims(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:sem:claims"
+
     def map_run_segments(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:segments"
 

@@ -163,6 +163,7 @@ class LedgerKeys:
     control: str
     outbox: str
     journal: str
+    claims: str
 
 
 class MapRunStore(Protocol):
@@ -251,6 +252,14 @@ class MapRunStore(Protocol):
 
     def renew_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
         """Extend permits that still exist (never resurrects a reclaimed one)."""
+        ...
+
+    def park_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
+        """Give the permits of just-sent children that no worker claimed yet ``expiry_ms``.
+
+        A permit's lease starts when a worker claims it (:meth:`ChildLedger.claim`); until then
+        it is parked, so it does not lapse while its message waits in the queue.
+        """
         ...
 
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:

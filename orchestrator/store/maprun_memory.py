@@ -45,6 +45,7 @@ class _Run:
     segments: dict[str, Segment] = field(default_factory=dict)
     outbox: dict[int, str] = field(default_factory=dict)
     journals: dict[int, str] = field(default_factory=dict)
+    claims: dict[str, str] = field(default_factory=dict)
 
     def bump(self, name: str, by: int) -> None:
         self.counters[name] = self.counters.get(name, 0) + by
@@ -77,7 +78,8 @@ class MemoryMapRunStore:
     def ledger_keys(self, arn: str) -> LedgerKeys:
         # Not keys here: the memory ledger finds the Map Run by the batch's ARN.
         return LedgerKeys(semaphore=f"{arn}:sem", status=f"{arn}:status", control=arn,
-                          outbox=f"{arn}:outbox", journal=f"{arn}:journal")
+                          outbox=f"{arn}:outbox", journal=f"{arn}:journal",
+                          claims=f"{arn}:claims")
 
     # -- the run ---------------------------------------------------------------------------
     def create(self, run: MapRun, processor_json: str) -> None:
@@ -212,6 +214,9 @@ class MemoryMapRunStore:
             for _, holder in expired:
                 index = index_of(holder)
                 if index in run.status:
+                    # an extra dispatch of a recorded child no longer counts as dispatched
+                    run.bump("i.dispatched", -run.weight(index))
+                    run.bump("e.dispatched", -1)
                     continue
                 if index in run.outbox:
                     run.permits[holder] = now_ms + lease_ms
@@ -258,16 +263,24 @@ class MemoryMapRunStore:
                 and bad * 100.0 > pct * total)
 
     def renew_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
+        return self._extend(arn, holders, expiry_ms, unclaimed_only=False)
+
+    def park_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
+        return self._extend(arn, holders, expiry_ms, unclaimed_only=True)
+
+    def _extend(self, arn: str, holders: Sequence[str], expiry_ms: int, *,
+                unclaimed_only: bool) -> int:
         with self._lock:
             run = self._runs.get(arn)
             if run is None:
                 return 0
-            renewed = 0
+            changed = 0
             for holder in holders:
-                if holder in run.permits and run.permits[holder] != expiry_ms:
+                if holder in run.permits and run.permits[holder] != expiry_ms \
+                        and not (unclaimed_only and holder in run.claims):
                     run.permits[holder] = expiry_ms
-                    renewed += 1
-            return renewed
+                    changed += 1
+            return changed
 
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         with self._lock:
@@ -289,6 +302,10 @@ class MemoryMapRunStore:
                     run.bump("i.ABORTED", run.weight(index))
                     run.bump("e.ABORTED", 1)
                     out.append(index)
+                else:
+                    # an extra dispatch of a recorded child no longer counts as dispatched
+                    run.bump("i.dispatched", -run.weight(index))
+                    run.bump("e.dispatched", -1)
             run.permits.clear()
             return out
 
@@ -449,6 +466,22 @@ class MemoryLedger:
 
     def renew(self, batch: ChildBatch, holders: Sequence[str], expiry_ms: int) -> None:
         self._store.renew_permits(batch.map_run_arn, holders, expiry_ms)
+
+    def claim(self, batch: ChildBatch, holders: Sequence[str], token: str, now_ms: int,
+              expiry_ms: int) -> list[bool]:
+        # The rule of store/lua/claim_permits.lua.
+        with self._store._lock:
+            run = self._run(batch)
+            out: list[bool] = []
+            for holder in holders:
+                score = run.permits.get(holder)
+                owner = run.claims.get(holder)
+                ok = score is not None and (owner is None or owner == token or score <= now_ms)
+                if ok:
+                    run.claims[holder] = token
+                    run.permits[holder] = expiry_ms
+                out.append(ok)
+            return out
 
     def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
         with self._store._lock:

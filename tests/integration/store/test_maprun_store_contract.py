@@ -335,7 +335,8 @@ def batch_of(store: MapRunStore, granted: list[tuple[int, str]]) -> ChildBatch:
         execution_prefix=run.execution_prefix, processor_key=run.processor_key,
         processor_hash=run.processor_hash, execution_type="STANDARD",
         semaphore_key=keys.semaphore, status_key=keys.status, control_key=keys.control,
-        outbox_key=keys.outbox, journal_key=keys.journal, lease_ms=1_000,
+        outbox_key=keys.outbox, journal_key=keys.journal,
+        claims_key=keys.claims, lease_ms=1_000,
         children=[ChildWork(index=i, name=f"c{i}", holder=h, input="{}") for i, h in granted])
 
 
