@@ -119,3 +119,15 @@ def test_a_parent_fails_with_its_map_runs_error() -> None:
     execution = world.records.get_execution(EXECUTION)
     assert execution is not None and execution["status"] == ExecutionStatus.FAILED
     assert execution["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_a_child_input_over_the_payload_limit_fails_that_child_only() -> None:
+    # Regression (issue 9): an oversized child input ran although docs/decisions.md says it fails.
+    world = World()
+    big = {"id": 1, "fail": False, "pad": "x" * 262_144}
+    _, batches = one_segment(world, [{"id": 0, "fail": False}, big])
+    outcomes = [o for r in world.run_children(batches) for o in r.outcomes]
+    assert [(o.index, o.status) for o in outcomes] == [
+        (0, ChildStatus.SUCCEEDED), (1, ChildStatus.FAILED)]
+    assert outcomes[1].error == "States.DataLimitExceeded"
+    assert "262144" in (outcomes[1].cause or "")
