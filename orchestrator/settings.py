@@ -126,6 +126,11 @@ class LimitsSettings(BaseModel):
         "lease starts when a worker claims it); bounds how long a message lost before any "
         "worker took it holds its children back.",
     )
+    stranded_execution_seconds: float = Field(
+        30.0, gt=0, description="A RUNNING execution that nobody advanced for this long is "
+        "advanced again by the reconciler's liveness sweep (its start or resume message may "
+        "have been lost with a killed process).",
+    )
     result_file_bytes: int = Field(
         5 * 1024**3, description="ResultWriter files roll over at this size."
     )

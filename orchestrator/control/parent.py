@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -47,18 +46,24 @@ from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
+from orchestrator.maprun.leases import LeaseHeld
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus, outcome_status
 from orchestrator.store.maprun_base import Lease
 
 log = logging.getLogger(__name__)
 
-LOCK_MS = 300_000
+#: The advance lease: short, renewed while the engine runs (a killed control process frees
+#: it within seconds; docs/architecture.md invariant 11).
+LOCK_MS = 15_000
 
 
 class ExecutionRecords(Protocol):
     """What the parent runner needs from the execution store."""
 
     def get_execution(self, arn: str) -> dict[str, Any] | None: ...
+    def stale_open_executions(self, before: float, limit: int) -> list[str]: ...
+    def touch_open_execution(self, arn: str, at: float) -> None: ...
+    def drop_open_execution(self, arn: str) -> None: ...
     def transition_execution(self, arn: str, from_statuses: Any, fields: Any,
                              event: Any = None) -> dict[str, Any] | None: ...
     def append_history(self, arn: str, events: Any, *, require_status: str | None = None) -> bool: ...
@@ -94,15 +99,40 @@ class ParentRunner:
     # -- entry points -------------------------------------------------------------------
     def advance(self, arn: str) -> None:
         """Run the execution as far as it goes now."""
-        token = uuid.uuid4().hex
-        if not self.store.acquire_lease(Lease.ADVANCE, arn, token, LOCK_MS):
+        held = LeaseHeld.acquire(self.store, Lease.ADVANCE, arn, LOCK_MS)
+        if held is None:
             # Another control process is advancing it; look again shortly.
             self.bus.send_control(messages.ADVANCE_EXECUTION, arn, countdown=0.5)
             return
-        try:
+        with held:
             self._advance(arn)
-        finally:
-            self.store.release_lease(Lease.ADVANCE, arn, token)
+
+    def sweep(self, *, limit: int = 500) -> int:
+        """Resume RUNNING executions that nobody advanced for a while; returns how many.
+
+        The liveness sweep (docs/architecture.md invariant 11): an execution stored by
+        StartExecution whose start message was never sent (the API was killed), or whose
+        resume message was lost with a killed control worker, is advanced again instead of
+        waiting forever or for the broker's redelivery. Advancing is idempotent (the engine
+        replays its journal; a wait not answered yet stays waiting), so an execution that
+        only waits (a Map Run, a callback) costs one cheap look per interval.
+        """
+        now = self.map_runs.deps.clock()
+        after = self.settings.limits.stranded_execution_seconds
+        resumed = 0
+        for arn in self.records.stale_open_executions(now - after, limit):
+            ex = self.records.get_execution(arn)
+            if ex is None or ex.get("status") != ExecutionStatus.RUNNING:
+                self.records.drop_open_execution(arn)
+                continue
+            self.records.touch_open_execution(arn, now)
+            if self.store.lease_held(Lease.ADVANCE, arn):
+                continue  # being advanced right now
+            self.bus.send_control(messages.ADVANCE_EXECUTION, arn)
+            resumed += 1
+        if resumed:
+            log.info("liveness sweep: advanced %d RUNNING executions again", resumed)
+        return resumed
 
     def task_done(self, report: messages.TaskReport) -> None:
         """A parent Task finished on a worker: keep its result, then advance."""

@@ -66,6 +66,10 @@ class Keys:
         return f"{self.base}:sm:{arn}:executions"
 
     # executions
+    def open_executions(self) -> str:
+        """Zset: RUNNING execution ARN -> when it was last looked at (the liveness sweep)."""
+        return f"{self.base}:ex-open"
+
     def execution(self, arn: str) -> str:
         return f"{self.base}:ex:{arn}"
 

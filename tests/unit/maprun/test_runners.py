@@ -131,3 +131,40 @@ def test_a_child_input_over_the_payload_limit_fails_that_child_only() -> None:
         (0, ChildStatus.SUCCEEDED), (1, ChildStatus.FAILED)]
     assert outcomes[1].error == "States.DataLimitExceeded"
     assert "262144" in (outcomes[1].cause or "")
+
+
+def test_the_liveness_sweep_starts_an_execution_whose_start_message_was_lost() -> None:
+    # Regression (issue 9): an execution stored by StartExecution whose start message was never
+    # sent (the API was killed in between) stayed RUNNING with an empty history forever.
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    assert world.parents.sweep() == 0  # not stranded yet: its start message may be on its way
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    assert world.parents.sweep() == 0  # looked at now: not again before the interval
+    world.drain()
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.SUCCEEDED
+    # An ended execution leaves the sweep's set
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 0
+    assert world.records.stale_open_executions(world.clock() + 1e6, 10) == []
+
+
+def test_the_liveness_sweep_resumes_a_parent_whose_resume_message_was_lost() -> None:
+    # Regression (issue 9): a control worker killed while holding a parent's resume message
+    # left the parent waiting for the broker's redelivery (an hour).
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    world.parents.advance(EXECUTION)
+    while world.bus.segments:
+        world.run_segment()
+    # The Map Run ended; its resume message to the parent is lost with a killed worker
+    world.bus.control = type(world.bus.control)(
+        (n, a) for n, a in world.bus.control if n != messages.ADVANCE_EXECUTION)
+    world.run_control()
+    assert world.records.get_execution(EXECUTION)["status"] == "RUNNING"  # type: ignore[index]
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    world.drain()
+    assert world.records.get_execution(EXECUTION)["status"] == "SUCCEEDED"  # type: ignore[index]
