@@ -188,7 +188,10 @@ class ParentRunner:
         checkpoint = Checkpoint.from_dict(json.loads(raw))
         last = checkpoint.entries[-1] if checkpoint.entries else {}
         restart = last.get("k") == "map_result" and last.get("e") in (DATA_LIMIT_EXCEEDED, RUNTIME)
-        if last.get("k") == "map_result" and "e" in last and not restart:
+        # Stopped while it waited for its Map Run (the journal ends at the Map Run's start):
+        # the aborted Map Run is redriven like a failed one, so its unfinished items run.
+        stopped_in_map_run = last.get("k") == "map_start"
+        if (last.get("k") == "map_result" and "e" in last and not restart) or stopped_in_map_run:
             map_run_arn = next(e["v"] for e in reversed(checkpoint.entries) if e["k"] == "map_start")
             try:
                 count = self.map_runs.redrive(map_run_arn)

@@ -168,3 +168,26 @@ def test_the_liveness_sweep_resumes_a_parent_whose_resume_message_was_lost() -> 
     assert world.parents.sweep() == 1
     world.drain()
     assert world.records.get_execution(EXECUTION)["status"] == "SUCCEEDED"  # type: ignore[index]
+
+
+def test_a_redrive_of_an_execution_stopped_during_its_map_run_runs_the_unfinished_items() -> None:
+    # Regression (issue 9): it failed at once with States.MapRunFailed and an empty cause.
+    world = World()
+    _parent(world, [{"id": i, "fail": False} for i in range(6)])
+    world.parents.advance(EXECUTION)
+    world.run_control()
+    world.run_segment()  # the first two children end
+    # StopExecution: the execution is ABORTED, then its Map Run
+    world.records.transition_execution(EXECUTION, ["RUNNING"], {"status": "ABORTED"})
+    world.coordinator.abort(EXECUTION)
+    (map_run,) = world.store.list_for_execution(EXECUTION)
+    assert world.store.status(map_run) is MapRunStatus.ABORTED
+    world.bus.segments.clear()
+    # RedriveExecution
+    world.records.transition_execution(EXECUTION, ["ABORTED"], {"status": "RUNNING"})
+    world.parents.redrive(EXECUTION)
+    world.drain()
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.SUCCEEDED, execution
+    assert json.loads(execution["output"]) == [{"id": i} for i in range(6)]
+    assert world.store.status(map_run) is MapRunStatus.SUCCEEDED
