@@ -214,12 +214,13 @@ class ChildLedger(Protocol):
         ...
 
     def claim(self, batch: ChildBatch, holders: Sequence[str], token: str, now_ms: int,
-              expiry_ms: int) -> list[bool]:
+              expiry_ms: int) -> list[int]:
         """Claim the permits of ``holders`` for one delivery (``token``) of the message.
 
-        Starts their lease (until ``expiry_ms``). ``False`` for a holder whose permit is gone
-        (reclaimed) or claimed by another delivery that still renews it: this delivery must
-        not run that child (docs/architecture.md invariant 6).
+        Starts their lease (until ``expiry_ms``). Per holder: 0 when its permit is gone
+        (reclaimed) or claimed by another delivery that still renews it, so this delivery
+        must not run that child (docs/architecture.md invariant 10); otherwise how many
+        deliveries claimed the child in this redrive (1: its first start).
         """
         ...
 

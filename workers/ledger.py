@@ -92,13 +92,13 @@ class RedisLedger:
             self._r.zadd(batch.semaphore_key, {h: expiry_ms for h in holders}, xx=True, ch=True)
 
     def claim(self, batch: ChildBatch, holders: Sequence[str], token: str, now_ms: int,
-              expiry_ms: int) -> list[bool]:
+              expiry_ms: int) -> list[int]:
         if not holders:
             return []
         keys = [batch.semaphore_key, batch.claims_key]
-        args: list[str | int] = [token, now_ms, expiry_ms, *holders]
+        args: list[str | int] = [token, now_ms, expiry_ms, batch.redrive_count, *holders]
         raw = until_answered(lambda: self._claim(keys=keys, args=args), "claim permits")
-        return [int(v) == 1 for v in cast(list[int], raw)]
+        return [int(v) for v in cast(list[int], raw)]
 
     def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
         text = outcome.model_dump_json()

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator import messages
-from orchestrator.asl.errors import DATA_LIMIT_EXCEEDED
+from orchestrator.asl.errors import DATA_LIMIT_EXCEEDED, RUNTIME
 from orchestrator.jsontext import dumps
 from orchestrator.asl import (
     Checkpoint,
@@ -50,6 +50,11 @@ from workers.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
+
+
+#: A child is started at most this many times per redrive; the delivery after that fails it
+#: with States.Runtime (its worker died every time: a crash, an OOM kill, a timeout).
+MAX_STARTS = 5
 
 
 class SleepingClock:
@@ -113,8 +118,9 @@ class ChildRunner:
 
     def __init__(self, ledger: messages.ChildLedger, *, payload_limit: int = 262_144,
                  region: str = "us-east-1", account_id: str = "000000000000",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, max_starts: int = MAX_STARTS) -> None:
         self.ledger = ledger
+        self.max_starts = max_starts
         self.now = clock  # epoch seconds of the permits' leases (a fake clock in unit tests)
         self.payload_limit = payload_limit
         self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
@@ -165,6 +171,8 @@ class ChildRunner:
                 elif not mine:
                     log.warning("child %s%s: its permit is not this delivery's; not run here",
                                 batch.execution_prefix, child.name)
+                elif mine > self.max_starts:
+                    outcomes.append(self._gave_up(batch, child, mine))
                 else:
                     outcome = self._run_one(batch, child, machine, options, journal)
                     if standard:
@@ -177,6 +185,18 @@ class ChildRunner:
                 lease.finished(child.holder)
         return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
                                        outcomes=outcomes)
+
+    def _gave_up(self, batch: messages.ChildBatch, child: messages.ChildWork,
+                 starts: int) -> messages.ChildOutcome:
+        """A child whose worker died every time it ran it fails instead of looping."""
+        now = time.time()
+        log.error("child %s%s: started %d times, its worker died each time; failing it",
+                  batch.execution_prefix, child.name, starts - 1)
+        return messages.ChildOutcome(
+            index=child.index, name=child.name, holder=child.holder, status=ChildStatus.FAILED,
+            error=RUNTIME, cause=f"The child execution was started {starts - 1} times and its "
+            f"worker process died each time (the limit is {self.max_starts - 1}); it is not "
+            "started again.", start=now, stop=now, redrive_count=batch.redrive_count)
 
     def _keep_journal(self, batch: messages.ChildBatch, child: messages.ChildWork,
                       outcome: Failed | Succeeded | Suspended, history: list[dict[str, Any]],

@@ -46,6 +46,7 @@ class _Run:
     outbox: dict[int, str] = field(default_factory=dict)
     journals: dict[int, str] = field(default_factory=dict)
     claims: dict[str, str] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)
 
     def bump(self, name: str, by: int) -> None:
         self.counters[name] = self.counters.get(name, 0) + by
@@ -468,19 +469,23 @@ class MemoryLedger:
         self._store.renew_permits(batch.map_run_arn, holders, expiry_ms)
 
     def claim(self, batch: ChildBatch, holders: Sequence[str], token: str, now_ms: int,
-              expiry_ms: int) -> list[bool]:
+              expiry_ms: int) -> list[int]:
         # The rule of store/lua/claim_permits.lua.
         with self._store._lock:
             run = self._run(batch)
-            out: list[bool] = []
+            out: list[int] = []
             for holder in holders:
                 score = run.permits.get(holder)
                 owner = run.claims.get(holder)
-                ok = score is not None and (owner is None or owner == token or score <= now_ms)
-                if ok:
-                    run.claims[holder] = token
-                    run.permits[holder] = expiry_ms
-                out.append(ok)
+                if score is None or not (owner is None or owner == token or score <= now_ms):
+                    out.append(0)
+                    continue
+                starts = f"n:{index_of(holder)}:{batch.redrive_count}"
+                if owner != token:
+                    run.starts[starts] = run.starts.get(starts, 0) + 1
+                run.claims[holder] = token
+                run.permits[holder] = expiry_ms
+                out.append(run.starts[starts])
             return out
 
     def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:

@@ -195,7 +195,7 @@ def test_a_message_redelivered_while_its_first_delivery_runs_does_not_run_the_ch
     holder = batches[0].children[0].holder
     now_ms = int(world.clock() * 1000)
     assert world.runner.ledger.claim(batches[0], [holder], "first", now_ms,
-                                     now_ms + batches[0].lease_ms) == [True]
+                                     now_ms + batches[0].lease_ms) == [1]
     (second,) = world.run_children(batches)
     assert second.outcomes == []
 
@@ -408,3 +408,27 @@ def test_the_feeder_stops_at_the_window_and_goes_on_from_its_cursor() -> None:
     ended = world.coordinator.result(arn)
     assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(1200)]
+
+
+def test_a_child_whose_worker_dies_every_time_fails_with_states_runtime() -> None:
+    # Regression (issue 9): a message whose worker dies every time was started again forever.
+    world = World()
+    arn = world.start(request(items(1), max_concurrency=1))
+    world.run_control()
+    for attempt in range(1, 6):
+        batches, _, _ = world.bus.segments.popleft()
+        now_ms = int(world.clock() * 1000)
+        assert world.runner.ledger.claim(batches[0], [batches[0].children[0].holder],
+                                         f"died-{attempt}", now_ms,
+                                         now_ms + batches[0].lease_ms) == [attempt]
+        world.clock.advance(world.settings.limits.lease_seconds + 1)
+        world.coordinator.reconcile()
+    batches, _, _ = world.bus.segments.popleft()
+    (report,) = world.run_children(batches)
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.error) == (ChildStatus.FAILED, "States.Runtime")
+    assert "started 5 times" in (outcome.cause or "")
+    world.deliver(report)
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.FAILED
