@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 #: The advance lease: short, renewed while the engine runs (a killed control process frees
 #: it within seconds; docs/architecture.md invariant 11).
 LOCK_MS = 15_000
+#: An execution whose advance killed its control process this many times minus one is failed
+#: with States.Runtime instead of being advanced again (redelivery and the sweep would loop).
+MAX_ADVANCE_STARTS = 5
 
 
 class ExecutionRecords(Protocol):
@@ -105,7 +108,29 @@ class ParentRunner:
             self.bus.send_control(messages.ADVANCE_EXECUTION, arn, countdown=0.5)
             return
         with held:
-            self._advance(arn)
+            started = self.store.begin_advance(arn)
+            if started > MAX_ADVANCE_STARTS:
+                self._give_up(arn, started - 1)
+                return
+            try:
+                self._advance(arn)
+            except Exception:
+                self.store.end_advance(arn)
+                raise
+            self.store.end_advance(arn)
+
+    def _give_up(self, arn: str, died: int) -> None:
+        """Fail an execution whose advance killed its control process every time."""
+        ex = self.records.get_execution(arn)
+        if ex is None or ex.get("status") != ExecutionStatus.RUNNING:
+            self.store.end_advance(arn)
+            return
+        log.error("%s: %d advances died with their process; failing it", arn, died)
+        self._close(arn, ex, Failed(
+            RUNTIME, f"Advancing the execution was started {died} times and its control "
+            f"process died each time (the limit is {MAX_ADVANCE_STARTS - 1}); it is not "
+            "advanced again.", []))
+        self.store.end_advance(arn)
 
     def sweep(self, *, limit: int = 500) -> int:
         """Resume RUNNING executions that nobody advanced for a while; returns how many.

@@ -137,6 +137,9 @@ class Keys:
     def map_run_finalize_lock(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:finalize"
 
+    def advance_attempts(self, arn: str) -> str:
+        return f"{self.base}:ex:{arn}:advancing"
+
     def task_result(self, arn: str, sequence: int) -> str:
         return f"{self.base}:ex:{arn}:task:{sequence}"
 

@@ -344,6 +344,18 @@ class MapRunStore(Protocol):
         """Whether anyone holds the lease."""
         ...
 
+    def begin_advance(self, execution_arn: str) -> int:
+        """Count an advance of a parent that starts; returns how many started unfinished.
+
+        :meth:`end_advance` clears the count when an advance ends (also with an exception),
+        so a count above 1 means earlier advances died with their process.
+        """
+        ...
+
+    def end_advance(self, execution_arn: str) -> None:
+        """An advance of the parent ended in its process (not killed)."""
+        ...
+
     def put_task_result(self, execution_arn: str, sequence: int, report_json: str) -> None:
         """Keep the result of a parent's Task run on a worker."""
         ...

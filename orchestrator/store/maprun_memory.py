@@ -65,6 +65,7 @@ class MemoryMapRunStore:
         self._by_execution: dict[str, list[str]] = {}
         self._open: dict[str, float] = {}
         self._processors: dict[str, str] = {}
+        self._advancing: dict[str, int] = {}
         self._locations: dict[str, tuple[str, int]] = {}
         self._histories: dict[str, list[dict[str, Any]]] = {}
         self._leases: dict[tuple[Lease, str], tuple[str, float]] = {}
@@ -425,6 +426,15 @@ class MemoryMapRunStore:
     def lease_held(self, lease: Lease, subject: str) -> bool:
         with self._lock:
             return self._live(lease, subject) is not None
+
+    def begin_advance(self, execution_arn: str) -> int:
+        with self._lock:
+            self._advancing[execution_arn] = self._advancing.get(execution_arn, 0) + 1
+            return self._advancing[execution_arn]
+
+    def end_advance(self, execution_arn: str) -> None:
+        with self._lock:
+            self._advancing.pop(execution_arn, None)
 
     def put_task_result(self, execution_arn: str, sequence: int, report_json: str) -> None:
         with self._lock:

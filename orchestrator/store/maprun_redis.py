@@ -358,6 +358,16 @@ class RedisMapRunStore:
     def lease_held(self, lease: Lease, subject: str) -> bool:
         return bool(self._r.exists(self._lease_key(lease, subject)))
 
+    def begin_advance(self, execution_arn: str) -> int:
+        key = self._keys.advance_attempts(execution_arn)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, TASK_RESULT_TTL)
+        return int(pipe.execute()[0])
+
+    def end_advance(self, execution_arn: str) -> None:
+        self._r.delete(self._keys.advance_attempts(execution_arn))
+
     def put_task_result(self, execution_arn: str, sequence: int, report_json: str) -> None:
         self._r.set(self._keys.task_result(execution_arn, sequence), report_json,
                     ex=TASK_RESULT_TTL)

@@ -191,3 +191,27 @@ def test_a_redrive_of_an_execution_stopped_during_its_map_run_runs_the_unfinishe
     assert execution is not None and execution["status"] == ExecutionStatus.SUCCEEDED, execution
     assert json.loads(execution["output"]) == [{"id": i} for i in range(6)]
     assert world.store.status(map_run) is MapRunStatus.SUCCEEDED
+
+
+def test_an_execution_whose_advance_kills_its_control_process_every_time_fails() -> None:
+    # Issue 9: a message redelivered more than a bounded number of times fails its execution
+    # with States.Runtime and a cause that says why, instead of looping.
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    for _ in range(5):
+        world.store.begin_advance(EXECUTION)  # five advances that died with their process
+    world.parents.advance(EXECUTION)
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.FAILED
+    assert execution["error"] == "States.Runtime"
+    assert "died each time" in execution["cause"]
+
+
+def test_an_advance_that_ends_does_not_count_towards_the_bound() -> None:
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    for _ in range(10):
+        world.parents.advance(EXECUTION)  # waits for its Map Run each time
+    assert world.records.get_execution(EXECUTION)["status"] == "RUNNING"  # type: ignore[index]
+    world.drain()
+    assert world.records.get_execution(EXECUTION)["status"] == "SUCCEEDED"  # type: ignore[index]
