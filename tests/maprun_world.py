@@ -119,6 +119,7 @@ class World:
             messages.MAP_RUN_DISPATCH: self.coordinator.dispatch,
             messages.ADVANCE_EXECUTION: self.parents.advance,
             messages.STOP_EXECUTION: self.coordinator.abort,
+            messages.REDRIVE_EXECUTION: self.parents.redrive,
         }
         ran = 0
         while self.bus.control:

@@ -170,27 +170,45 @@ def test_the_liveness_sweep_resumes_a_parent_whose_resume_message_was_lost() -> 
     assert world.records.get_execution(EXECUTION)["status"] == "SUCCEEDED"  # type: ignore[index]
 
 
-def test_a_redrive_of_an_execution_stopped_during_its_map_run_runs_the_unfinished_items() -> None:
-    # Regression (issue 9): it failed at once with States.MapRunFailed and an empty cause.
-    world = World()
+def _stopped_during_its_map_run_then_redriven(world: World) -> str:
+    """StopExecution during the Map Run, then RedriveExecution's record changes; the Map Run."""
     _parent(world, [{"id": i, "fail": False} for i in range(6)])
     world.parents.advance(EXECUTION)
     world.run_control()
     world.run_segment()  # the first two children end
-    # StopExecution: the execution is ABORTED, then its Map Run
     world.records.transition_execution(EXECUTION, ["RUNNING"], {"status": "ABORTED"})
     world.coordinator.abort(EXECUTION)
     (map_run,) = world.store.list_for_execution(EXECUTION)
     assert world.store.status(map_run) is MapRunStatus.ABORTED
     world.bus.segments.clear()
-    # RedriveExecution
-    world.records.transition_execution(EXECUTION, ["ABORTED"], {"status": "RUNNING"})
-    world.parents.redrive(EXECUTION)
+    world.records.transition_execution(EXECUTION, ["ABORTED"], {"status": "RUNNING"},
+                                       {"type": "ExecutionRedriven", "timestamp": 0.0})
+    return map_run
+
+
+def _assert_redriven_to_the_end(world: World, map_run: str) -> None:
     world.drain()
     execution = world.records.get_execution(EXECUTION)
     assert execution is not None and execution["status"] == ExecutionStatus.SUCCEEDED, execution
     assert json.loads(execution["output"]) == [{"id": i} for i in range(6)]
     assert world.store.status(map_run) is MapRunStatus.SUCCEEDED
+
+
+def test_a_redrive_of_an_execution_stopped_during_its_map_run_runs_the_unfinished_items() -> None:
+    # Regression (issue 9): it failed at once with States.MapRunFailed and an empty cause.
+    world = World()
+    map_run = _stopped_during_its_map_run_then_redriven(world)
+    world.parents.redrive(EXECUTION)  # the redrive message
+    _assert_redriven_to_the_end(world, map_run)
+
+
+def test_the_liveness_sweep_redrives_an_execution_whose_redrive_message_was_lost() -> None:
+    world = World()
+    map_run = _stopped_during_its_map_run_then_redriven(world)
+    # (the redrive message is lost with a killed control worker)
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    _assert_redriven_to_the_end(world, map_run)
 
 
 def test_an_execution_whose_advance_kills_its_control_process_every_time_fails() -> None:
