@@ -9,11 +9,8 @@ far above the 8 worker slots. The figures are printed; the invariants are assert
 
 from __future__ import annotations
 
-import pytest
-
 from chaos_campaign import Plan, run_campaign
 
-pytestmark = pytest.mark.slow
 
 
 def test_nothing_is_lost_duplicated_run_again_or_left_running_under_chaos() -> None:
