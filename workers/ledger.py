@@ -57,6 +57,7 @@ class RedisLedger:
     def __init__(self, client: redis.Redis) -> None:
         self._r = client
         self._claim = client.register_script(lua("claim_permits"))
+        self._park = client.register_script(lua("park_permits"))
 
     @classmethod
     def from_url(cls, url: str) -> RedisLedger:
@@ -99,6 +100,14 @@ class RedisLedger:
         args: list[str | int] = [token, now_ms, expiry_ms, batch.redrive_count, *holders]
         raw = until_answered(lambda: self._claim(keys=keys, args=args), "claim permits")
         return [int(v) for v in cast(list[int], raw)]
+
+    def start_leases(self, batch: ChildBatch, holders: Sequence[str], expiry_ms: int) -> None:
+        """Shorten the parked permits of a message a worker just received to one lease.
+
+        Only unclaimed permits (the park rule, ``park_permits.lua``); best effort.
+        """
+        if holders:
+            self._park(keys=[batch.semaphore_key, batch.claims_key], args=[expiry_ms, *holders])
 
     def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
         text = outcome.model_dump_json()

@@ -53,6 +53,23 @@ def register(app: Celery, settings: Settings) -> None:
         result: ChildRunner = state["runner"]
         return result
 
+    @signals.task_received.connect(weak=False)
+    def _received(request: Any = None, **_: Any) -> None:  # pragma: no cover - in the worker
+        # A worker that takes a message starts its children's leases at once (the claim
+        # follows when the message starts). Had its process been killed in between, the
+        # parked permits would wait out the broker's visibility timeout (an hour); now they
+        # lapse after one lease and are dispatched again (docs/architecture.md invariant 10).
+        if request is None or getattr(request, "name", None) != messages.RUN_CHILDREN:
+            return
+        try:
+            batch = messages.ChildBatch.model_validate(request.args[0])
+            if "ledger" not in state:
+                state["ledger"] = RedisLedger.from_url(settings.redis.url)
+            holders = [c.holder for c in batch.children]
+            state["ledger"].start_leases(batch, holders, int(time.time() * 1000) + batch.lease_ms)
+        except Exception:  # noqa: BLE001 - a shortcut: the claim at the start still holds
+            log.warning("could not start the leases of a received message", exc_info=True)
+
     @signals.worker_process_init.connect(weak=False)
     def _warm(**_: Any) -> None:  # pragma: no cover - runs in pool processes
         runner()

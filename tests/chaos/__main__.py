@@ -10,6 +10,7 @@ from a clean run's).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from tests.chaos.chaos_campaign import Plan, run_campaign
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    # SIGTERM ends the campaign like Ctrl-C: the stack's processes are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     plan = Plan(executions=args.executions, items=args.items, worker_kills=args.worker_kills,
                 control_kills=args.control_kills, api_kills=args.api_kills,
                 redis_restarts=args.redis_restarts, child_seconds=args.child_seconds,
