@@ -88,6 +88,7 @@ class ChildBatch(BaseModel):
     control_key: str = Field(description="Redis key of the Map Run record (read: aborted?).")
     outbox_key: str = Field(description="Redis key of the Map Run's outbox (ChildLedger.report_early).")
     journal_key: str = Field(description="Redis key of the redrive journals (ChildLedger.keep_journal).")
+    claims_key: str = Field(description="Redis key of the permits' claims (ChildLedger.claim).")
     lease_ms: int
     redrive_count: int = 0
     children: list[ChildWork]
@@ -210,8 +211,8 @@ class ChildLedger(Protocol):
     """The workers' side of the Map Run store: everything a child runner reads or writes.
 
     Implemented once for Redis (``workers/ledger.py``) and once in memory
-    (``orchestrator/store/maprun_memory.py``) for unit tests. Every write is best effort: a
-    lost write only costs a shortcut (the report still carries the outcome).
+    (``orchestrator/store/maprun_memory.py``) for unit tests. Journal writes are best effort
+    (a lost one only costs a shortcut); the claim and the outbox wait for the store.
     """
 
     def processor(self, batch: ChildBatch) -> str | None:
@@ -234,8 +235,22 @@ class ChildLedger(Protocol):
         """Extend the permits of ``holders`` that still exist."""
         ...
 
+    def claim(self, batch: ChildBatch, holders: Sequence[str], token: str, now_ms: int,
+              expiry_ms: int) -> list[int]:
+        """Claim the permits of ``holders`` for one delivery (``token``) of the message.
+
+        Starts their lease (until ``expiry_ms``). Per holder: 0 when its permit is gone
+        (reclaimed) or claimed by another delivery that still renews it, so this delivery
+        must not run that child (docs/architecture.md invariant 10); otherwise how many
+        deliveries claimed the child in this redrive (1: its first start).
+        """
+        ...
+
     def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
-        """Put an ended child's outcome in the outbox, before its report travels."""
+        """Put an ended child's outcome in the outbox, before its report travels.
+
+        Retries until the store answers: an outcome is never dropped.
+        """
         ...
 
     def keep_journal(self, batch: ChildBatch, index: int, point_json: str) -> None:

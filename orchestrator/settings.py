@@ -121,6 +121,16 @@ class LimitsSettings(BaseModel):
     lease_seconds: float = Field(
         60.0, gt=0, description="Lease on a concurrency permit; renewed while the child runs."
     )
+    parked_permit_seconds: float = Field(
+        3600.0, gt=0, description="Expiry of a permit whose message waits in the queue (its "
+        "lease starts when a worker claims it); bounds how long a message lost before any "
+        "worker took it holds its children back.",
+    )
+    stranded_execution_seconds: float = Field(
+        30.0, gt=0, description="A RUNNING execution that nobody advanced for this long is "
+        "advanced again by the reconciler's liveness sweep (its start or resume message may "
+        "have been lost with a killed process).",
+    )
     result_file_bytes: int = Field(
         5 * 1024**3, description="ResultWriter files roll over at this size."
     )

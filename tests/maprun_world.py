@@ -106,7 +106,7 @@ class World:
             store=self.store, bus=self.bus, s3_factory=s3_factory, settings=self.settings,
             clock=now))
         self.parents = ParentRunner(self.coordinator, self.records, self.bus)
-        self.runner = ChildRunner(ledger if ledger is not None else memory.ledger())
+        self.runner = ChildRunner(ledger if ledger is not None else memory.ledger(), clock=now)
 
     def start(self, req: DistributedMapRequest) -> str:
         return self.coordinator.start(req, EXECUTION)
@@ -119,6 +119,7 @@ class World:
             messages.MAP_RUN_DISPATCH: self.coordinator.dispatch,
             messages.ADVANCE_EXECUTION: self.parents.advance,
             messages.STOP_EXECUTION: self.coordinator.abort,
+            messages.REDRIVE_EXECUTION: self.parents.redrive,
         }
         ran = 0
         while self.bus.control:

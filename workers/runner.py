@@ -22,10 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator import messages
+from orchestrator.asl.errors import DATA_LIMIT_EXCEEDED, RUNTIME
 from orchestrator.jsontext import dumps
 from orchestrator.logging_context import bound
 from orchestrator.asl import (
@@ -49,6 +52,17 @@ from workers.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
+
+
+#: A child is started at most this many times per redrive; the delivery after that fails it
+#: with States.Runtime (its worker died every time: a crash, an OOM kill, a timeout).
+MAX_STARTS = 5
+
+
+def _is_batch(input_json: str) -> bool:
+    """Whether a child input is an ItemBatcher batch (``{"Items": [...], ...}``)."""
+    value = json.loads(input_json)
+    return isinstance(value, dict) and isinstance(value.get("Items"), list)
 
 
 class SleepingClock:
@@ -111,8 +125,11 @@ class ChildRunner:
     """Runs :class:`messages.ChildBatch` messages; one instance per worker process."""
 
     def __init__(self, ledger: messages.ChildLedger, *, payload_limit: int = 262_144,
-                 region: str = "us-east-1", account_id: str = "000000000000") -> None:
+                 region: str = "us-east-1", account_id: str = "000000000000",
+                 clock: Callable[[], float] = time.time, max_starts: int = MAX_STARTS) -> None:
         self.ledger = ledger
+        self.max_starts = max_starts
+        self.now = clock  # epoch seconds of the permits' leases (a fake clock in unit tests)
         self.payload_limit = payload_limit
         self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
         #: Callback and activity Tasks suspend the child (workers/handover.py).
@@ -143,8 +160,15 @@ class ChildRunner:
         journals: list[str | None] = [None] * len(batch.children)
         if standard and batch.redrive_count and batch.children:
             journals = self.ledger.journals(batch)
+        # Claiming starts the children's leases; a child whose permit is gone (reclaimed and
+        # dispatched again) or held live by another delivery of this message is not run here
+        # and not reported: its outcome belongs to that other dispatch.
+        now_ms = int(self.now() * 1000)
+        claimed = self.ledger.claim(batch, [c.holder for c in batch.children], uuid.uuid4().hex,
+                                    now_ms, now_ms + batch.lease_ms)
         with LeaseKeeper(self.ledger, batch) as lease:
-            for child, previous, journal in zip(batch.children, known, journals, strict=True):
+            for child, previous, journal, mine in zip(batch.children, known, journals, claimed,
+                                                      strict=True):
                 now = time.time()
                 if previous == ChildStatus.SUCCEEDED and standard:
                     outcomes.append(messages.ChildOutcome(
@@ -154,6 +178,11 @@ class ChildRunner:
                     outcomes.append(messages.ChildOutcome(
                         index=child.index, name=child.name, holder=child.holder,
                         status=ChildStatus.ABORTED, start=now, stop=now, skipped=True))
+                elif not mine:
+                    log.warning("child %s%s: its permit is not this delivery's; not run here",
+                                batch.execution_prefix, child.name)
+                elif mine > self.max_starts:
+                    outcomes.append(self._gave_up(batch, child, mine))
                 else:
                     with bound(execution_arn=batch.execution_prefix + child.name,
                                child=child.name):
@@ -171,6 +200,18 @@ class ChildRunner:
                 lease.finished(child.holder)
         return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
                                        outcomes=outcomes)
+
+    def _gave_up(self, batch: messages.ChildBatch, child: messages.ChildWork,
+                 starts: int) -> messages.ChildOutcome:
+        """A child whose worker died every time it ran it fails instead of looping."""
+        now = time.time()
+        log.error("child %s%s: started %d times, its worker died each time; failing it",
+                  batch.execution_prefix, child.name, starts - 1)
+        return messages.ChildOutcome(
+            index=child.index, name=child.name, holder=child.holder, status=ChildStatus.FAILED,
+            error=RUNTIME, cause=f"The child execution was started {starts - 1} times and its "
+            f"worker process died each time (the limit is {self.max_starts - 1}); it is not "
+            "started again.", start=now, stop=now, redrive_count=batch.redrive_count)
 
     def _keep_journal(self, batch: messages.ChildBatch, child: messages.ChildWork,
                       outcome: Failed | Succeeded | Suspended, history: list[dict[str, Any]],
@@ -194,6 +235,15 @@ class ChildRunner:
             start_time=datetime.fromtimestamp(start, UTC), redrive_count=batch.redrive_count,
             redrive_time=datetime.fromtimestamp(start, UTC) if journal else None,
         )
+        if len(child.input.encode()) > self.payload_limit and not _is_batch(child.input):
+            # A child input of one item over the payload limit fails that child (a batch of
+            # several items is bounded by its ItemBatcher's fields instead: docs/decisions.md).
+            return messages.ChildOutcome(
+                index=child.index, name=child.name, holder=child.holder, status=ChildStatus.FAILED,
+                error=DATA_LIMIT_EXCEEDED,
+                cause=f"The child's input of {len(child.input.encode())} bytes exceeds the "
+                      f"maximum allowed size of {self.payload_limit} bytes.",
+                start=start, stop=time.time(), redrive_count=batch.redrive_count)
         ports = Ports(tasks=self.tasks, clock=self.clock, map_runner=self.map_runner)
         checkpoint: Checkpoint | None = None
         history: list[dict[str, Any]] = []

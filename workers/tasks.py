@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
+
+from kombu.exceptions import OperationalError
 
 from celery import Celery, signals
 
@@ -16,6 +20,22 @@ from workers.ledger import RedisLedger
 from workers.runner import ChildRunner
 
 log = logging.getLogger(__name__)
+
+#: Longest pause between two attempts to send a report.
+MAX_BACKOFF = 2.0
+
+
+def until_sent(send: Callable[[], object]) -> None:
+    """Call ``send`` until the broker takes the message (it is down while Redis restarts)."""
+    delay = 0.1
+    while True:
+        try:
+            send()
+            return
+        except (OperationalError, ConnectionError):
+            log.warning("the broker does not take the report; retrying", exc_info=True)
+            time.sleep(delay)
+            delay = min(MAX_BACKOFF, delay * 2)
 
 
 def register(app: Celery, settings: Settings) -> None:
@@ -33,6 +53,23 @@ def register(app: Celery, settings: Settings) -> None:
         result: ChildRunner = state["runner"]
         return result
 
+    @signals.task_received.connect(weak=False)
+    def _received(request: Any = None, **_: Any) -> None:  # pragma: no cover - in the worker
+        # A worker that takes a message starts its children's leases at once (the claim
+        # follows when the message starts). Had its process been killed in between, the
+        # parked permits would wait out the broker's visibility timeout (an hour); now they
+        # lapse after one lease and are dispatched again (docs/architecture.md invariant 10).
+        if request is None or getattr(request, "name", None) != messages.RUN_CHILDREN:
+            return
+        try:
+            batch = messages.ChildBatch.model_validate(request.args[0])
+            if "ledger" not in state:
+                state["ledger"] = RedisLedger.from_url(settings.redis.url)
+            holders = [c.holder for c in batch.children]
+            state["ledger"].start_leases(batch, holders, int(time.time() * 1000) + batch.lease_ms)
+        except Exception:  # noqa: BLE001 - a shortcut: the claim at the start still holds
+            log.warning("could not start the leases of a received message", exc_info=True)
+
     @signals.worker_process_init.connect(weak=False)
     def _warm(**_: Any) -> None:  # pragma: no cover - runs in pool processes
         runner()
@@ -43,8 +80,11 @@ def register(app: Celery, settings: Settings) -> None:
         report = runner().run(batch)
         # The full report (outputs, histories) travels once, as a completion message; the
         # task result that the chord joins is only a summary (the segment's books).
-        app.send_task(messages.CHILDREN_DONE, args=[report.model_dump()],
-                      queue=settings.celery.control_queue)
+        # Sent until the broker takes it: a report lost while Redis restarts would leave its
+        # children to the outbox at best, to a second run at worst.
+        body = report.model_dump()
+        until_sent(lambda: app.send_task(messages.CHILDREN_DONE, args=[body],
+                                         queue=settings.celery.control_queue))
         return messages.SegmentPart(
             map_run_arn=batch.map_run_arn, segment=batch.segment,
             indexes=[o.index for o in report.outcomes],

@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -48,24 +47,34 @@ from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
+from orchestrator.maprun.leases import LeaseHeld
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus, outcome_status
 from orchestrator.store.maprun_base import Lease
 
 log = logging.getLogger(__name__)
 
-LOCK_MS = 300_000
+#: The advance lease: short, renewed while the engine runs (a killed control process frees
+#: it within seconds; docs/architecture.md invariant 11).
+LOCK_MS = 15_000
+#: An execution whose advance killed its control process this many times minus one is failed
+#: with States.Runtime instead of being advanced again (redelivery and the sweep would loop).
+MAX_ADVANCE_STARTS = 5
 
 
 class ExecutionRecords(Protocol):
     """What the parent runner needs from the execution store."""
 
     def get_execution(self, arn: str) -> dict[str, Any] | None: ...
+    def stale_open_executions(self, before: float, limit: int) -> list[str]: ...
+    def touch_open_execution(self, arn: str, at: float) -> None: ...
+    def drop_open_execution(self, arn: str) -> None: ...
     def transition_execution(self, arn: str, from_statuses: Any, fields: Any,
                              event: Any = None) -> dict[str, Any] | None: ...
     def append_history(self, arn: str, events: Any, *, require_status: str | None = None) -> bool: ...
     def get_state_machine(self, arn: str) -> dict[str, Any] | None: ...
     def insert_execution(self, record: dict[str, Any]) -> bool: ...
     def history_length(self, arn: str) -> int: ...
+    def get_history(self, arn: str, start: int, stop: int) -> list[dict[str, Any]]: ...
     def get_checkpoint(self, arn: str) -> str | None: ...
     def set_checkpoint(self, arn: str, checkpoint: str | None) -> None: ...
     def delete_state_machine(self, arn: str) -> None: ...
@@ -97,15 +106,64 @@ class ParentRunner:
     # -- entry points -------------------------------------------------------------------
     def advance(self, arn: str) -> None:
         """Run the execution as far as it goes now."""
-        token = uuid.uuid4().hex
-        if not self.store.acquire_lease(Lease.ADVANCE, arn, token, LOCK_MS):
+        held = LeaseHeld.acquire(self.store, Lease.ADVANCE, arn, LOCK_MS)
+        if held is None:
             # Another control process is advancing it; look again shortly.
             self.bus.send_control(messages.ADVANCE_EXECUTION, arn, countdown=0.5)
             return
-        try:
-            self._advance(arn)
-        finally:
-            self.store.release_lease(Lease.ADVANCE, arn, token)
+        with held:
+            started = self.store.begin_advance(arn)
+            if started > MAX_ADVANCE_STARTS:
+                self._give_up(arn, started - 1)
+                return
+            try:
+                if self._redrive_pending(arn):
+                    self._apply_redrive(arn)
+                self._advance(arn)
+            except Exception:
+                self.store.end_advance(arn)
+                raise
+            self.store.end_advance(arn)
+
+    def _give_up(self, arn: str, died: int) -> None:
+        """Fail an execution whose advance killed its control process every time."""
+        ex = self.records.get_execution(arn)
+        if ex is None or ex.get("status") != ExecutionStatus.RUNNING:
+            self.store.end_advance(arn)
+            return
+        log.error("%s: %d advances died with their process; failing it", arn, died)
+        self._close(arn, ex, Failed(
+            RUNTIME, f"Advancing the execution was started {died} times and its control "
+            f"process died each time (the limit is {MAX_ADVANCE_STARTS - 1}); it is not "
+            "advanced again.", []))
+        self.store.end_advance(arn)
+
+    def sweep(self, *, limit: int = 500) -> int:
+        """Resume RUNNING executions that nobody advanced for a while; returns how many.
+
+        The liveness sweep (docs/architecture.md invariant 11): an execution stored by
+        StartExecution whose start message was never sent (the API was killed), or whose
+        resume message was lost with a killed control worker, is advanced again instead of
+        waiting forever or for the broker's redelivery. Advancing is idempotent (the engine
+        replays its journal; a wait not answered yet stays waiting), so an execution that
+        only waits (a Map Run, a callback) costs one cheap look per interval.
+        """
+        now = self.map_runs.deps.clock()
+        after = self.settings.limits.stranded_execution_seconds
+        resumed = 0
+        for arn in self.records.stale_open_executions(now - after, limit):
+            ex = self.records.get_execution(arn)
+            if ex is None or ex.get("status") != ExecutionStatus.RUNNING:
+                self.records.drop_open_execution(arn)
+                continue
+            self.records.touch_open_execution(arn, now)
+            if self.store.lease_held(Lease.ADVANCE, arn):
+                continue  # being advanced right now
+            self.bus.send_control(messages.ADVANCE_EXECUTION, arn)
+            resumed += 1
+        if resumed:
+            log.info("liveness sweep: advanced %d RUNNING executions again", resumed)
+        return resumed
 
     def task_done(self, report: messages.TaskReport) -> None:
         """A parent Task finished on a worker: keep its result, then advance."""
@@ -163,19 +221,40 @@ class ParentRunner:
     def redrive(self, arn: str) -> None:
         """Continue a redriven execution from the call that failed it (spec 3.6).
 
-        The service has already set it RUNNING and appended ExecutionRedriven. A Distributed
-        Map that failed re-uses its Map Run, whose unsuccessful children are redriven (a new
-        Map Run starts after States.DataLimitExceeded or States.Runtime, as on AWS).
+        The service has already set it RUNNING and appended ExecutionRedriven; the advance
+        applies the redrive (:meth:`_apply_redrive`) before it runs the engine.
+        """
+        self.advance(arn)
+
+    def _redrive_pending(self, arn: str) -> bool:
+        """Whether nothing happened since RedriveExecution (its history ends there).
+
+        Then any advance applies the redrive first: the redrive message may have been lost
+        (the liveness sweep sends an advance), or a late advance may come first; running the
+        engine on the unredriven journal would fail it again at once.
+        """
+        length = self.records.history_length(arn)
+        last = self.records.get_history(arn, length - 1, length)
+        return bool(last) and last[0].get("type") == "ExecutionRedriven"
+
+    def _apply_redrive(self, arn: str) -> None:
+        """Prepare the journal of a redriven execution (call under the advance lease).
+
+        A Distributed Map that failed re-uses its Map Run, whose unsuccessful children are
+        redriven (a new Map Run starts after States.DataLimitExceeded or States.Runtime, as on
+        AWS). Applying it twice is harmless: a Map Run redriven already is not again.
         """
         ex = self.records.get_execution(arn)
         raw = self.records.get_checkpoint(arn)
         if ex is None or ex.get("status") != ExecutionStatus.RUNNING or raw is None:
-            self.advance(arn)
             return
         checkpoint = Checkpoint.from_dict(json.loads(raw))
         last = checkpoint.entries[-1] if checkpoint.entries else {}
         restart = last.get("k") == "map_result" and last.get("e") in (DATA_LIMIT_EXCEEDED, RUNTIME)
-        if last.get("k") == "map_result" and "e" in last and not restart:
+        # Stopped while it waited for its Map Run (the journal ends at the Map Run's start):
+        # the aborted Map Run is redriven like a failed one, so its unfinished items run.
+        stopped_in_map_run = last.get("k") == "map_start"
+        if (last.get("k") == "map_result" and "e" in last and not restart) or stopped_in_map_run:
             map_run_arn = next(e["v"] for e in reversed(checkpoint.entries) if e["k"] == "map_start")
             try:
                 count = self.map_runs.redrive(map_run_arn)
@@ -191,7 +270,6 @@ class ParentRunner:
                 }])
         redriven = checkpoint.for_redrive(self.records.history_length(arn), restart_map_run=restart)
         self.records.set_checkpoint(arn, json.dumps(redriven.to_dict()))
-        self.advance(arn)
 
     # -- internals ----------------------------------------------------------------------
     def _machine(self, ex: dict[str, Any]) -> StateMachine | None:

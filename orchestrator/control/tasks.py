@@ -100,7 +100,8 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=messages.RECONCILE, acks_late=True)
     def reconcile() -> None:
         try:
-            rt().coordinator.reconcile()
+            if rt().coordinator.reconcile():
+                rt().parents.sweep()
         finally:
             app.send_task(messages.RECONCILE, queue=settings.celery.control_queue,
                           countdown=RECONCILE_EVERY)

@@ -266,6 +266,23 @@ class LocalStack(WorkerControl):
         self._ports["redis"] = port
         self._start_server("redis", start_redis, appendonly=True)
 
+    def restart_api(self, *, kill: bool = True, wait: bool = True) -> None:
+        """Stop the API (SIGKILL by default: a crash) and start it again on the same port."""
+        proc = self.processes.get("api")
+        if proc is None:
+            raise StackError("restart_api: this stack did not start the API")
+        self._stopped_on_purpose.add("api")
+        if kill:
+            proc.signal(signal.SIGKILL)
+            if proc.process is not None:
+                proc.process.wait(self._stop_timeout)
+        else:
+            proc.stop(self._stop_timeout)
+        self._ports["api"] = int(self.urls["api"].rsplit(":", 1)[1])
+        new = self._spawn_api()
+        if wait:
+            wait_ready({new: http_check(f"{new.url}/healthz")}, self._startup_timeout)
+
     # -- internals --------------------------------------------------------------------------
 
     def _port(self, name: str) -> int:

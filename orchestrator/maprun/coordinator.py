@@ -115,11 +115,14 @@ class MapRunCoordinator:
             if status is not None and status.is_open:
                 finalizer.finish(self.deps, arn, MapRunStatus.ABORTED)
 
-    def reconcile(self) -> None:
-        """One reconciler pass (at most one per interval across control processes)."""
+    def reconcile(self) -> bool:
+        """One reconciler pass (at most one per interval across control processes).
+
+        Returns False when another process had this interval's pass.
+        """
         ttl_ms = int(RECONCILE_EVERY * 800)
         if not self.deps.store.acquire_lease(Lease.RECONCILE, "", uuid.uuid4().hex, ttl_ms):
-            return
+            return False
         overdue = 2 * self.deps.settings.limits.lease_seconds
         for arn in self.deps.store.open_runs():
             try:
@@ -129,6 +132,7 @@ class MapRunCoordinator:
                 self.dispatch(arn)
             except Exception:  # noqa: BLE001 - one bad run must not stop the others
                 log.exception("reconcile failed for %s", arn)
+        return True
 
     def result(self, arn: str) -> MapRunOutcome | None:
         """How the Map Run ended, or ``None`` while it is open.

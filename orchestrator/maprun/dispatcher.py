@@ -131,7 +131,8 @@ def _send_segments(deps: Deps, run: MapRun, granted: list[Grant], per_message: i
                 execution_prefix=run.execution_prefix, processor_key=run.processor_key,
                 processor_hash=run.processor_hash, execution_type=run.execution_type,
                 semaphore_key=keys.semaphore, status_key=keys.status, control_key=keys.control,
-                outbox_key=keys.outbox, journal_key=keys.journal, lease_ms=lease_ms,
+                outbox_key=keys.outbox, journal_key=keys.journal,
+                claims_key=keys.claims, lease_ms=lease_ms,
                 redrive_count=run.redrive_count, children=segment_children[m:m + per_message],
             )
             for m in range(0, len(segment_children), per_message)
@@ -141,6 +142,13 @@ def _send_segments(deps: Deps, run: MapRun, granted: list[Grant], per_message: i
         deps.store.add_segment(run.arn, segment,
                                Segment(deps.clock(), [c.index for c in segment_children]))
         deps.bus.send_segment(batches, run.arn, segment)
+        # Sent: the permits that no worker claimed yet are parked, so they do not lapse while
+        # their messages wait in the queue (docs/architecture.md invariant 6). Had this process
+        # died before, they lapse after one lease and are dispatched again; the message, if it
+        # was sent, then finds its permits gone and does not run the children.
+        parked_ms = int(deps.settings.limits.parked_permit_seconds * 1000)
+        deps.store.park_permits(run.arn, [c.holder for c in segment_children],
+                                deps.now_ms() + max(parked_ms, lease_ms))
 
 
 def _maybe_feed(deps: Deps, run: MapRun) -> None:

@@ -11,13 +11,13 @@ so a restarted orchestrator continues exactly where the last chunk ended
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl import StatesError, compile_item_selector
 from orchestrator.maprun.batching import Batch, Batcher
 from orchestrator.maprun.deps import Deps, child_name
+from orchestrator.maprun.leases import LeaseHeld
 from orchestrator.maprun.plan import MapRunPlan
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.maprun_base import (
@@ -37,7 +37,9 @@ CHUNK_ITEMS = 20_000
 #: One feeder call reads at most this many items, then hands over to a fresh call, so that
 #: dispatching and feeding interleave on the control workers.
 ITEMS_PER_CALL = 200_000
-LEASE_MS = 120_000
+#: The feed lease: short, renewed while the feeder reads (a killed control process frees it
+#: within seconds; docs/architecture.md invariant 11).
+LEASE_MS = 15_000
 
 
 def feed(deps: Deps, arn: str) -> bool:
@@ -46,13 +48,11 @@ def feed(deps: Deps, arn: str) -> bool:
     Raises:
         StatesError: the reader failed (States.ItemReaderFailed); the Map Run fails with it.
     """
-    token = uuid.uuid4().hex
-    if not deps.store.acquire_lease(Lease.FEED, arn, token, LEASE_MS):
+    held = LeaseHeld.acquire(deps.store, Lease.FEED, arn, LEASE_MS)
+    if held is None:
         return False
-    try:
+    with held:
         _Feeder(deps, arn).run()
-    finally:
-        deps.store.release_lease(Lease.FEED, arn, token)
     return True
 
 

@@ -60,7 +60,10 @@ def finish(deps: Deps, arn: str, status: MapRunStatus, error: str | None = None,
             return
         if status is not MapRunStatus.SUCCEEDED:
             store.begin_closing(arn, Closing(status, error, cause))
-            store.abort_running(arn)
+        # Failing: the children still running are ABORTED. Succeeding: every child is
+        # recorded, and the permits left are extra dispatches of recorded children (a lapsed
+        # lease dispatched again); dropping them leaves DescribeMapRun's ``running`` at 0.
+        store.abort_running(arn)
         result: str | None = None
         try:
             value = _results(deps, run, held)

@@ -1,6 +1,7 @@
 """A short lease held while one control process does a long job, renewed while it works.
 
-The finalizer holds one while it writes a Map Run's results: if its process dies, the lease
+The finalizer holds one while it writes a Map Run's results, the feeder while it reads, the parent
+runner while it advances an execution: if its process dies, the lease
 lapses within seconds and the next progress check (a report, or the reconciler) takes over,
 instead of the Map Run staying RUNNING until a long lock expired.
 """

@@ -80,6 +80,24 @@ class StateStore(Protocol):
         """
         ...
 
+    def stale_open_executions(self, before: float, limit: int) -> list[str]:
+        """Executions that may be RUNNING and were last looked at before ``before``.
+
+        StartExecution and every transition to RUNNING (redrive) register an execution here
+        before anything else, so one stranded by a killed process is found by the liveness
+        sweep (docs/architecture.md invariant 11). The set is a superset: entries of ended
+        executions are dropped by the sweep.
+        """
+        ...
+
+    def touch_open_execution(self, arn: str, at: float) -> None:
+        """Note that the sweep looked at ``arn`` at ``at`` (epoch seconds)."""
+        ...
+
+    def drop_open_execution(self, arn: str) -> None:
+        """Forget an execution that is no longer RUNNING."""
+        ...
+
     def get_execution(self, arn: str) -> dict[str, Any] | None:
         """The execution record, or ``None``."""
         ...

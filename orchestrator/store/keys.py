@@ -73,6 +73,10 @@ class Keys:
         return f"{self.base}:sm:{arn}:executions"
 
     # executions
+    def open_executions(self) -> str:
+        """Zset: RUNNING execution ARN -> when it was last looked at (the liveness sweep)."""
+        return f"{self.base}:ex-open"
+
     def execution(self, arn: str) -> str:
         return f"{self.base}:ex:{arn}"
 
@@ -116,6 +120,9 @@ class Keys:
     def map_run_semaphore(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:sem"
 
+    def map_run_claims(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:sem:claims"
+
     def map_run_segments(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:segments"
 
@@ -136,6 +143,9 @@ class Keys:
 
     def map_run_finalize_lock(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:finalize"
+
+    def advance_attempts(self, arn: str) -> str:
+        return f"{self.base}:ex:{arn}:advancing"
 
     def task_result(self, arn: str, sequence: int) -> str:
         return f"{self.base}:ex:{arn}:task:{sequence}"

@@ -163,6 +163,7 @@ class LedgerKeys:
     control: str
     outbox: str
     journal: str
+    claims: str
 
 
 class MapRunStore(Protocol):
@@ -253,6 +254,14 @@ class MapRunStore(Protocol):
         """Extend permits that still exist (never resurrects a reclaimed one)."""
         ...
 
+    def park_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
+        """Give the permits of just-sent children that no worker claimed yet ``expiry_ms``.
+
+        A permit's lease starts when a worker claims it (:meth:`ChildLedger.claim`); until then
+        it is parked, so it does not lapse while its message waits in the queue.
+        """
+        ...
+
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         """Hold a permit until ``expiry_ms`` (a child hosted by the control plane)."""
         ...
@@ -333,6 +342,18 @@ class MapRunStore(Protocol):
 
     def lease_held(self, lease: Lease, subject: str) -> bool:
         """Whether anyone holds the lease."""
+        ...
+
+    def begin_advance(self, execution_arn: str) -> int:
+        """Count an advance of a parent that starts; returns how many started unfinished.
+
+        :meth:`end_advance` clears the count when an advance ends (also with an exception),
+        so a count above 1 means earlier advances died with their process.
+        """
+        ...
+
+    def end_advance(self, execution_arn: str) -> None:
+        """An advance of the parent ended in its process (not killed)."""
         ...
 
     def put_task_result(self, execution_arn: str, sequence: int, report_json: str) -> None:

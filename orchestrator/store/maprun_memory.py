@@ -45,6 +45,8 @@ class _Run:
     segments: dict[str, Segment] = field(default_factory=dict)
     outbox: dict[int, str] = field(default_factory=dict)
     journals: dict[int, str] = field(default_factory=dict)
+    claims: dict[str, str] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)
 
     def bump(self, name: str, by: int) -> None:
         self.counters[name] = self.counters.get(name, 0) + by
@@ -63,6 +65,7 @@ class MemoryMapRunStore:
         self._by_execution: dict[str, list[str]] = {}
         self._open: dict[str, float] = {}
         self._processors: dict[str, str] = {}
+        self._advancing: dict[str, int] = {}
         self._locations: dict[str, tuple[str, int]] = {}
         self._histories: dict[str, list[dict[str, Any]]] = {}
         self._leases: dict[tuple[Lease, str], tuple[str, float]] = {}
@@ -77,7 +80,8 @@ class MemoryMapRunStore:
     def ledger_keys(self, arn: str) -> LedgerKeys:
         # Not keys here: the memory ledger finds the Map Run by the batch's ARN.
         return LedgerKeys(semaphore=f"{arn}:sem", status=f"{arn}:status", control=arn,
-                          outbox=f"{arn}:outbox", journal=f"{arn}:journal")
+                          outbox=f"{arn}:outbox", journal=f"{arn}:journal",
+                          claims=f"{arn}:claims")
 
     # -- the run ---------------------------------------------------------------------------
     def create(self, run: MapRun, processor_json: str) -> None:
@@ -212,6 +216,9 @@ class MemoryMapRunStore:
             for _, holder in expired:
                 index = index_of(holder)
                 if index in run.status:
+                    # an extra dispatch of a recorded child no longer counts as dispatched
+                    run.bump("i.dispatched", -run.weight(index))
+                    run.bump("e.dispatched", -1)
                     continue
                 if index in run.outbox:
                     run.permits[holder] = now_ms + lease_ms
@@ -258,16 +265,24 @@ class MemoryMapRunStore:
                 and bad * 100.0 > pct * total)
 
     def renew_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
+        return self._extend(arn, holders, expiry_ms, unclaimed_only=False)
+
+    def park_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
+        return self._extend(arn, holders, expiry_ms, unclaimed_only=True)
+
+    def _extend(self, arn: str, holders: Sequence[str], expiry_ms: int, *,
+                unclaimed_only: bool) -> int:
         with self._lock:
             run = self._runs.get(arn)
             if run is None:
                 return 0
-            renewed = 0
+            changed = 0
             for holder in holders:
-                if holder in run.permits and run.permits[holder] != expiry_ms:
+                if holder in run.permits and run.permits[holder] != expiry_ms \
+                        and not (unclaimed_only and holder in run.claims):
                     run.permits[holder] = expiry_ms
-                    renewed += 1
-            return renewed
+                    changed += 1
+            return changed
 
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         with self._lock:
@@ -289,6 +304,10 @@ class MemoryMapRunStore:
                     run.bump("i.ABORTED", run.weight(index))
                     run.bump("e.ABORTED", 1)
                     out.append(index)
+                else:
+                    # an extra dispatch of a recorded child no longer counts as dispatched
+                    run.bump("i.dispatched", -run.weight(index))
+                    run.bump("e.dispatched", -1)
             run.permits.clear()
             return out
 
@@ -408,6 +427,15 @@ class MemoryMapRunStore:
         with self._lock:
             return self._live(lease, subject) is not None
 
+    def begin_advance(self, execution_arn: str) -> int:
+        with self._lock:
+            self._advancing[execution_arn] = self._advancing.get(execution_arn, 0) + 1
+            return self._advancing[execution_arn]
+
+    def end_advance(self, execution_arn: str) -> None:
+        with self._lock:
+            self._advancing.pop(execution_arn, None)
+
     def put_task_result(self, execution_arn: str, sequence: int, report_json: str) -> None:
         with self._lock:
             self._task_results[(execution_arn, sequence)] = report_json
@@ -449,6 +477,26 @@ class MemoryLedger:
 
     def renew(self, batch: ChildBatch, holders: Sequence[str], expiry_ms: int) -> None:
         self._store.renew_permits(batch.map_run_arn, holders, expiry_ms)
+
+    def claim(self, batch: ChildBatch, holders: Sequence[str], token: str, now_ms: int,
+              expiry_ms: int) -> list[int]:
+        # The rule of store/lua/claim_permits.lua.
+        with self._store._lock:
+            run = self._run(batch)
+            out: list[int] = []
+            for holder in holders:
+                score = run.permits.get(holder)
+                owner = run.claims.get(holder)
+                if score is None or not (owner is None or owner == token or score <= now_ms):
+                    out.append(0)
+                    continue
+                starts = f"n:{index_of(holder)}:{batch.redrive_count}"
+                if owner != token:
+                    run.starts[starts] = run.starts.get(starts, 0) + 1
+                run.claims[holder] = token
+                run.permits[holder] = expiry_ms
+                out.append(run.starts[starts])
+            return out
 
     def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
         with self._store._lock:

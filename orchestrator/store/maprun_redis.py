@@ -60,6 +60,7 @@ class RedisMapRunStore:
         self._grant = client.register_script(lua("grant_permits"))
         self._record = client.register_script(lua("record_outcomes"))
         self._abort = client.register_script(lua("abort_running"))
+        self._park = client.register_script(lua("park_permits"))
         self._renew_lease = client.register_script(lua("renew_lease"))
         self._release_lease = client.register_script(lua("release_lease"))
 
@@ -75,7 +76,7 @@ class RedisMapRunStore:
         k = self._keys
         return LedgerKeys(semaphore=k.map_run_semaphore(arn), status=k.map_run_status(arn),
                           control=k.map_run(arn), outbox=k.map_run_outbox(arn),
-                          journal=k.map_run_journals(arn))
+                          journal=k.map_run_journals(arn), claims=k.map_run_claims(arn))
 
     # -- the run ---------------------------------------------------------------------------
     def create(self, run: MapRun, processor_json: str) -> None:
@@ -234,6 +235,13 @@ class RedisMapRunStore:
                                {h: expiry_ms for h in holders}, xx=True, ch=True)
         return int(renewed or 0)
 
+    def park_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
+        if not holders:
+            return 0
+        k = self._keys
+        return int(self._park(keys=[k.map_run_semaphore(arn), k.map_run_claims(arn)],
+                              args=[expiry_ms, *holders]))
+
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         self._r.zadd(self._keys.map_run_semaphore(arn), {holder: expiry_ms})
 
@@ -349,6 +357,16 @@ class RedisMapRunStore:
 
     def lease_held(self, lease: Lease, subject: str) -> bool:
         return bool(self._r.exists(self._lease_key(lease, subject)))
+
+    def begin_advance(self, execution_arn: str) -> int:
+        key = self._keys.advance_attempts(execution_arn)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, TASK_RESULT_TTL)
+        return int(pipe.execute()[0])
+
+    def end_advance(self, execution_arn: str) -> None:
+        self._r.delete(self._keys.advance_attempts(execution_arn))
 
     def put_task_result(self, execution_arn: str, sequence: int, report_json: str) -> None:
         self._r.set(self._keys.task_result(execution_arn, sequence), report_json,

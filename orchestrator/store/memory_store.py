@@ -47,6 +47,7 @@ class MemoryStore:
         self._history: dict[str, list[dict[str, Any]]] = {}
         self._checkpoints: dict[str, str] = {}
         self._tokens: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._open: dict[str, float] = {}
 
     def ping(self) -> bool:
         return True
@@ -94,10 +95,25 @@ class MemoryStore:
             arn = record["executionArn"]
             if arn in self._executions:
                 return False
+            self._open.setdefault(arn, self._clock())
             self._executions[arn] = {k: v for k, v in _roundtrip(record).items() if v is not None}
             index = self._by_machine.setdefault(record["stateMachineArn"], {})
             index[arn] = float(record["startDate"])
             return True
+
+    def stale_open_executions(self, before: float, limit: int) -> list[str]:
+        with self._lock:
+            rows = sorted((at, arn) for arn, at in self._open.items() if at <= before)
+            return [arn for _, arn in rows[:limit]]
+
+    def touch_open_execution(self, arn: str, at: float) -> None:
+        with self._lock:
+            if arn in self._open:
+                self._open[arn] = at
+
+    def drop_open_execution(self, arn: str) -> None:
+        with self._lock:
+            self._open.pop(arn, None)
 
     def get_execution(self, arn: str) -> dict[str, Any] | None:
         with self._lock:
@@ -121,6 +137,8 @@ class MemoryStore:
             if record is None or record.get("status") not in from_statuses:
                 return None
             _apply(record, fields)
+            if fields.get("status") == "RUNNING":
+                self._open[arn] = self._clock()
             if event is not None:
                 history = self._history.setdefault(arn, [])
                 last_id = int(history[-1]["id"]) if history else 0

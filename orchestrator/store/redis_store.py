@@ -9,6 +9,7 @@ the control plane) never both win a race. History events are JSON strings in a l
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -180,6 +181,8 @@ class RedisStore:
 
     def insert_execution(self, record: Mapping[str, Any]) -> bool:
         arn = record["executionArn"]
+        # Registered first: a process killed right after the insert leaves it findable.
+        self._redis.zadd(self._keys.open_executions(), {arn: time.time()}, nx=True)
         return self._insert_record(
             self._keys.execution(arn),
             self._keys.state_machine_executions(record["stateMachineArn"]),
@@ -191,6 +194,17 @@ class RedisStore:
     def get_execution(self, arn: str) -> dict[str, Any] | None:
         return self._get_record(self._keys.execution(arn))
 
+    def stale_open_executions(self, before: float, limit: int) -> list[str]:
+        raw = self._redis.zrangebyscore(self._keys.open_executions(), "-inf", before,
+                                        start=0, num=limit)
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in raw]
+
+    def touch_open_execution(self, arn: str, at: float) -> None:
+        self._redis.zadd(self._keys.open_executions(), {arn: at}, xx=True)
+
+    def drop_open_execution(self, arn: str) -> None:
+        self._redis.zrem(self._keys.open_executions(), arn)
+
     def update_execution(self, arn: str, fields: Mapping[str, Any]) -> None:
         self._update_record(self._keys.execution(arn), fields)
 
@@ -201,6 +215,8 @@ class RedisStore:
         fields: Mapping[str, Any],
         event: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
+        if fields.get("status") == "RUNNING":  # a redrive: findable by the liveness sweep
+            self._redis.zadd(self._keys.open_executions(), {arn: time.time()})
         pairs, deletes = _split_fields(fields)
         body = ""
         if event is not None:

@@ -153,6 +153,21 @@ def test_stop_execution_aborts_its_map_run(e2e: E2E) -> None:
     late = [s for s in e2e.probe(ns, "starts") if s["t"] > stopped_at + 1.0]
     assert late == []
 
+    # Regression (issue 9): a redrive then failed at once with States.MapRunFailed and an
+    # empty cause. It redrives the aborted Map Run: the unfinished items run, the others not.
+    # (children running at the stop were ABORTED even if their handler then returned)
+    finished = {d["id"] for d in e2e.probe(ns, "done") if d["stop"] < stopped_at - 0.5}
+    e2e.sfn.redrive_execution(executionArn=execution)
+    described = e2e.wait(execution, timeout=60)
+    assert described["status"] == "SUCCEEDED", described
+    assert [o["id"] for o in json.loads(described["output"])] == list(range(20))
+    run = e2e.sfn.describe_map_run(mapRunArn=run_arn)
+    assert run["status"] == "SUCCEEDED" and run["redriveCount"] == 1
+    assert run["itemCounts"]["succeeded"] == 20 and counts_add_up(run["itemCounts"])
+    rerun = [s["id"] for s in e2e.probe(ns, "starts")
+             if s["t"] > stopped_at + 1.0 and s["id"] in finished]
+    assert rerun == []
+
 
 def test_execution_of_a_definition_the_engine_cannot_parse_fails_instead_of_hanging(e2e: E2E) -> None:
     # Given a machine whose stored definition the engine refuses (stored before a rule

@@ -21,7 +21,13 @@ if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', sem, '-inf', now)
   for _, holder in ipairs(expired) do
     local idx = string.match(holder, '^(%d+):')
-    if idx and redis.call('HEXISTS', status, idx) == 0 then
+    if idx and redis.call('HEXISTS', status, idx) == 1 then
+      -- an extra dispatch of a child recorded meanwhile: it no longer counts as dispatched
+      -- (otherwise DescribeMapRun shows it running after the run ended)
+      local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+      redis.call('HINCRBY', counters, 'i.dispatched', -w)
+      redis.call('HINCRBY', counters, 'e.dispatched', -1)
+    elseif idx then
       if outbox and redis.call('HEXISTS', outbox, idx) == 1 then
         -- finished, report late: keep the permit and settle it from the outbox
         redis.call('ZADD', sem, now + lease, holder)

@@ -55,6 +55,18 @@ def _redis() -> tuple[redis.Redis, Any]:
         return _client, _enter_script
 
 
+def _patiently(call: Any) -> Any:
+    """Run a Redis call, waiting out a Redis restart (the chaos tier restarts it mid-run)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return call()
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def keys(ns: str) -> dict[str, str]:
     """The Redis keys of probe namespace ``ns``."""
     base = f"probe:{ns}"
@@ -68,15 +80,17 @@ def _probe(event: Any, seconds: float, fail: bool) -> Any:
     client, enter = _redis()
     k = keys(ns)
     start = time.time()
-    enter(keys=[k["running"], k["peak"], k["starts"]], args=[json.dumps(item_id), repr(start), os.getppid()])
+    _patiently(lambda: enter(keys=[k["running"], k["peak"], k["starts"]],
+                             args=[json.dumps(item_id), repr(start), os.getppid()]))
     try:
         if seconds > 0:
             time.sleep(seconds)
     finally:
-        client.decr(k["running"])
+        _patiently(lambda: client.decr(k["running"]))
     if fail:
         raise HandlerError("Probe.Failure", f"item {item_id} fails on purpose")
-    client.rpush(k["done"], json.dumps({"id": item_id, "start": start, "stop": time.time()}))
+    done = json.dumps({"id": item_id, "start": start, "stop": time.time()})
+    _patiently(lambda: client.rpush(k["done"], done))
     return {"id": item_id, "out": item_id * 10 if isinstance(item_id, int) else item_id}
 
 

@@ -335,7 +335,8 @@ def batch_of(store: MapRunStore, granted: list[tuple[int, str]]) -> ChildBatch:
         execution_prefix=run.execution_prefix, processor_key=run.processor_key,
         processor_hash=run.processor_hash, execution_type="STANDARD",
         semaphore_key=keys.semaphore, status_key=keys.status, control_key=keys.control,
-        outbox_key=keys.outbox, journal_key=keys.journal, lease_ms=1_000,
+        outbox_key=keys.outbox, journal_key=keys.journal,
+        claims_key=keys.claims, lease_ms=1_000,
         children=[ChildWork(index=i, name=f"c{i}", holder=h, input="{}") for i, h in granted])
 
 
@@ -375,3 +376,23 @@ def test_a_journal_is_kept_until_dropped(run: MapRunStore) -> None:
     assert ledger.journals(batch) == [None, '{"history_length":3}', None]
     ledger.drop_journal(batch, 1)
     assert ledger.journals(batch) == [None, None, None]
+
+
+def test_a_claim_starts_the_lease_and_one_delivery_holds_it(run: MapRunStore) -> None:
+    now = int(time.time() * 1000)
+    granted = grant(run, now_ms=now, lease_ms=1_000)
+    holders = [h for _, h in granted[:2]]
+    batch = batch_of(run, granted[:2])
+    ledger = ledger_of(run)
+    # Parked once sent: the permits do not lapse while the message waits
+    assert run.park_permits(ARN, [h for _, h in granted], now + 3_600_000) == len(granted)
+    later = run.grant(ARN, now_ms=now + 10_000, lease_ms=1_000, max_children=0, tag="b",
+                      max_bytes=0)
+    assert later.reclaimed == 0
+    # The first delivery claims them (its lease starts); a second delivery is refused
+    assert ledger.claim(batch, holders, "first", now, now + 1_000) == [1, 1]
+    assert ledger.claim(batch, holders, "second", now + 500, now + 1_500) == [0, 0]
+    # Once the first delivery stopped renewing, a later delivery takes over (a second start)
+    assert ledger.claim(batch, holders, "third", now + 2_000, now + 3_000) == [2, 2]
+    # A claimed permit is not parked again
+    assert run.park_permits(ARN, holders, now + 3_600_000) == 0

@@ -294,3 +294,18 @@ def test_unreachable_redis_fails_ping() -> None:
         redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), Keys("test")
     )
     assert store.ping() is False
+
+
+def test_running_executions_are_registered_for_the_liveness_sweep(store: StateStore) -> None:
+    record = execution("sweep-me", 1.0)
+    arn = str(record["executionArn"])
+    store.insert_execution(record)
+    assert arn in store.stale_open_executions(1e12, 10_000)
+    store.touch_open_execution(arn, 1e11)
+    assert arn not in store.stale_open_executions(1e10, 10_000)
+    store.drop_open_execution(arn)
+    assert arn not in store.stale_open_executions(1e12, 10_000)
+    # A redrive (a transition back to RUNNING) registers it again
+    store.transition_execution(arn, ["RUNNING"], {"status": "FAILED"})
+    store.transition_execution(arn, ["FAILED"], {"status": "RUNNING"})
+    assert arn in store.stale_open_executions(1e12, 10_000)

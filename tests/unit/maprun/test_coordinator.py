@@ -9,6 +9,7 @@ import pytest
 from maprun_world import World, request
 
 from orchestrator import messages
+from orchestrator.asl import EngineOptions
 from orchestrator.asl import errors as asl_errors
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.maprun_base import ChildRecord, Segment
@@ -87,6 +88,20 @@ def test_a_map_run_succeeds_with_every_output_in_order_and_resumes_its_parent() 
     assert world.store.open_runs() == []
 
 
+def claimed_then_lapsed(world: World, max_concurrency: int, count: int = 2,
+                        ) -> tuple[str, list[messages.ChildBatch]]:
+    """A Map Run whose first message a worker claimed, then stalled past its lease."""
+    arn = world.start(request(items(count), max_concurrency=max_concurrency))
+    world.run_control()
+    batches, _, _ = world.bus.segments.popleft()
+    now_ms = int(world.clock() * 1000)
+    world.runner.ledger.claim(batches[0], [batches[0].children[0].holder], "stalled", now_ms,
+                              now_ms + batches[0].lease_ms)
+    world.clock.advance(world.settings.limits.lease_seconds + 1)
+    world.coordinator.reconcile()
+    return arn, batches
+
+
 def test_a_duplicated_report_counts_once() -> None:
     world = World()
     arn = world.start(request(items(3), max_concurrency=1))
@@ -119,14 +134,88 @@ def test_a_report_that_arrives_after_its_permit_expired_is_settled_from_the_outb
 
 def test_a_child_whose_worker_died_is_dispatched_again_after_its_lease() -> None:
     world = World()
-    arn = world.start(request(items(2), max_concurrency=1))
-    world.run_control()
-    world.bus.segments.popleft()  # lost with its worker
-    world.clock.advance(world.settings.limits.lease_seconds + 1)
-    world.coordinator.reconcile()
+    arn, _ = claimed_then_lapsed(world, 1)  # lost with its worker, which had claimed it
     world.drain()
     ended = world.coordinator.result(arn)
     assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+
+
+def waited_in_queue(world: World, seconds: float) -> tuple[str, list[messages.ChildBatch]]:
+    """A Map Run whose first message waited ``seconds`` in the queue, no worker taking it."""
+    arn = world.start(request(items(2), max_concurrency=1))
+    world.run_control()
+    batches, _, _ = world.bus.segments.popleft()
+    world.clock.advance(seconds)
+    world.coordinator.reconcile()
+    return arn, batches
+
+
+def test_a_queued_permit_does_not_expire_while_its_message_waits() -> None:
+    world = World()
+    arn, batches = waited_in_queue(world, 5 * world.settings.limits.lease_seconds)
+    # Its child is not dispatched again, and runs once when a worker takes the message
+    assert not world.bus.segments
+    (report,) = world.run_children(batches)
+    assert [o.index for o in report.outcomes] == [0]
+    world.deliver(report)
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+
+
+def test_a_message_lost_before_any_worker_took_it_comes_back_after_the_parked_expiry() -> None:
+    world = World()
+    arn, _ = waited_in_queue(world, world.settings.limits.parked_permit_seconds + 1)
+    world.drain()  # the lost message's child was dispatched again
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+
+
+def test_a_message_whose_permit_was_reclaimed_does_not_run_its_child() -> None:
+    # Given a claimed child whose lease lapsed (its worker stalled) and was dispatched again
+    world = World()
+    arn, first = claimed_then_lapsed(world, 1, count=1)
+    second, _, _ = world.bus.segments.popleft()
+    # When the first message is delivered again, then the second
+    (stale,) = world.run_children(first)
+    (fresh,) = world.run_children(second)
+    # Then only the second dispatch runs the child, and the counts add up at every step
+    assert stale.outcomes == [] and [o.index for o in fresh.outcomes] == [0]
+    world.deliver(fresh)
+    item_counts, _ = world.store.counters(arn)
+    assert (item_counts.succeeded, item_counts.running, item_counts.total) == (1, 0, 1)
+
+
+def test_a_message_redelivered_while_its_first_delivery_runs_does_not_run_the_child() -> None:
+    # The broker redelivers a message past its visibility timeout while the first still runs.
+    world = World()
+    world.start(request(items(1), max_concurrency=1))
+    world.run_control()
+    batches, _, _ = world.bus.segments.popleft()
+    holder = batches[0].children[0].holder
+    now_ms = int(world.clock() * 1000)
+    assert world.runner.ledger.claim(batches[0], [holder], "first", now_ms,
+                                     now_ms + batches[0].lease_ms) == [1]
+    (second,) = world.run_children(batches)
+    assert second.outcomes == []
+
+
+def test_an_extra_dispatch_of_a_recorded_child_stops_counting_when_its_permit_lapses() -> None:
+    # DescribeMapRun showed ``running: 11`` on a SUCCEEDED run: extra permits of recorded
+    # children were dropped at reclaim without leaving the dispatched count.
+    world = World()
+    arn, first = claimed_then_lapsed(world, 2, count=1)  # reclaimed and dispatched again
+    second, _, _ = world.bus.segments.popleft()
+    # The slow first dispatch ends after all and reports
+    slow = world.runner._run_one(first[0], first[0].children[0], world.runner.machine(first[0]),
+                                 EngineOptions(history=True))
+    world.deliver(messages.ChildrenReport(map_run_arn=arn, segment="s", outcomes=[slow]))
+    # The second dispatch's message is lost; its permit lapses
+    del second
+    world.clock.advance(world.settings.limits.parked_permit_seconds + 1)
+    world.coordinator.reconcile()
+    item_counts, execs = world.store.counters(arn)
+    assert (item_counts.succeeded, item_counts.running, execs.running) == (1, 0, 0)
 
 
 def test_a_failure_beyond_the_tolerated_count_fails_the_run_and_aborts_the_rest() -> None:
@@ -319,3 +408,27 @@ def test_the_feeder_stops_at_the_window_and_goes_on_from_its_cursor() -> None:
     ended = world.coordinator.result(arn)
     assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(1200)]
+
+
+def test_a_child_whose_worker_dies_every_time_fails_with_states_runtime() -> None:
+    # Regression (issue 9): a message whose worker dies every time was started again forever.
+    world = World()
+    arn = world.start(request(items(1), max_concurrency=1))
+    world.run_control()
+    for attempt in range(1, 6):
+        batches, _, _ = world.bus.segments.popleft()
+        now_ms = int(world.clock() * 1000)
+        assert world.runner.ledger.claim(batches[0], [batches[0].children[0].holder],
+                                         f"died-{attempt}", now_ms,
+                                         now_ms + batches[0].lease_ms) == [attempt]
+        world.clock.advance(world.settings.limits.lease_seconds + 1)
+        world.coordinator.reconcile()
+    batches, _, _ = world.bus.segments.popleft()
+    (report,) = world.run_children(batches)
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.error) == (ChildStatus.FAILED, "States.Runtime")
+    assert "started 5 times" in (outcome.cause or "")
+    world.deliver(report)
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.FAILED

@@ -119,3 +119,117 @@ def test_a_parent_fails_with_its_map_runs_error() -> None:
     execution = world.records.get_execution(EXECUTION)
     assert execution is not None and execution["status"] == ExecutionStatus.FAILED
     assert execution["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_a_child_input_over_the_payload_limit_fails_that_child_only() -> None:
+    # Regression (issue 9): an oversized child input ran although docs/decisions.md says it fails.
+    world = World()
+    big = {"id": 1, "fail": False, "pad": "x" * 262_144}
+    _, batches = one_segment(world, [{"id": 0, "fail": False}, big])
+    outcomes = [o for r in world.run_children(batches) for o in r.outcomes]
+    assert [(o.index, o.status) for o in outcomes] == [
+        (0, ChildStatus.SUCCEEDED), (1, ChildStatus.FAILED)]
+    assert outcomes[1].error == "States.DataLimitExceeded"
+    assert "262144" in (outcomes[1].cause or "")
+
+
+def test_the_liveness_sweep_starts_an_execution_whose_start_message_was_lost() -> None:
+    # Regression (issue 9): an execution stored by StartExecution whose start message was never
+    # sent (the API was killed in between) stayed RUNNING with an empty history forever.
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    assert world.parents.sweep() == 0  # not stranded yet: its start message may be on its way
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    assert world.parents.sweep() == 0  # looked at now: not again before the interval
+    world.drain()
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.SUCCEEDED
+    # An ended execution leaves the sweep's set
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 0
+    assert world.records.stale_open_executions(world.clock() + 1e6, 10) == []
+
+
+def test_the_liveness_sweep_resumes_a_parent_whose_resume_message_was_lost() -> None:
+    # Regression (issue 9): a control worker killed while holding a parent's resume message
+    # left the parent waiting for the broker's redelivery (an hour).
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    world.parents.advance(EXECUTION)
+    while world.bus.segments:
+        world.run_segment()
+    # The Map Run ended; its resume message to the parent is lost with a killed worker
+    world.bus.control = type(world.bus.control)(
+        (n, a) for n, a in world.bus.control if n != messages.ADVANCE_EXECUTION)
+    world.run_control()
+    assert world.records.get_execution(EXECUTION)["status"] == "RUNNING"  # type: ignore[index]
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    world.drain()
+    assert world.records.get_execution(EXECUTION)["status"] == "SUCCEEDED"  # type: ignore[index]
+
+
+def _stopped_during_its_map_run_then_redriven(world: World) -> str:
+    """StopExecution during the Map Run, then RedriveExecution's record changes; the Map Run."""
+    _parent(world, [{"id": i, "fail": False} for i in range(6)])
+    world.parents.advance(EXECUTION)
+    world.run_control()
+    world.run_segment()  # the first two children end
+    world.records.transition_execution(EXECUTION, ["RUNNING"], {"status": "ABORTED"})
+    world.coordinator.abort(EXECUTION)
+    (map_run,) = world.store.list_for_execution(EXECUTION)
+    assert world.store.status(map_run) is MapRunStatus.ABORTED
+    world.bus.segments.clear()
+    world.records.transition_execution(EXECUTION, ["ABORTED"], {"status": "RUNNING"},
+                                       {"type": "ExecutionRedriven", "timestamp": 0.0})
+    return map_run
+
+
+def _assert_redriven_to_the_end(world: World, map_run: str) -> None:
+    world.drain()
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.SUCCEEDED, execution
+    assert json.loads(execution["output"]) == [{"id": i} for i in range(6)]
+    assert world.store.status(map_run) is MapRunStatus.SUCCEEDED
+
+
+def test_a_redrive_of_an_execution_stopped_during_its_map_run_runs_the_unfinished_items() -> None:
+    # Regression (issue 9): it failed at once with States.MapRunFailed and an empty cause.
+    world = World()
+    map_run = _stopped_during_its_map_run_then_redriven(world)
+    world.parents.redrive(EXECUTION)  # the redrive message
+    _assert_redriven_to_the_end(world, map_run)
+
+
+def test_the_liveness_sweep_redrives_an_execution_whose_redrive_message_was_lost() -> None:
+    world = World()
+    map_run = _stopped_during_its_map_run_then_redriven(world)
+    # (the redrive message is lost with a killed control worker)
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    _assert_redriven_to_the_end(world, map_run)
+
+
+def test_an_execution_whose_advance_kills_its_control_process_every_time_fails() -> None:
+    # Issue 9: a message redelivered more than a bounded number of times fails its execution
+    # with States.Runtime and a cause that says why, instead of looping.
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    for _ in range(5):
+        world.store.begin_advance(EXECUTION)  # five advances that died with their process
+    world.parents.advance(EXECUTION)
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == ExecutionStatus.FAILED
+    assert execution["error"] == "States.Runtime"
+    assert "died each time" in execution["cause"]
+
+
+def test_an_advance_that_ends_does_not_count_towards_the_bound() -> None:
+    world = World()
+    _parent(world, [{"id": 0, "fail": False}])
+    for _ in range(10):
+        world.parents.advance(EXECUTION)  # waits for its Map Run each time
+    assert world.records.get_execution(EXECUTION)["status"] == "RUNNING"  # type: ignore[index]
+    world.drain()
+    assert world.records.get_execution(EXECUTION)["status"] == "SUCCEEDED"  # type: ignore[index]
