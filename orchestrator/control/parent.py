@@ -74,7 +74,6 @@ class ExecutionRecords(Protocol):
     def get_state_machine(self, arn: str) -> dict[str, Any] | None: ...
     def insert_execution(self, record: dict[str, Any]) -> bool: ...
     def history_length(self, arn: str) -> int: ...
-    def get_history(self, arn: str, start: int, stop: int) -> list[dict[str, Any]]: ...
     def get_checkpoint(self, arn: str) -> str | None: ...
     def set_checkpoint(self, arn: str, checkpoint: str | None) -> None: ...
     def delete_state_machine(self, arn: str) -> None: ...
@@ -117,8 +116,6 @@ class ParentRunner:
                 self._give_up(arn, started - 1)
                 return
             try:
-                if self._redrive_pending(arn):
-                    self._apply_redrive(arn)
                 self._advance(arn)
             except Exception:
                 self.store.end_advance(arn)
@@ -221,32 +218,14 @@ class ParentRunner:
     def redrive(self, arn: str) -> None:
         """Continue a redriven execution from the call that failed it (spec 3.6).
 
-        The service has already set it RUNNING and appended ExecutionRedriven; the advance
-        applies the redrive (:meth:`_apply_redrive`) before it runs the engine.
-        """
-        self.advance(arn)
-
-    def _redrive_pending(self, arn: str) -> bool:
-        """Whether nothing happened since RedriveExecution (its history ends there).
-
-        Then any advance applies the redrive first: the redrive message may have been lost
-        (the liveness sweep sends an advance), or a late advance may come first; running the
-        engine on the unredriven journal would fail it again at once.
-        """
-        length = self.records.history_length(arn)
-        last = self.records.get_history(arn, length - 1, length)
-        return bool(last) and last[0].get("type") == "ExecutionRedriven"
-
-    def _apply_redrive(self, arn: str) -> None:
-        """Prepare the journal of a redriven execution (call under the advance lease).
-
-        A Distributed Map that failed re-uses its Map Run, whose unsuccessful children are
-        redriven (a new Map Run starts after States.DataLimitExceeded or States.Runtime, as on
-        AWS). Applying it twice is harmless: a Map Run redriven already is not again.
+        The service has already set it RUNNING and appended ExecutionRedriven. A Distributed
+        Map that failed re-uses its Map Run, whose unsuccessful children are redriven (a new
+        Map Run starts after States.DataLimitExceeded or States.Runtime, as on AWS).
         """
         ex = self.records.get_execution(arn)
         raw = self.records.get_checkpoint(arn)
         if ex is None or ex.get("status") != ExecutionStatus.RUNNING or raw is None:
+            self.advance(arn)
             return
         checkpoint = Checkpoint.from_dict(json.loads(raw))
         last = checkpoint.entries[-1] if checkpoint.entries else {}
@@ -270,6 +249,7 @@ class ParentRunner:
                 }])
         redriven = checkpoint.for_redrive(self.records.history_length(arn), restart_map_run=restart)
         self.records.set_checkpoint(arn, json.dumps(redriven.to_dict()))
+        self.advance(arn)
 
     # -- internals ----------------------------------------------------------------------
     def _machine(self, ex: dict[str, Any]) -> StateMachine | None:

@@ -202,14 +202,6 @@ def test_a_redrive_of_an_execution_stopped_during_its_map_run_runs_the_unfinishe
     _assert_redriven_to_the_end(world, map_run)
 
 
-def test_the_liveness_sweep_redrives_an_execution_whose_redrive_message_was_lost() -> None:
-    world = World()
-    map_run = _stopped_during_its_map_run_then_redriven(world)
-    # (the redrive message is lost with a killed control worker)
-    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
-    assert world.parents.sweep() == 1
-    _assert_redriven_to_the_end(world, map_run)
-
 
 def test_an_execution_whose_advance_kills_its_control_process_every_time_fails() -> None:
     # Issue 9: a message redelivered more than a bounded number of times fails its execution
