@@ -16,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
+def answers(model: type[BaseModel]) -> dict[str, Any]:
+    """Route options documenting ``model`` as the answer without reshaping it (absent members
+    stay absent)."""
+    return {"response_model": model, "response_model_exclude_unset": True}
+
+
 class _Response(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
 

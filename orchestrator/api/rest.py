@@ -66,8 +66,7 @@ def _as_json_text(value: Any) -> Any:
     "/state-machines",
     tags=["state machines"],
     summary="CreateStateMachine",
-    response_model=responses.CreateStateMachineOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.CreateStateMachineOutput),
 )
 def create_state_machine(request: Request, body: schemas.CreateStateMachineBody) -> Any:
     payload = body.to_request()
@@ -79,8 +78,7 @@ def create_state_machine(request: Request, body: schemas.CreateStateMachineBody)
     "/state-machines",
     tags=["state machines"],
     summary="ListStateMachines",
-    response_model=responses.ListStateMachinesOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ListStateMachinesOutput),
 )
 def list_state_machines(
     request: Request,
@@ -95,8 +93,7 @@ def list_state_machines(
     "/state-machines/validate",
     tags=["state machines"],
     summary="ValidateStateMachineDefinition",
-    response_model=responses.ValidateDefinitionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ValidateDefinitionOutput),
 )
 def validate_state_machine_definition(
     request: Request, body: schemas.ValidateDefinitionBody
@@ -110,8 +107,7 @@ def validate_state_machine_definition(
     "/state-machines/{arn:path}",
     tags=["state machines"],
     summary="DescribeStateMachine",
-    response_model=responses.DescribeStateMachineOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.DescribeStateMachineOutput),
 )
 def describe_state_machine(
     request: Request, arn: str, included_data: str | None = Query(None, alias="includedData")
@@ -124,8 +120,7 @@ def describe_state_machine(
     "/state-machines/{arn:path}",
     tags=["state machines"],
     summary="DeleteStateMachine",
-    response_model=responses.Empty,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.Empty),
 )
 def delete_state_machine(request: Request, arn: str) -> Any:
     return _service(request).delete_state_machine({"stateMachineArn": arn})
@@ -138,8 +133,7 @@ def delete_state_machine(request: Request, arn: str) -> Any:
     "/executions",
     tags=["executions"],
     summary="StartExecution",
-    response_model=responses.StartExecutionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.StartExecutionOutput),
 )
 def start_execution(request: Request, body: schemas.StartExecutionBody) -> Any:
     payload = body.to_request()
@@ -152,8 +146,7 @@ def start_execution(request: Request, body: schemas.StartExecutionBody) -> Any:
     "/executions",
     tags=["executions"],
     summary="ListExecutions",
-    response_model=responses.ListExecutionsOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ListExecutionsOutput),
 )
 def list_executions(
     request: Request,
@@ -179,8 +172,7 @@ def list_executions(
     "/executions/{arn:path}/history",
     tags=["executions"],
     summary="GetExecutionHistory",
-    response_model=responses.GetExecutionHistoryOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.GetExecutionHistoryOutput),
 )
 def get_execution_history(
     request: Request,
@@ -204,8 +196,7 @@ def get_execution_history(
     "/executions/{arn:path}/map-runs",
     tags=["map runs"],
     summary="ListMapRuns",
-    response_model=responses.ListMapRunsOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ListMapRunsOutput),
 )
 def list_map_runs(
     request: Request,
@@ -221,8 +212,7 @@ def list_map_runs(
     "/executions/{arn:path}/state-machine",
     tags=["executions"],
     summary="DescribeStateMachineForExecution",
-    response_model=responses.DescribeStateMachineForExecutionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.DescribeStateMachineForExecutionOutput),
 )
 def describe_state_machine_for_execution(
     request: Request, arn: str, included_data: str | None = Query(None, alias="includedData")
@@ -235,8 +225,7 @@ def describe_state_machine_for_execution(
     "/executions/{arn:path}/stop",
     tags=["executions"],
     summary="StopExecution",
-    response_model=responses.StopExecutionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.StopExecutionOutput),
 )
 def stop_execution(
     request: Request, arn: str, body: Annotated[schemas.StopExecutionBody | None, Body()] = None
@@ -249,8 +238,7 @@ def stop_execution(
     "/executions/{arn:path}/redrive",
     tags=["executions"],
     summary="RedriveExecution",
-    response_model=responses.RedriveExecutionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.RedriveExecutionOutput),
 )
 def redrive_execution(
     request: Request, arn: str, body: Annotated[schemas.RedriveExecutionBody | None, Body()] = None
@@ -263,8 +251,7 @@ def redrive_execution(
     "/executions/{arn:path}",
     tags=["executions"],
     summary="DescribeExecution",
-    response_model=responses.DescribeExecutionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.DescribeExecutionOutput),
 )
 def describe_execution(
     request: Request, arn: str, included_data: str | None = Query(None, alias="includedData")
@@ -280,8 +267,7 @@ def describe_execution(
     "/map-runs/{arn:path}/executions",
     tags=["map runs"],
     summary="ListExecutions of a Map Run",
-    response_model=responses.ListExecutionsOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ListExecutionsOutput),
 )
 def list_map_run_executions(
     request: Request,
@@ -305,8 +291,7 @@ def list_map_run_executions(
     "/map-runs/{arn:path}",
     tags=["map runs"],
     summary="DescribeMapRun",
-    response_model=responses.DescribeMapRunOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.DescribeMapRunOutput),
 )
 def describe_map_run(request: Request, arn: str) -> Any:
     return iso_dates(_service(request).describe_map_run({"mapRunArn": arn}))
@@ -316,8 +301,7 @@ def describe_map_run(request: Request, arn: str) -> Any:
     "/map-runs/{arn:path}",
     tags=["map runs"],
     summary="UpdateMapRun",
-    response_model=responses.Empty,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.Empty),
 )
 def update_map_run(request: Request, arn: str, body: schemas.UpdateMapRunBody) -> Any:
     return _service(request).update_map_run({"mapRunArn": arn, **body.to_request()})

@@ -105,8 +105,7 @@ class TagsBody(AwsModel):
     "/state-machines/{arn:path}",
     tags=["state machines"],
     summary="UpdateStateMachine",
-    response_model=responses.UpdateStateMachineOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.UpdateStateMachineOutput),
 )
 def update_state_machine(request: Request, arn: str, body: UpdateStateMachineBody) -> Any:
     payload = _text_fields(body.to_request(), "definition")
@@ -118,8 +117,7 @@ def update_state_machine(request: Request, arn: str, body: UpdateStateMachineBod
     "/state-machines/{arn:path}/versions",
     tags=["versions"],
     summary="PublishStateMachineVersion",
-    response_model=responses.PublishStateMachineVersionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.PublishStateMachineVersionOutput),
 )
 def publish_state_machine_version(request: Request, arn: str, body: PublishVersionBody) -> Any:
     payload = {**body.to_request(), "stateMachineArn": arn}
@@ -130,8 +128,7 @@ def publish_state_machine_version(request: Request, arn: str, body: PublishVersi
     "/state-machines/{arn:path}/versions",
     tags=["versions"],
     summary="ListStateMachineVersions",
-    response_model=responses.ListStateMachineVersionsOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ListStateMachineVersionsOutput),
 )
 def list_state_machine_versions(
     request: Request,
@@ -147,8 +144,7 @@ def list_state_machine_versions(
     "/versions/{arn:path}",
     tags=["versions"],
     summary="DeleteStateMachineVersion",
-    response_model=responses.Empty,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.Empty),
 )
 def delete_state_machine_version(request: Request, arn: str) -> Any:
     return _service(request).delete_state_machine_version({"stateMachineVersionArn": arn})
@@ -158,8 +154,7 @@ def delete_state_machine_version(request: Request, arn: str) -> Any:
     "/state-machines/{arn:path}/aliases",
     tags=["aliases"],
     summary="ListStateMachineAliases",
-    response_model=responses.ListStateMachineAliasesOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ListStateMachineAliasesOutput),
 )
 def list_state_machine_aliases(
     request: Request,
@@ -175,8 +170,7 @@ def list_state_machine_aliases(
     "/aliases",
     tags=["aliases"],
     summary="CreateStateMachineAlias",
-    response_model=responses.CreateStateMachineAliasOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.CreateStateMachineAliasOutput),
 )
 def create_state_machine_alias(
     request: Request, body: models.CreateStateMachineAliasInput
@@ -188,8 +182,7 @@ def create_state_machine_alias(
     "/aliases/{arn:path}",
     tags=["aliases"],
     summary="DescribeStateMachineAlias",
-    response_model=responses.DescribeStateMachineAliasOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.DescribeStateMachineAliasOutput),
 )
 def describe_state_machine_alias(request: Request, arn: str) -> Any:
     payload = {"stateMachineAliasArn": arn}
@@ -200,8 +193,7 @@ def describe_state_machine_alias(request: Request, arn: str) -> Any:
     "/aliases/{arn:path}",
     tags=["aliases"],
     summary="UpdateStateMachineAlias",
-    response_model=responses.UpdateStateMachineAliasOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.UpdateStateMachineAliasOutput),
 )
 def update_state_machine_alias(request: Request, arn: str, body: UpdateAliasBody) -> Any:
     payload = {**body.to_request(), "stateMachineAliasArn": arn}
@@ -212,8 +204,7 @@ def update_state_machine_alias(request: Request, arn: str, body: UpdateAliasBody
     "/aliases/{arn:path}",
     tags=["aliases"],
     summary="DeleteStateMachineAlias",
-    response_model=responses.Empty,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.Empty),
 )
 def delete_state_machine_alias(request: Request, arn: str) -> Any:
     return _service(request).delete_state_machine_alias({"stateMachineAliasArn": arn})
@@ -223,8 +214,7 @@ def delete_state_machine_alias(request: Request, arn: str) -> Any:
     "/test-state",
     tags=["state machines"],
     summary="TestState",
-    response_model=responses.TestStateOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.TestStateOutput),
 )
 def test_state(request: Request, body: TestStateBody) -> Any:
     payload = _text_fields(body.to_request(), "definition", "input", "variables", "context")
@@ -235,8 +225,7 @@ def test_state(request: Request, body: TestStateBody) -> Any:
     "/executions/sync",
     tags=["executions"],
     summary="StartSyncExecution",
-    response_model=responses.StartSyncExecutionOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.StartSyncExecutionOutput),
 )
 def start_sync_execution(request: Request, body: StartSyncBody) -> Any:
     payload = _text_fields(body.to_request(), "input")
@@ -247,8 +236,7 @@ def start_sync_execution(request: Request, body: StartSyncBody) -> Any:
     "/tags/{arn:path}",
     tags=["tags"],
     summary="ListTagsForResource",
-    response_model=responses.ListTagsForResourceOutput,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.ListTagsForResourceOutput),
 )
 def list_tags_for_resource(request: Request, arn: str) -> Any:
     return _service(request).list_tags_for_resource({"resourceArn": arn})
@@ -258,8 +246,7 @@ def list_tags_for_resource(request: Request, arn: str) -> Any:
     "/tags/{arn:path}",
     tags=["tags"],
     summary="TagResource",
-    response_model=responses.Empty,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.Empty),
 )
 def tag_resource(request: Request, arn: str, body: TagsBody) -> Any:
     return _service(request).tag_resource({"resourceArn": arn, "tags": body.tags})
@@ -269,8 +256,7 @@ def tag_resource(request: Request, arn: str, body: TagsBody) -> Any:
     "/tags/{arn:path}",
     tags=["tags"],
     summary="UntagResource",
-    response_model=responses.Empty,
-    response_model_exclude_unset=True,
+    **responses.answers(responses.Empty),
 )
 def untag_resource(
     request: Request, arn: str, tag_keys: list[str] = Query(..., alias="tagKeys")
