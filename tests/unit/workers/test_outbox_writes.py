@@ -16,7 +16,7 @@ from maprun_world import PROCESSOR, World, request
 
 import workers.handlers.examples  # noqa: F401 - registers the "echo" handler
 from orchestrator import messages
-from orchestrator.statuses import ChildStatus
+from orchestrator.statuses import ChildStatus, MapRunStatus
 
 
 class CountingLedger:
@@ -68,3 +68,40 @@ def test_children_that_call_a_task_write_their_outcome_as_each_one_ends() -> Non
     assert ledger.writes == [[i] for i in indexes]
     assert world.store.late_outcomes(arn, [0, 1, 2]) == sorted(
         (o for r in reports for o in r.outcomes), key=lambda o: o.index)
+
+
+class WorkerKilled(BaseException):
+    """The worker process dies (SIGKILL) at the point the ledger is called."""
+
+
+class DiesBeforeTheOutboxWrite(CountingLedger):
+    def report_early(self, batch: messages.ChildBatch,
+                     outcomes: Sequence[messages.ChildOutcome]) -> None:
+        raise WorkerKilled
+
+
+def test_instant_children_whose_worker_died_before_the_write_run_again_and_count_once() -> None:
+    world = World()
+    world.runner.ledger = DiesBeforeTheOutboxWrite(world.runner.ledger)
+    arn = world.start(request([{"id": i, "fail": False} for i in range(4)], max_concurrency=0))
+    world.run_control()
+    batches, _, _ = world.bus.segments.popleft()
+    # When the worker dies after running the message's children, before their outbox write
+    try:
+        world.run_children(batches)
+    except WorkerKilled:
+        pass
+    else:
+        raise AssertionError("the worker should have died")
+    assert world.store.late_outcomes(arn, list(range(4))) == [None] * 4
+    # Then their permits lapse, they are dispatched again and run on a live worker
+    world.runner.ledger = world.runner.ledger.inner  # type: ignore[attr-defined]
+    world.clock.advance(world.settings.limits.lease_seconds + 1)
+    world.coordinator.reconcile()
+    world.drain()
+    # And every child is counted exactly once, the run SUCCEEDED
+    item_counts, exec_counts = world.store.counters(arn)
+    assert (item_counts.succeeded, item_counts.total, item_counts.running) == (4, 4, 0)
+    assert exec_counts.succeeded == 4
+    run = world.store.get(arn)
+    assert run is not None and run.status is MapRunStatus.SUCCEEDED
