@@ -90,20 +90,26 @@ def worker_pids(stack: LocalStack, kind: str) -> list[int]:
     return [pid for pid in pids if pid is not None]
 
 
-def tree_rss(roots: Iterable[int]) -> int:
-    """Resident bytes of the processes ``roots`` and all their descendants."""
-    total = 0
+def tree_processes(roots: Iterable[int]) -> list[psutil.Process]:
+    """The processes ``roots`` and all their descendants (those that still exist)."""
+    procs: list[psutil.Process] = []
     for pid in roots:
         try:
             root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
+            procs += [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
+    return procs
+
+
+def tree_rss(roots: Iterable[int]) -> int:
+    """Resident bytes of the processes ``roots`` and all their descendants."""
+    total = 0
+    for proc in tree_processes(roots):
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
     return total
 
 
@@ -247,19 +253,13 @@ def tree_memory(roots: Iterable[int]) -> dict[str, Any]:
     """
     rss = pss = 0
     processes: list[dict[str, Any]] = []
-    for pid in roots:
+    for proc in tree_processes(roots):
         try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
+            info = proc.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        for proc in procs:
-            try:
-                info = proc.memory_full_info()
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-            rss += info.rss
-            pss += getattr(info, "pss", info.rss)
-            processes.append({"pid": proc.pid, "rss_mb": round(info.rss / 2**20, 1),
-                              "uss_mb": round(getattr(info, "uss", info.rss) / 2**20, 1)})
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+        processes.append({"pid": proc.pid, "rss_mb": round(info.rss / 2**20, 1),
+                          "uss_mb": round(getattr(info, "uss", info.rss) / 2**20, 1)})
     return {"rss_mb": rss / 2**20, "pss_mb": pss / 2**20, "processes": processes}
