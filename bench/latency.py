@@ -14,8 +14,9 @@ import time
 import uuid
 from typing import Any
 
-from bench._stack import ROLE, clients
+from bench._stack import ROLE, clients, redis_client
 from bench.maprun import BenchError, Figure, _map_run, child_timeline
+from bench.redis_counts import RedisCounts
 from orchestrator.devstack.stack import LocalStack
 
 ITEMS = 100
@@ -68,9 +69,17 @@ def measure_latency(stack: LocalStack, execution_type: str, runs: int = 7,
         name=f"latency-{execution_type.lower()}-{uuid.uuid4().hex[:8]}",
         definition=json.dumps(small_definition(execution_type)), type="STANDARD", roleArn=ROLE)
     _one(stack, sfn, machine["stateMachineArn"], timeout)
-    samples = [_one(stack, sfn, machine["stateMachineArn"], timeout) for _ in range(runs)]
+    client = redis_client(stack)
+    try:
+        with RedisCounts(client) as counts:
+            samples = [_one(stack, sfn, machine["stateMachineArn"], timeout)
+                       for _ in range(runs)]
+    finally:
+        client.close()
     extra: dict[str, Any] = {
         f"p50_{k}": statistics.median(s[k] for s in samples) for k in samples[0]}
+    # Per Map Run, with the bench's own polling (a DescribeExecution every 10 ms) included.
+    extra.update(counts.per(runs))
     extra["runs"] = runs
     extra["samples"] = samples
     seconds = extra["p50_to_succeeded_s"]
