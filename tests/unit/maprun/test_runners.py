@@ -79,11 +79,7 @@ def test_a_failed_standard_child_keeps_its_journal_and_resumes_from_it_on_redriv
     assert types[0] == "ExecutionRedriven" and "ChoiceStateEntered" not in types
 
 
-def _parent(world: World, items: list[Any]) -> None:
-    definition = {"StartAt": "Process", "States": {
-        "Process": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
-                    "ItemProcessor": PROCESSOR, "ResultPath": "$.results", "Next": "Finish"},
-        "Finish": {"Type": "Pass", "OutputPath": "$.results", "End": True}}}
+def _machine_and_execution(world: World, definition: dict[str, Any], payload: Any) -> None:
     world.records.insert_state_machine({
         "stateMachineArn": MACHINE, "name": "orders", "definition": json.dumps(definition),
         "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD", "status": "ACTIVE",
@@ -91,7 +87,15 @@ def _parent(world: World, items: list[Any]) -> None:
     world.records.insert_execution({
         "executionArn": EXECUTION, "stateMachineArn": MACHINE, "name": "run-1",
         "status": "RUNNING", "startDate": world.clock.now,
-        "input": json.dumps({"items": items}), "redriveCount": 0})
+        "input": json.dumps(payload), "redriveCount": 0})
+
+
+def _parent(world: World, items: list[Any]) -> None:
+    definition = {"StartAt": "Process", "States": {
+        "Process": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+                    "ItemProcessor": PROCESSOR, "ResultPath": "$.results", "Next": "Finish"},
+        "Finish": {"Type": "Pass", "OutputPath": "$.results", "End": True}}}
+    _machine_and_execution(world, definition, {"items": items})
 
 
 def test_a_parent_suspends_at_its_distributed_map_and_resumes_with_its_result() -> None:
@@ -274,13 +278,7 @@ def _task_parent(world: World) -> None:
     definition = {"StartAt": "Call", "States": {"Call": {
         "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
         "Parameters": {"FunctionName": "echo", "Payload.$": "$"}, "End": True}}}
-    world.records.insert_state_machine({
-        "stateMachineArn": MACHINE, "name": "orders", "definition": json.dumps(definition),
-        "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD", "status": "ACTIVE",
-        "creationDate": world.clock.now})
-    world.records.insert_execution({
-        "executionArn": EXECUTION, "stateMachineArn": MACHINE, "name": "run-1",
-        "status": "RUNNING", "startDate": world.clock.now, "input": "{}", "redriveCount": 0})
+    _machine_and_execution(world, definition, {})
 
 
 def _answer_last_call(world: World, **report: Any) -> None:
