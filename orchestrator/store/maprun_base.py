@@ -270,6 +270,10 @@ class MapRunStore(Protocol):
         """Indexes of the children that hold a permit."""
         ...
 
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        """Holders of the permits expiring after ``after_ms`` and until ``until_ms``."""
+        ...
+
     def abort_running(self, arn: str) -> list[int]:
         """Record every child holding a permit as ABORTED and drop all permits."""
         ...

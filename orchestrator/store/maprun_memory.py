@@ -291,6 +291,12 @@ class MemoryMapRunStore:
         with self._lock:
             self._run(arn).permits[holder] = expiry_ms
 
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        with self._lock:
+            run = self._runs.get(arn)
+            return sorted(h for h, expiry in (run.permits.items() if run else ())
+                          if after_ms < expiry <= until_ms)
+
     def running_indexes(self, arn: str) -> list[int]:
         with self._lock:
             run = self._runs.get(arn)

@@ -248,6 +248,10 @@ class RedisMapRunStore:
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         self._r.zadd(self._keys.map_run_semaphore(arn), {holder: expiry_ms})
 
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        raw = self._r.zrangebyscore(self._keys.map_run_semaphore(arn), f"({after_ms}", until_ms)
+        return [_text(h) for h in raw]
+
     def running_indexes(self, arn: str) -> list[int]:
         holders = self._r.zrange(self._keys.map_run_semaphore(arn), 0, -1)
         return sorted({index_of(_text(h)) for h in holders})

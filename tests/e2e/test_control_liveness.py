@@ -8,6 +8,10 @@ executions nobody advanced for 2 s here (``limits.stranded_execution_seconds``).
 
 * A RedriveExecution whose ``redrive_execution`` message is lost: the sweep's advance used to
   run the unredriven journal and fail the execution again at once; now it applies the redrive.
+* Child messages the broker lost before any worker took them (deleted from the queue while
+  no children worker runs): their parked permits used to hold the children back for
+  ``limits.parked_permit_seconds`` (an hour); now, the queue being empty, they get one lease
+  and the children are dispatched again.
 * A ``.waitForTaskToken`` Task whose heartbeat timer (a delayed ``callback_timer`` message
   the control worker holds until it is due) is lost: the Task used to wait forever; now the
   sweep's advance enforces the timer.
@@ -24,7 +28,7 @@ from typing import Any
 
 import psutil
 import pytest
-from e2e_support import E2E, make_stack
+from e2e_support import E2E, distributed_map, make_stack, probe_task
 
 from orchestrator import messages
 
@@ -33,8 +37,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def e2e() -> Iterator[E2E]:
-    yield from make_stack({"limits": {"stranded_execution_seconds": 2}}, workers=1,
-                          concurrency=2)
+    yield from make_stack({"limits": {"stranded_execution_seconds": 2, "lease_seconds": 2}},
+                          workers=1, concurrency=2)
 
 
 def _held(e2e: E2E, task_name: str) -> bool:
@@ -141,3 +145,29 @@ def test_a_heartbeat_timer_lost_with_a_killed_control_worker_still_times_the_tas
     # Then the Task still times out on its heartbeat
     described = e2e.wait(holder["arn"], timeout=90)
     assert (described["status"], described["error"]) == ("FAILED", "States.HeartbeatTimeout")
+
+
+def test_children_whose_messages_the_broker_lost_are_dispatched_again(e2e: E2E) -> None:
+    ns = e2e.unique("lostmsg")
+    queue = e2e.stack.settings.celery.children_queue if e2e.stack.settings else ""
+    e2e.stack.kill_worker("children-1")  # nobody takes the messages now
+    try:
+        definition = distributed_map(probe_task(), "Work", ItemsPath="$.items")
+        execution = e2e.start(e2e.create_machine(definition),
+                              {"items": [{"probe": ns, "id": i, "sleep": 0} for i in range(3)]})
+        deadline = time.monotonic() + 30
+        while e2e.redis.llen(queue) == 0:
+            if time.monotonic() > deadline:
+                pytest.fail("no child message reached the queue")
+            time.sleep(0.05)
+        time.sleep(0.5)  # every message of the segment is in
+        # When the broker loses them (as a worker killed between taking a message and
+        # noting it as unacknowledged does)
+        assert e2e.redis.delete(queue) == 1
+    finally:
+        e2e.stack.restart_worker("children-1")
+    # Then the children are dispatched again and run, once each
+    described = e2e.wait(execution, timeout=90)
+    assert described["status"] == "SUCCEEDED", described
+    assert sorted(s["id"] for s in e2e.probe(ns, "starts")) == [0, 1, 2]
+
