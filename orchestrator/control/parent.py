@@ -257,7 +257,7 @@ class ParentRunner:
             restart = not self._redrive_map_run(arn, map_run_arn, float(ex.get("redriveDate") or 0))
         redriven = checkpoint.for_redrive(self.records.history_length(arn), restart_map_run=restart)
         redriven.redrives = count
-        if last.get("k") == "task":
+        if last.get("k") == "task" and "e" in last:
             # The failed call is made again with the same number: its old result is not the
             # new call's answer (an advance before the new result would fail it again).
             self.store.forget_task_result(arn, len(redriven.entries))
