@@ -309,3 +309,26 @@ def test_a_redriven_task_is_not_answered_by_the_result_of_the_call_that_failed()
     _answer_last_call(world, ok=True, result={"Payload": "second"})
     execution = world.records.get_execution(EXECUTION)
     assert execution is not None and execution["status"] == "SUCCEEDED", execution
+
+
+def test_a_stale_delivery_taken_while_its_map_run_was_stopped_does_not_abort_the_redriven_run() -> None:
+    # Regression (chaos tier, a stop-and-redrive with the control worker killed after the
+    # redrive): a message of the stopped run, taken by a worker while the Map Run was ABORTED,
+    # reported its child ABORTED although its delivery held no permit; recorded after the
+    # redrive, that report took the child out of the redriven run (19 items missing).
+    world = World()
+    arn = world.start(request([{"id": i, "fail": False} for i in range(2)], max_concurrency=2))
+    world.run_control()
+    stale, _, _ = world.bus.segments.popleft()  # still queued when the execution is stopped
+    world.coordinator.abort(EXECUTION)
+    assert world.store.status(arn) is MapRunStatus.ABORTED
+    world.bus.control.clear()
+    late = world.run_children(stale)  # a worker takes it while the run is ABORTED
+    world.coordinator.redrive(arn)
+    world.run_control()
+    for report in late:  # its report reaches the control plane after the redrive
+        world.deliver(report)
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    assert ended.result == [{"id": i} for i in range(2)]
