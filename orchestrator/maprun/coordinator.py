@@ -20,7 +20,15 @@ from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl import DistributedMapRequest, StatesError
-from orchestrator.maprun import dispatcher, feeder, finalizer, outcomes, progress, segments
+from orchestrator.maprun import (
+    dispatcher,
+    feeder,
+    finalizer,
+    lost_messages,
+    outcomes,
+    progress,
+    segments,
+)
 from orchestrator.maprun.deps import Deps
 from orchestrator.maprun.redrive import MapRunNotRedrivable, redrive_map_run
 from orchestrator.maprun.starter import start_map_run
@@ -139,8 +147,13 @@ class MapRunCoordinator:
         if not self.deps.store.acquire_lease(Lease.RECONCILE, "", uuid.uuid4().hex, ttl_ms):
             return False
         overdue = 2 * self.deps.settings.limits.lease_seconds
-        for arn in self.deps.store.open_runs():
+        runs = self.deps.store.open_runs()
+        # Parked permits are only right while their messages wait in the queue.
+        queue_empty = bool(runs) and self.deps.bus.children_waiting() == 0
+        for arn in runs:
             try:
+                if queue_empty:
+                    lost_messages.unpark_lost(self.deps, arn, older_than=overdue)
                 segments.close_overdue_segments(self.deps, arn, older_than=overdue)
                 self.progress(arn)
                 # Reclaims expired permits even when nothing is queued.

@@ -70,6 +70,7 @@ class MemoryMapRunStore:
         self._histories: dict[str, list[dict[str, Any]]] = {}
         self._leases: dict[tuple[Lease, str], tuple[str, float]] = {}
         self._task_results: dict[tuple[str, int], str] = {}
+        self._task_sent: dict[tuple[str, int], int] = {}
 
     def _run(self, arn: str) -> _Run:
         return self._runs[arn]
@@ -131,6 +132,7 @@ class MemoryMapRunStore:
             self._open.pop(arn, None)
             if arn in self._runs:
                 self._runs[arn].segments.clear()
+                self._runs[arn].claims.clear()
 
     def redrive(self, arn: str, *, now: float) -> int:
         with self._lock:
@@ -149,6 +151,7 @@ class MemoryMapRunStore:
                 status=MapRunStatus.RUNNING, redrive_count=count, redrive_date=now,
                 stop_date=None, error=None, cause=None, closing=None, result=None)
             self._leases.pop((Lease.FINALIZE, arn), None)
+            run.claims.clear()
             self._open[arn] = now
             return count
 
@@ -287,6 +290,12 @@ class MemoryMapRunStore:
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         with self._lock:
             self._run(arn).permits[holder] = expiry_ms
+
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        with self._lock:
+            run = self._runs.get(arn)
+            return sorted(h for h, expiry in (run.permits.items() if run else ())
+                          if after_ms < expiry <= until_ms)
 
     def running_indexes(self, arn: str) -> list[int]:
         with self._lock:
@@ -443,6 +452,18 @@ class MemoryMapRunStore:
     def get_task_result(self, execution_arn: str, sequence: int) -> str | None:
         with self._lock:
             return self._task_results.get((execution_arn, sequence))
+
+    def forget_task_result(self, execution_arn: str, sequence: int) -> None:
+        with self._lock:
+            self._task_results.pop((execution_arn, sequence), None)
+
+    def mark_task_sent(self, execution_arn: str, sequence: int, redrive: int) -> None:
+        with self._lock:
+            self._task_sent[(execution_arn, sequence)] = redrive
+
+    def task_sent(self, execution_arn: str, sequence: int) -> int | None:
+        with self._lock:
+            return self._task_sent.get((execution_arn, sequence))
 
     # -- the workers' side -----------------------------------------------------------------
     def ledger(self) -> MemoryLedger:

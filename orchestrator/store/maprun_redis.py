@@ -35,6 +35,8 @@ from orchestrator.store.scripts import lua
 
 #: A parent Task's result is kept this long (its execution reads it when it advances).
 TASK_RESULT_TTL = 7 * 24 * 3600
+#: A sent mark outlives the longest wait of a call (a STANDARD execution runs a year at most).
+TASK_SENT_TTL = 367 * 24 * 3600
 
 
 def _text(value: object) -> str:
@@ -130,7 +132,8 @@ class RedisMapRunStore:
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(k.map_run(arn), mapping=_fields(fields))
         pipe.zrem(k.open_map_runs(), arn)
-        pipe.delete(k.map_run_segments(arn))
+        # Claims name permits of this run's deliveries; the run holds no permit any more.
+        pipe.delete(k.map_run_segments(arn), k.map_run_claims(arn))
         pipe.execute()
 
     def redrive(self, arn: str, *, now: float) -> int:
@@ -152,7 +155,7 @@ class RedisMapRunStore:
         pipe.hset(k.map_run(arn), mapping=_fields({"status": MapRunStatus.RUNNING.value,
                                                    "redriveCount": str(count),
                                                    "redriveDate": repr(now)}))
-        pipe.delete(k.map_run_finalize_lock(arn))
+        pipe.delete(k.map_run_finalize_lock(arn), k.map_run_claims(arn))
         pipe.zadd(k.open_map_runs(), {arn: now})
         pipe.execute()
         return count
@@ -244,6 +247,10 @@ class RedisMapRunStore:
 
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         self._r.zadd(self._keys.map_run_semaphore(arn), {holder: expiry_ms})
+
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        raw = self._r.zrangebyscore(self._keys.map_run_semaphore(arn), f"({after_ms}", until_ms)
+        return [_text(h) for h in raw]
 
     def running_indexes(self, arn: str) -> list[int]:
         holders = self._r.zrange(self._keys.map_run_semaphore(arn), 0, -1)
@@ -375,4 +382,15 @@ class RedisMapRunStore:
     def get_task_result(self, execution_arn: str, sequence: int) -> str | None:
         raw = self._r.get(self._keys.task_result(execution_arn, sequence))
         return _text(raw) if raw is not None else None
+
+    def forget_task_result(self, execution_arn: str, sequence: int) -> None:
+        self._r.delete(self._keys.task_result(execution_arn, sequence))
+
+    def mark_task_sent(self, execution_arn: str, sequence: int, redrive: int) -> None:
+        self._r.set(self._keys.task_sent(execution_arn, sequence), str(redrive),
+                    ex=TASK_SENT_TTL)
+
+    def task_sent(self, execution_arn: str, sequence: int) -> int | None:
+        raw = self._r.get(self._keys.task_sent(execution_arn, sequence))
+        return int(raw) if raw is not None else None
 
