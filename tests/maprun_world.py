@@ -61,6 +61,8 @@ class RecordingBus:
         self.invocations: list[messages.TaskInvocation] = []
         #: What ``children_waiting`` answers (the broker's count of queued child messages).
         self.waiting: int | None = 0
+        #: What ``children_reserved`` answers (payloads of messages taken but never acked).
+        self.reserved: list[str | dict[str, Any]] = []
 
     def send_control(self, name: str, *args: Any, countdown: float | None = None) -> None:
         self.control.append((name, args))
@@ -74,6 +76,9 @@ class RecordingBus:
 
     def children_waiting(self) -> int | None:
         return self.waiting
+
+    def children_reserved(self, before: float) -> list[str | dict[str, Any]]:
+        return list(self.reserved)
 
     def sent(self, name: str) -> list[tuple[Any, ...]]:
         return [args for n, args in self.control if n == name]

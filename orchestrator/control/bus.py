@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -48,6 +49,36 @@ class CeleryBus:
         except Exception:  # noqa: BLE001 - not declared yet, broker down: unknown
             log.debug("could not count the children queue", exc_info=True)
             return None
+
+    def children_reserved(self, before: float) -> list[str | dict[str, Any]]:
+        """Payloads of the children messages a worker took before ``before`` and never acked.
+
+        Read from the Redis transport's unacked set (``unacked_index`` scored by the epoch
+        second a consumer reserved the message, ``unacked`` holding the message itself); a
+        broker without one, or one that does not answer, gives none.
+        """
+        try:
+            with self.app.connection_for_read() as conn:
+                channel = conn.default_channel
+                index_key = getattr(channel, "unacked_index_key", None)
+                if index_key is None:
+                    return []
+                client = channel.client
+                tags = client.zrangebyscore(index_key, 0, before)
+                raws = client.hmget(channel.unacked_key, tags) if tags else []
+                payloads: list[str | dict[str, Any]] = []
+                for raw in raws:
+                    if raw is None:  # acked meanwhile
+                        continue
+                    message = json.loads(raw)[0]
+                    if message.get("headers", {}).get("task") != messages.RUN_CHILDREN:
+                        continue
+                    args = channel.Message(message, channel=channel).decode()[0]
+                    payloads.append(args[0])
+                return payloads
+        except Exception:  # noqa: BLE001 - broker down, a message of another shape: none
+            log.debug("could not read the broker's unacked children messages", exc_info=True)
+            return []
 
     def send_task_invocation(self, invocation: messages.TaskInvocation) -> None:
         """Run a parent's Task on a worker; its result comes back as ``task_done``."""

@@ -150,10 +150,14 @@ class MapRunCoordinator:
         runs = self.deps.store.open_runs()
         # Parked permits are only right while their messages wait in the queue.
         queue_empty = bool(runs) and self.deps.bus.children_waiting() == 0
+        # Messages a worker took but neither started nor acked (it died in between).
+        reserved = lost_messages.reserved_by_run(
+            self.deps.bus.children_reserved(self.deps.clock() - overdue) if runs else ())
         for arn in runs:
             try:
                 if queue_empty:
                     lost_messages.unpark_lost(self.deps, arn, older_than=overdue)
+                lost_messages.unpark_reserved(self.deps, arn, reserved.get(arn, ()))
                 segments.close_overdue_segments(self.deps, arn, older_than=overdue)
                 self.progress(arn)
                 # Reclaims expired permits even when nothing is queued.

@@ -56,6 +56,10 @@ class Bus(Protocol):
         """Messages waiting in the children queue (None: the broker did not say)."""
         ...
 
+    def children_reserved(self, before: float) -> list[str | dict[str, Any]]:
+        """Payloads of children messages taken by a worker before ``before`` and not acked."""
+        ...
+
 
 class Clock(Protocol):
     """Wall-clock time in epoch seconds."""

@@ -19,7 +19,10 @@ the children whose permits it claims, so no child runs twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
+from orchestrator import messages
 from orchestrator.maprun.deps import Deps
 from orchestrator.store.permits import index_of
 
@@ -37,18 +40,58 @@ def unpark_lost(deps: Deps, arn: str, *, older_than: float) -> int:
                for i in info.indexes}
     if not overdue:
         return 0
+    return _one_lease(deps, arn, lambda holder: index_of(holder) in overdue,
+                      "whose messages are not in the queue")
+
+
+def unpark_reserved(deps: Deps, arn: str, holders: Collection[str]) -> int:
+    """Give one lease to those of ``holders`` still parked: their message sat reserved.
+
+    ``holders`` are the children of messages a worker took from the queue more than a grace
+    period ago and never acknowledged (the broker's unacked set). A living worker starts their
+    leases the moment it receives such a message (``task_received``) and claims them when it
+    starts it, so a permit of theirs that is still parked belongs to a worker that died in
+    between (or whose consumer restarted): without this it would wait out the broker's
+    visibility timeout (an hour). A message waiting in the queue, however long, is not in the
+    unacked set, so its permits stay parked. Returns how many permits were unparked.
+    """
+    wanted = set(holders)
+    if not wanted:
+        return 0
+    return _one_lease(deps, arn, wanted.__contains__,
+                      "whose messages a worker took but never started")
+
+
+def reserved_by_run(payloads: Iterable[str | dict[str, Any]]) -> dict[str, list[str]]:
+    """The holders of the children of ``payloads`` (``run_children`` messages), per Map Run.
+
+    A payload that does not decode is skipped (it is not a child batch of this version).
+    """
+    out: dict[str, list[str]] = {}
+    for payload in payloads:
+        try:
+            batch = messages.decode(messages.ChildBatch, payload)
+        except ValueError:
+            log.warning("an unacked children message does not decode; left alone")
+            continue
+        out.setdefault(batch.map_run_arn, []).extend(c.holder for c in batch.children)
+    return out
+
+
+def _one_lease(deps: Deps, arn: str, pick: Callable[[str], bool], why: str) -> int:
+    store = deps.store
     limits = deps.settings.limits
     lease_ms = int(limits.lease_seconds * 1000)
-    now_ms = int(now * 1000)
+    now_ms = int(deps.clock() * 1000)
     # Parked: beyond any lease a worker gives, within the parked expiry (children hosted by
     # the control plane hold theirs far longer, and are claimed anyway).
     parked = store.parked_holders(arn, now_ms + 2 * lease_ms,
                                   now_ms + int(limits.parked_permit_seconds * 1000) + lease_ms)
-    lost = [h for h in parked if index_of(h) in overdue]
+    lost = [h for h in parked if pick(h)]
     if not lost:
         return 0
     unparked = store.park_permits(arn, lost, now_ms + lease_ms)
     if unparked:
-        log.warning("map run %s: %d parked permits whose messages are not in the queue get "
-                    "one lease (lost messages are dispatched again)", arn, unparked)
+        log.warning("map run %s: %d parked permits %s get one lease (their children are "
+                    "dispatched again)", arn, unparked, why)
     return unparked

@@ -491,3 +491,50 @@ def test_parked_permits_stay_parked_while_messages_wait_in_the_queue() -> None:
     world.drain()
     ended = world.coordinator.result(arn)
     assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+
+
+def test_a_message_a_worker_took_but_never_started_gets_its_children_dispatched_again() -> None:
+    # Regression (chaos long form): a children worker killed after the broker moved a message
+    # to its unacked set and before task_received started the leases left the child's permit
+    # parked for an hour, the execution RUNNING. The queue is not empty (a backlog), so the
+    # empty-queue rule does not apply; the unacked set names the message.
+    world = World()
+    arn = world.start(request(items(2), max_concurrency=2))
+    world.run_control()
+    (batches, _, _) = world.bus.segments.popleft()
+    world.bus.waiting = 7
+    # taken by a worker that died: in the unacked set
+    world.bus.reserved = [b.model_dump_json() for b in batches]
+    world.clock.advance(2 * world.settings.limits.lease_seconds + 1)
+    world.coordinator.reconcile()  # unparked: one lease
+    assert not world.bus.segments
+    world.clock.advance(world.settings.limits.lease_seconds + 1)
+    world.bus.reserved = []  # (the broker would hand it out again only after an hour)
+    world.coordinator.reconcile()  # lapsed: reclaimed and dispatched again
+    assert world.bus.segments
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    assert ended.result == [{"id": i} for i in range(2)]
+    # and the dead worker's message, handed out again by the broker, runs nothing twice
+    late = [o for report in world.run_children(batches) for o in report.outcomes]
+    assert late and all(o.skipped for o in late)
+
+
+def test_a_message_waiting_in_a_long_queue_keeps_its_parked_permits() -> None:
+    world = World()
+    arn = world.start(request(items(2), max_concurrency=2))
+    world.run_control()
+    (batches, _, _) = world.bus.segments.popleft()
+    world.bus.waiting = 7
+    world.bus.reserved = []  # still queued: not in the unacked set
+    for _ in range(3):
+        world.clock.advance(world.settings.limits.lease_seconds * 3)
+        world.coordinator.reconcile()
+    assert not world.bus.segments
+    assert sorted(world.store.running_indexes(arn)) == [0, 1]
+    for report in world.run_children(batches):
+        world.deliver(report)
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
