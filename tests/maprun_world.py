@@ -128,7 +128,7 @@ class World:
             messages.MAP_RUN_FEED: self.coordinator.feed,
             messages.MAP_RUN_DISPATCH: self.coordinator.dispatch,
             messages.ADVANCE_EXECUTION: self.parents.advance,
-            messages.STOP_EXECUTION: self.coordinator.abort,
+            messages.STOP_EXECUTION: self.parents.stop,
             messages.REDRIVE_EXECUTION: self.parents.redrive,
         }
         ran = 0

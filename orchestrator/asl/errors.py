@@ -42,6 +42,7 @@ INTRINSIC_FAILURE = "States.IntrinsicFailure"
 ITEM_READER_FAILED = "States.ItemReaderFailed"
 RESULT_WRITER_FAILED = "States.ResultWriterFailed"
 EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
+MAP_RUN_FAILED = "States.MapRunFailed"
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
 #: Every error name the language reserves (``States.`` prefix).

@@ -217,6 +217,20 @@ class ParentRunner:
             if isinstance(call, TaskRequest):
                 self._start(arn, sequence, call, redrive=checkpoint.redrives)
 
+    def stop(self, arn: str) -> None:
+        """StopExecution's control half: abort the execution's open Map Runs.
+
+        The service ends the execution before it sends this message, so one that finds it
+        RUNNING is late: the execution was redriven since (the message was held by a killed
+        control worker, or overtaken by the redrive on another control process). Aborting then
+        would abort the redriven run, whose parent would fail with ``States.MapRunFailed``.
+        """
+        ex = self.records.get_execution(arn)
+        if ex is not None and ex.get("status") == ExecutionStatus.RUNNING:
+            log.warning("a stop message of %s came after its redrive: its Map Runs go on", arn)
+            return
+        self.map_runs.abort(arn)
+
     def redrive(self, arn: str) -> None:
         """Continue a redriven execution from the call that failed it (spec 3.6).
 

@@ -80,7 +80,7 @@ def register(app: Celery, settings: Settings) -> None:
 
     @app.task(name=messages.STOP_EXECUTION, acks_late=True)
     def stop_execution(arn: str) -> None:
-        rt().coordinator.abort(arn)
+        rt().parents.stop(arn)
 
     @app.task(name=messages.REDRIVE_EXECUTION, acks_late=True)
     def redrive_execution(arn: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl import DistributedMapRequest, StatesError
+from orchestrator.asl import errors as asl_errors
 from orchestrator.maprun import (
     dispatcher,
     feeder,
@@ -179,14 +180,24 @@ class MapRunCoordinator:
             return None
         if run.status is MapRunStatus.SUCCEEDED:
             return MapRunOutcome(run.status, result=json.loads(run.result or "null"))
-        return MapRunOutcome(run.status, error=run.error or "States.MapRunFailed",
-                             cause=run.cause or "")
+        # Never an empty cause: an ABORTED Map Run has none of its own (its execution was
+        # stopped), and a parent that reads it (a redrive that did not redrive it) must say why.
+        return MapRunOutcome(run.status, error=run.error or asl_errors.MAP_RUN_FAILED,
+                             cause=run.cause or _cause_of(arn, run.status))
 
     # -- internals -------------------------------------------------------------------------
     def _settle(self, arn: str, late: Sequence[messages.ChildOutcome]) -> None:
         # Late outcomes from the outbox: recorded like any report (the one place), without a
         # progress check here; the dispatcher asks for one once it is done.
         outcomes.record(self.deps, arn, late)
+
+
+def _cause_of(arn: str, status: MapRunStatus) -> str:
+    """Why a Map Run that recorded no cause did not succeed."""
+    if status is MapRunStatus.ABORTED:
+        return (f"The Map Run {arn} was aborted (its execution was stopped) and was not "
+                "redriven")
+    return f"The Map Run {arn} ended {status.value} without a recorded cause"
 
 
 __all__ = ["MapRunCoordinator", "MapRunNotRedrivable", "MapRunOutcome", "RECONCILE_EVERY"]

@@ -34,7 +34,9 @@ def after_progress(deps: Deps, arn: str, settle: dispatcher.Settle) -> None:
         # Closing: either EXPRESS children still run after a failure (wait for them), or a
         # finalizer is at work, or crashed; finish() takes over once its lease lapsed.
         if execs.running == 0:
-            closing = run.closing or Closing(MapRunStatus.FAILED)
+            closing = run.closing or Closing(
+                MapRunStatus.FAILED, asl_errors.MAP_RUN_FAILED,
+                "The Map Run was closing but its closing record was lost")
             finalizer.finish(deps, arn, closing.status, closing.error, closing.cause)
         return
     if run.status is not MapRunStatus.RUNNING:

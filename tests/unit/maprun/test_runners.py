@@ -332,3 +332,53 @@ def test_a_stale_delivery_taken_while_its_map_run_was_stopped_does_not_abort_the
     ended = world.coordinator.result(arn)
     assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(2)]
+
+
+def test_a_stop_message_that_comes_after_the_redrive_does_not_abort_the_redriven_run() -> None:
+    # Regression (chaos long form, the execution stopped during its Map Run and redriven while
+    # faults go on): StopExecution ended the execution, RedriveExecution made it RUNNING again,
+    # and only then the stop's control message (late: held by a killed control worker, or
+    # overtaken by the redrive) aborted the execution's open Map Run; the redriven execution
+    # failed with States.MapRunFailed and an empty cause.
+    world = World()
+    _parent(world, [{"id": i, "fail": False} for i in range(6)])
+    world.parents.advance(EXECUTION)
+    world.run_control()
+    world.run_segment()  # the first two children end
+    (map_run,) = world.store.list_for_execution(EXECUTION)
+    world.records.transition_execution(EXECUTION, ["RUNNING"], {"status": "ABORTED"})
+    # (the stop message is late)
+    world.records.transition_execution(
+        EXECUTION, ["ABORTED"],
+        {"status": "RUNNING", "redriveCount": 1, "redriveDate": world.clock.now},
+        {"type": "ExecutionRedriven", "timestamp": 0.0})
+    world.parents.redrive(EXECUTION)
+    world.bus.send_control(messages.STOP_EXECUTION, EXECUTION)  # the late stop message
+    world.run_control()
+    assert world.store.status(map_run) is MapRunStatus.RUNNING
+    _assert_redriven_to_the_end(world, map_run)
+
+
+def test_a_stop_message_aborts_the_map_run_of_a_stopped_execution() -> None:
+    world = World()
+    _parent(world, [{"id": i, "fail": False} for i in range(6)])
+    world.parents.advance(EXECUTION)
+    world.run_control()
+    (map_run,) = world.store.list_for_execution(EXECUTION)
+    world.records.transition_execution(EXECUTION, ["RUNNING"], {"status": "ABORTED"})
+    world.bus.send_control(messages.STOP_EXECUTION, EXECUTION)
+    world.run_control()
+    assert world.store.status(map_run) is MapRunStatus.ABORTED
+
+
+def test_a_map_run_read_by_its_parent_after_an_abort_says_why() -> None:
+    # A Map Run never fails its parent with an empty cause: an aborted one has no cause of
+    # its own (before: States.MapRunFailed with cause "").
+    world = World()
+    arn = world.start(request([{"id": 0, "fail": False}], max_concurrency=1))
+    world.run_control()
+    world.coordinator.abort(EXECUTION)
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.ABORTED
+    assert ended.error == "States.MapRunFailed"
+    assert ended.cause is not None and arn in ended.cause and "aborted" in ended.cause
