@@ -493,16 +493,22 @@ def test_parked_permits_stay_parked_while_messages_wait_in_the_queue() -> None:
     assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
 
 
-def test_a_message_a_worker_took_but_never_started_gets_its_children_dispatched_again() -> None:
-    # Regression (chaos long form): a children worker killed after the broker moved a message
-    # to its unacked set and before task_received started the leases left the child's permit
-    # parked for an hour, the execution RUNNING. The queue is not empty (a backlog), so the
-    # empty-queue rule does not apply; the unacked set names the message.
+def _sent_behind_a_backlog() -> tuple[World, str, list[messages.ChildBatch]]:
+    """A Map Run's one message, sent; the children queue holds other messages before it."""
     world = World()
     arn = world.start(request(items(2), max_concurrency=2))
     world.run_control()
     (batches, _, _) = world.bus.segments.popleft()
     world.bus.waiting = 7
+    return world, arn, batches
+
+
+def test_a_message_a_worker_took_but_never_started_gets_its_children_dispatched_again() -> None:
+    # Regression (chaos long form): a children worker killed after the broker moved a message
+    # to its unacked set and before task_received started the leases left the child's permit
+    # parked for an hour, the execution RUNNING. The queue is not empty (a backlog), so the
+    # empty-queue rule does not apply; the unacked set names the message.
+    world, arn, batches = _sent_behind_a_backlog()
     # taken by a worker that died: in the unacked set
     world.bus.reserved = [b.model_dump_json() for b in batches]
     world.clock.advance(2 * world.settings.limits.lease_seconds + 1)
@@ -522,11 +528,7 @@ def test_a_message_a_worker_took_but_never_started_gets_its_children_dispatched_
 
 
 def test_a_message_waiting_in_a_long_queue_keeps_its_parked_permits() -> None:
-    world = World()
-    arn = world.start(request(items(2), max_concurrency=2))
-    world.run_control()
-    (batches, _, _) = world.bus.segments.popleft()
-    world.bus.waiting = 7
+    world, arn, batches = _sent_behind_a_backlog()
     world.bus.reserved = []  # still queued: not in the unacked set
     for _ in range(3):
         world.clock.advance(world.settings.limits.lease_seconds * 3)
