@@ -148,6 +148,36 @@ def test_waiting_nested_executions_hold_no_worker_slot(e2e: E2E) -> None:
     assert sorted(o["id"] for o in json.loads(out["output"])) == list(range(total))
 
 
+def test_waiting_nested_executions_survive_killed_control_and_children_workers(
+        e2e: E2E) -> None:
+    """Every wait lives in Redis: with all nested executions waiting, both workers are killed
+    (SIGKILL) and started again; answering the tokens then completes the Map Run."""
+    ns, total = e2e.unique("nestkill"), 4
+    inner = _inner(e2e, {"Wait": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "probe-token",
+                       "Payload": {"probe": ns, "id.$": "$.n", "token.$": "$$.Task.Token"}},
+        "End": True}}, "Wait")
+    definition = distributed_map({"Nested": {**_start_task(inner, ".sync"),
+                                             "ResultSelector": {"out.$": "$.Output"},
+                                             "End": True}},
+                                 "Nested", ItemsPath="$.items", MaxConcurrency=total)
+    arn = e2e.start(e2e.create_machine(definition), {"items": [{"n": i} for i in range(total)]})
+    tokens = []
+    for _ in range(total):
+        popped = e2e.redis.blpop([f"probe:{ns}:tokens"], timeout=90)
+        assert popped is not None, f"only {len(tokens)} of {total} tokens handed out"
+        tokens.append(json.loads(popped[1]))
+    e2e.stack.restart_worker("control", kill=True)
+    e2e.stack.restart_worker("children-1", kill=True)
+    for token in tokens:
+        e2e.sfn.send_task_success(taskToken=token["token"], output=json.dumps({"id": token["id"]}))
+    out = e2e.wait(arn, timeout=120)
+    assert out["status"] == "SUCCEEDED", out
+    assert sorted(json.loads(o["out"])["id"] for o in json.loads(out["output"])) == \
+        list(range(total))
+
+
 def test_stopping_the_parent_stops_its_sync_nested_execution(e2e: E2E) -> None:
     inner = _inner(e2e, {"Long": {"Type": "Wait", "Seconds": 3600, "End": True}}, "Long")
     parent = e2e.start(e2e.create_machine({"StartAt": "Sync", "States": {
