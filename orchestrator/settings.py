@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -214,6 +214,16 @@ class IntegrationsSettings(BaseModel):
         60.0, gt=0, le=3600, description="Longest an HTTP Task's request may take "
         "(States.Http.Socket after that).",
     )
+    @field_validator("http_allowed_hosts")
+    @classmethod
+    def _host_entries(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            name, _, port = entry.removeprefix("*.").partition(":")
+            if not name or any(c in name for c in "/@ ") or (port and not port.isdigit()):
+                raise ValueError(f"{entry!r} is not a host name, host:port or *.suffix "
+                                 "(no scheme, no path)")
+        return entries
+
     s3_sdk: bool = Field(
         False, description="Run arn:aws:states:::aws-sdk:s3:<action> (getObject, putObject, "
         "listObjectsV2, headObject, deleteObject, copyObject) on the configured S3.",

@@ -19,22 +19,13 @@ import pytest
 from e2e_support import E2E, distributed_map, make_stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.integration.workers.loopback_http import (  # noqa: E402
-    LoopbackServer,
-    loopback_server,
-)
+from tests.integration.workers.loopback_http import LoopbackServer, server  # noqa: E402, F401
 
 pytestmark = pytest.mark.slow
 
 START = "arn:aws:states:::states:startExecution"
 HTTP = "arn:aws:states:::http:invoke"
 S3 = "arn:aws:states:::aws-sdk:s3:"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LoopbackServer]:
-    with loopback_server() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -115,37 +106,63 @@ def test_a_failed_nested_execution_fails_the_task_with_states_task_failed(e2e: E
 
 def test_nested_executions_in_distributed_map_children(e2e: E2E) -> None:
     inner = _doubling(e2e)
-    definition = distributed_map({"Nested": {**_start_task(inner, ".sync:2"),
-                                             "OutputPath": "$.Output", "End": True}},
-                                 "Nested", ItemsPath="$.items", MaxConcurrency=3)
-    out = e2e.run(definition, {"items": [{"n": i} for i in range(8)]}, timeout=120)
+    definition = distributed_map({
+        "Plain": {**_start_task(inner, ""), "ResultPath": "$.plain", "Next": "Nested"},
+        "Nested": {**_start_task(inner, ".sync:2"), "End": True,
+                   "ResultSelector": {"out.$": "$.Output", "input.$": "$.Input"}}},
+        "Plain", ItemsPath="$.items", MaxConcurrency=3)
+    arn = e2e.start(e2e.create_machine(definition), {"items": [{"n": i} for i in range(8)]})
+    out = e2e.wait(arn, timeout=120)
     assert out["status"] == "SUCCEEDED", out
-    assert json.loads(out["output"]) == [{"doubled": 2 * i} for i in range(8)]
+    results = json.loads(out["output"])
+    assert [r["out"] for r in results] == [{"doubled": 2 * i} for i in range(8)]
+    # Each child's nested executions name the child as the execution that started them.
+    children = {c["executionArn"] for c in e2e.children(e2e.wait_map_run(arn))}
+    assert {r["input"]["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"] for r in results} == children
+    started = e2e.sfn.list_executions(stateMachineArn=inner, maxResults=1000)["executions"]
+    assert len(started) == 16  # 8 plain starts (not waited for) and 8 .sync:2 starts
+
+
+def _token_waiting_map(e2e: E2E, ns: str, total: int, nested_task: dict[str, Any]) -> str:
+    """Start a Distributed Map whose children run ``nested_task`` (a startExecution Task) on a
+    nested machine that hands a task token out and waits; returns the execution once every
+    token is out (none answered yet)."""
+    inner = _inner(e2e, {"Wait": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "probe-token",
+                       "Payload": {"probe": ns, "id.$": "$.n", "token.$": "$$.Task.Token"}},
+        "End": True}}, "Wait")
+    nested_task["Parameters"]["StateMachineArn"] = inner
+    definition = distributed_map({"Nested": nested_task}, "Nested", ItemsPath="$.items",
+                                 MaxConcurrency=total)
+    return e2e.start(e2e.create_machine(definition), {"items": [{"n": i} for i in range(total)]})
+
+
+def _tokens(e2e: E2E, ns: str, total: int) -> list[dict[str, Any]]:
+    tokens: list[dict[str, Any]] = []
+    for _ in range(total):  # every nested execution hands its token out before any answer
+        popped = e2e.redis.blpop([f"probe:{ns}:tokens"], timeout=90)
+        assert popped is not None, f"only {len(tokens)} of {total} tokens handed out"
+        tokens.append(json.loads(popped[1]))
+    return tokens
+
+
+def _answer_and_wait(e2e: E2E, arn: str, tokens: list[dict[str, Any]]) -> list[Any]:
+    for token in tokens:
+        e2e.sfn.send_task_success(taskToken=token["token"], output=json.dumps({"id": token["id"]}))
+    out = e2e.wait(arn, timeout=120)
+    assert out["status"] == "SUCCEEDED", out
+    return list(json.loads(out["output"]))
 
 
 def test_waiting_nested_executions_hold_no_worker_slot(e2e: E2E) -> None:
     """Six Map children wait at once for nested executions that wait for task tokens, on
     a worker with two slots: waiting children and parents are suspended, not blocking."""
     ns, total = e2e.unique("nest"), 6
-    inner = _inner(e2e, {"Wait": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "Parameters": {"FunctionName": "probe-token",
-                       "Payload": {"probe": ns, "id.$": "$.n", "token.$": "$$.Task.Token"}},
-        "End": True}}, "Wait")
-    definition = distributed_map({"Nested": {**_start_task(inner, ".sync:2"),
-                                             "OutputPath": "$.Output", "End": True}},
-                                 "Nested", ItemsPath="$.items", MaxConcurrency=total)
-    arn = e2e.start(e2e.create_machine(definition), {"items": [{"n": i} for i in range(total)]})
-    tokens = []
-    for _ in range(total):  # every nested execution hands its token out before any answer
-        popped = e2e.redis.blpop([f"probe:{ns}:tokens"], timeout=90)
-        assert popped is not None, f"only {len(tokens)} of {total} tokens handed out"
-        tokens.append(json.loads(popped[1]))
-    for token in tokens:
-        e2e.sfn.send_task_success(taskToken=token["token"], output=json.dumps({"id": token["id"]}))
-    out = e2e.wait(arn, timeout=120)
-    assert out["status"] == "SUCCEEDED", out
-    assert sorted(o["id"] for o in json.loads(out["output"])) == list(range(total))
+    arn = _token_waiting_map(e2e, ns, total, {**_start_task("", ".sync:2"),
+                                               "OutputPath": "$.Output", "End": True})
+    tokens = _tokens(e2e, ns, total)
+    assert sorted(o["id"] for o in _answer_and_wait(e2e, arn, tokens)) == list(range(total))
 
 
 def test_waiting_nested_executions_survive_killed_control_and_children_workers(
@@ -153,29 +170,13 @@ def test_waiting_nested_executions_survive_killed_control_and_children_workers(
     """Every wait lives in Redis: with all nested executions waiting, both workers are killed
     (SIGKILL) and started again; answering the tokens then completes the Map Run."""
     ns, total = e2e.unique("nestkill"), 4
-    inner = _inner(e2e, {"Wait": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "Parameters": {"FunctionName": "probe-token",
-                       "Payload": {"probe": ns, "id.$": "$.n", "token.$": "$$.Task.Token"}},
-        "End": True}}, "Wait")
-    definition = distributed_map({"Nested": {**_start_task(inner, ".sync"),
-                                             "ResultSelector": {"out.$": "$.Output"},
-                                             "End": True}},
-                                 "Nested", ItemsPath="$.items", MaxConcurrency=total)
-    arn = e2e.start(e2e.create_machine(definition), {"items": [{"n": i} for i in range(total)]})
-    tokens = []
-    for _ in range(total):
-        popped = e2e.redis.blpop([f"probe:{ns}:tokens"], timeout=90)
-        assert popped is not None, f"only {len(tokens)} of {total} tokens handed out"
-        tokens.append(json.loads(popped[1]))
+    arn = _token_waiting_map(e2e, ns, total, {**_start_task("", ".sync"), "End": True,
+                                               "ResultSelector": {"out.$": "$.Output"}})
+    tokens = _tokens(e2e, ns, total)
     e2e.stack.restart_worker("control", kill=True)
     e2e.stack.restart_worker("children-1", kill=True)
-    for token in tokens:
-        e2e.sfn.send_task_success(taskToken=token["token"], output=json.dumps({"id": token["id"]}))
-    out = e2e.wait(arn, timeout=120)
-    assert out["status"] == "SUCCEEDED", out
-    assert sorted(json.loads(o["out"])["id"] for o in json.loads(out["output"])) == \
-        list(range(total))
+    outputs = _answer_and_wait(e2e, arn, tokens)
+    assert sorted(json.loads(o["out"])["id"] for o in outputs) == list(range(total))
 
 
 def test_stopping_the_parent_stops_its_sync_nested_execution(e2e: E2E) -> None:

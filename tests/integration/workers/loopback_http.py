@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
+
 
 @dataclass
 class Seen:
@@ -94,3 +96,10 @@ def loopback_server() -> Iterator[LoopbackServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LoopbackServer]:
+    """A loopback HTTP server for the tests of one module (import it into the module)."""
+    with loopback_server() as running:
+        yield running

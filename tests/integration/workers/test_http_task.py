@@ -12,19 +12,17 @@ from pydantic import SecretStr
 
 from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.settings import HttpConnection
-from tests.integration.workers.loopback_http import LoopbackServer, loopback_server
+from tests.integration.workers.loopback_http import (  # noqa: F401 - server is a fixture
+    LoopbackServer,
+    loopback_server,
+    server,
+)
 from workers.integrations import WorkerIntegrations
 from workers.integrations.http_task import HttpTask, form_pairs
 from workers.invoker import WorkerTaskInvoker
 
 BASIC = "arn:aws:events:us-east-1:000000000000:connection/basic/1"
 KEY = "arn:aws:events:us-east-1:000000000000:connection/key/2"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LoopbackServer]:
-    with loopback_server() as running:
-        yield running
 
 
 @pytest.fixture

@@ -161,3 +161,10 @@ def test_create_state_machine_refuses_what_the_settings_do_not_enable() -> None:
     on = StepFunctionsService(MemoryStore(), Settings(integrations=ON),
                               publisher=None)  # type: ignore[arg-type]
     assert on.validate_state_machine_definition({"definition": definition})["result"] == "OK"
+
+
+@pytest.mark.parametrize("entry", ["https://api.example.com", "api.example.com/v1", "host:http",
+                                   "", "user@host"])
+def test_an_allowed_host_that_is_not_a_host_is_refused_in_settings(entry: str) -> None:
+    with pytest.raises(ValueError, match="not a host name"):
+        IntegrationsSettings(http_allowed_hosts=[entry])
