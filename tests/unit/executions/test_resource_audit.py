@@ -1,12 +1,14 @@
-"""Every Task resource is either run or refused at create (issue 11: the audit table).
+"""Every Task resource and input type is either run or refused at create (issue 11: the audit).
 
 One table: resource -> accepted with nothing enabled, accepted with every integration enabled.
 A resource accepted here is one a worker or the control plane runs; everything else is refused
-with UNSUPPORTED_FEATURE at ``/States/T/Resource``, naming the state and the resource.
+with UNSUPPORTED_FEATURE at ``/States/T/Resource``, naming the state and the resource. A second
+table does the same for ItemReader resources and input types.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -168,3 +170,36 @@ def test_create_state_machine_refuses_what_the_settings_do_not_enable() -> None:
 def test_an_allowed_host_that_is_not_a_host_is_refused_in_settings(entry: str) -> None:
     with pytest.raises(ValueError, match="not a host name"):
         IntegrationsSettings(http_allowed_hosts=[entry])
+
+
+#: (ItemReader Resource, ReaderConfig.InputType or None, accepted)
+READERS = [
+    ("arn:aws:states:::s3:getObject", "CSV", True),
+    ("arn:aws:states:::s3:getObject", "JSON", True),
+    ("arn:aws:states:::s3:getObject", "JSONL", True),
+    ("arn:aws:states:::s3:getObject", "MANIFEST", True),
+    ("arn:aws:states:::s3:getObject", "PARQUET", True),  # pyarrow is in the dev extra
+    ("arn:aws:states:::s3:getObject", "XML", False),
+    ("arn:aws:states:::s3:listObjectsV2", None, True),
+    ("arn:aws:states:::dynamodb:scan", None, False),
+    ("arn:aws:states:::athena:getQueryResults", None, False),
+]
+
+
+@pytest.mark.parametrize(("resource", "input_type", "accepted"), READERS)
+def test_every_item_reader_and_input_type_is_read_or_refused_at_create(
+        resource: str, input_type: str | None, accepted: bool) -> None:
+    reader: dict[str, Any] = {"Resource": resource, "Parameters": {"Bucket": "b", "Key": "k"}}
+    if input_type is not None:
+        reader["ReaderConfig"] = {"InputType": input_type}
+    if resource.endswith("listObjectsV2"):
+        reader["Parameters"] = {"Bucket": "b"}
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "ItemReader": reader, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    service = StepFunctionsService(MemoryStore(), Settings(), publisher=None)  # type: ignore[arg-type]
+    answer = service.validate_state_machine_definition({"definition": json.dumps(definition)})
+    assert (answer["result"] == "OK") is accepted, answer
+    if not accepted:
+        assert all(d["location"].startswith("/States/M/ItemReader") for d in answer["diagnostics"])
