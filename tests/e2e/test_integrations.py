@@ -19,7 +19,7 @@ import pytest
 from e2e_support import E2E, distributed_map, make_stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.integration.workers.loopback_http import LoopbackServer, server  # noqa: E402, F401
+from tests.integration.integrations.loopback_http import LoopbackServer, server  # noqa: E402, F401
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.settings import HttpConnection
-from tests.integration.workers.loopback_http import (  # noqa: F401 - server is a fixture
+from tests.integration.integrations.loopback_http import (  # noqa: F401 - server is a fixture
     LoopbackServer,
     loopback_server,
     server,
