@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.asl import ItemReaderRequest
 from orchestrator.asl.errors import ItemReaderFailed
 from orchestrator.readers import Item, open_items
 
@@ -24,7 +25,7 @@ def get_object(bucket: str, key: str, **config: Any) -> dict[str, Any]:
 
 
 def read_all(reader: dict[str, Any], s3: Any, cursor: dict[str, Any] | None = None) -> list[Item]:
-    with open_items(reader, None, s3, cursor=cursor) as stream:
+    with open_items(ItemReaderRequest.of_asl(reader), None, s3, cursor=cursor) as stream:
         return list(stream)
 
 
@@ -33,7 +34,7 @@ def resumed_everywhere(reader: dict[str, Any], s3: Any) -> list[list[Item]]:
     results = []
     total = len(read_all(reader, s3))
     for cut in range(total + 1):
-        stream = open_items(reader, None, s3)
+        stream = open_items(ItemReaderRequest.of_asl(reader), None, s3)
         iterator = iter(stream)
         head = [next(iterator) for _ in range(cut)]
         cursor = json.loads(json.dumps(stream.cursor()))  # must survive a JSON round trip
@@ -73,7 +74,7 @@ def test_csv_resume_reads_from_the_byte_offset_not_the_start(
 ) -> None:
     put("c.csv", CSV)
     reader = get_object(bucket, "c.csv", InputType="CSV", CSVHeaderLocation="FIRST_ROW")
-    stream = open_items(reader, None, recording_s3)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, recording_s3)
     next(iter(stream))
     cursor = stream.cursor()
     stream.close()
@@ -101,7 +102,7 @@ def test_max_items_truncates_and_holds_across_resume(s3_client: Any, bucket: str
     put("n.csv", b"n\n" + b"".join(b"%d\n" % i for i in range(10)))
     reader = get_object(bucket, "n.csv", InputType="CSV", CSVHeaderLocation="FIRST_ROW", MaxItems=4)
     assert [item.value["n"] for item in read_all(reader, s3_client)] == ["0", "1", "2", "3"]
-    stream = open_items(reader, None, s3_client)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, s3_client)
     iterator = iter(stream)
     next(iterator), next(iterator), next(iterator)
     assert [item.value["n"] for item in read_all(reader, s3_client, stream.cursor())] == ["3"]
@@ -234,7 +235,7 @@ def test_bad_utf8_in_csv_names_bucket_key_and_line(s3_client: Any, bucket: str, 
 def test_resume_fails_when_the_object_was_replaced(s3_client: Any, bucket: str, put: Put) -> None:
     put("c.csv", CSV)
     reader = get_object(bucket, "c.csv", InputType="CSV", CSVHeaderLocation="FIRST_ROW")
-    stream = open_items(reader, None, s3_client)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, s3_client)
     next(iter(stream))
     cursor = stream.cursor()
     stream.close()
@@ -256,7 +257,7 @@ def test_a_json_item_nested_too_deeply_fails_the_reader_naming_item_and_position
     s3_client: Any, bucket: str, put: Put, depth: int
 ) -> None:
     put("deep.json", b'[{"ok": 1}, ' + nested(depth) + b"]")
-    with open_items(get_object(bucket, "deep.json", InputType="JSON"), None, s3_client) as stream:
+    with open_items(ItemReaderRequest.of_asl(get_object(bucket, "deep.json", InputType="JSON")), None, s3_client) as stream:
         items = iter(stream)
         assert next(items).value == {"ok": 1}
         with pytest.raises(ItemReaderFailed) as caught:
