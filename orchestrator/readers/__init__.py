@@ -32,7 +32,7 @@ from orchestrator.readers._depth import check_item
 from orchestrator.readers._inline import InlineItems
 from orchestrator.readers._listing import FlattenItems, ListingItems
 from orchestrator.readers._manifests import ManifestItems
-from orchestrator.readers._objects import open_object
+from orchestrator.readers._objects import ObjectItems, open_object
 
 __all__ = ["MAX_ITEMS_CEILING", "STATE_DATA", "Item", "ItemStream", "open_items", "parquet_readable"]
 
@@ -67,6 +67,19 @@ class ItemStream:
                                      else iter(self._reader))
             self._iter = inner if self._limit is None else islice(inner, self._limit)
         return self._iter
+
+    def json_texts(self) -> Iterator[str] | None:
+        """The items as compact JSON texts, when the source can write them directly (CSV).
+
+        None when it cannot (then iterate the stream). Use one or the other, not both; the
+        cursor is the same either way.
+        """
+        reader = self._reader
+        if self._iter is not None or not isinstance(reader, ObjectItems) \
+                or not reader.writes_json_texts:
+            return None
+        texts = reader.json_texts()
+        return texts if self._limit is None else islice(texts, self._limit)
 
     def cursor(self) -> dict[str, Any]:
         """JSON-serialisable position right after the last item yielded."""

@@ -35,11 +35,13 @@ only chunks that hold two quotes in a row pay for this).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, chain
 from typing import Any
 
 from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.jsontext import dumps
 
 DELIMITERS: dict[str, str] = {
     "COMMA": ",",
@@ -62,6 +64,13 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 # field may be as large as an item may be.
 if csv.field_size_limit() < MAX_RECORD_BYTES:
     csv.field_size_limit(MAX_RECORD_BYTES)
+
+
+def _escapes_pattern(delimiter: str) -> re.Pattern[bytes]:
+    """Bytes that make a field need JSON escaping: quote (quoting rules too), backslash, and
+    control characters except line ends and a TAB delimiter (never inside an unquoted field)."""
+    controls = [c for c in range(0x20) if c not in (0x0A, 0x0D) and chr(c) != delimiter]
+    return re.compile(b'["\\\\' + b"".join(re.escape(bytes([c])) for c in controls) + b"]")
 
 
 def check_headers(headers: Sequence[str]) -> list[str]:
@@ -128,6 +137,12 @@ class CsvRecords:
         self._first_line = 0
         self._reader: Any = None
         self._doubled: set[int] = set()
+        # Whether the chunk being parsed holds no character that JSON escapes (line ends
+        # aside), and whether the last record was one physical line: then its fields are
+        # written into JSON as they are.
+        self._plain = False
+        self._single_line = False
+        self._escapes = _escapes_pattern(self._delimiter)
 
     # -- position -------------------------------------------------------------------------
 
@@ -143,6 +158,31 @@ class CsvRecords:
     # -- iteration ------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict[str, str]]:
+        for headers, row in self._rows():
+            yield dict(zip(headers, row))
+
+    def json_texts(self) -> Iterator[str]:
+        """The records as compact JSON object texts, exactly ``jsontext.dumps`` of each dict.
+
+        A record on one line of a chunk that holds nothing JSON escapes (no quote, backslash
+        or control character) is formatted straight from its fields, without a dict or the
+        encoder; any other record goes through ``dumps``. Same records, order and cursor as
+        iterating the dicts.
+        """
+        fmt = ""
+        width = 0
+        for headers, row in self._rows():
+            if not fmt:
+                fmt = "{" + ",".join(dumps(h).replace("%", "%%") + ':"%s"'
+                                     for h in headers) + "}"
+                width = len(headers)
+            if self._plain and self._single_line and len(row) == width:
+                yield fmt % tuple(row)
+            else:
+                yield dumps(dict(zip(headers, row)))
+
+    def _rows(self) -> Iterator[tuple[list[str], list[str]]]:
+        """(header, padded record) of every data record; sets :attr:`_single_line` per record."""
         reader = csv.reader(
             chain.from_iterable(self._lines()),
             delimiter=self._delimiter,
@@ -172,15 +212,17 @@ class CsvRecords:
             pad = [""] * width
             last = reader.line_num
             for row in reader:
+                line = reader.line_num
                 if self._doubled:
-                    row = self._undouble(row, last, reader.line_num)
-                last = reader.line_num
+                    row = self._undouble(row, last, line)
+                self._single_line = line == last + 1
+                last = line
                 size = len(row)
                 if size < width:
                     if not size:
                         continue
                     row += pad[size:]
-                yield dict(zip(headers, row))
+                yield headers, row
         except csv.Error as exc:
             line = self._start_line + reader.line_num
             raise ItemReaderFailed(
@@ -215,14 +257,19 @@ class CsvRecords:
                 continue
             carry = data[cut:]
             lines = data[:cut].splitlines(True)
-            yield self._table(lines, offset, local_line, b'""' in data)
+            yield self._table(lines, offset, local_line, b'""' in data, self._is_plain(data))
             offset = self._ends[-1]
             local_line += len(lines)
         if carry:
-            yield self._table(carry.splitlines(True), offset, local_line, b'""' in carry)
+            yield self._table(carry.splitlines(True), offset, local_line, b'""' in carry,
+                              self._is_plain(carry))
+
+    def _is_plain(self, data: bytes) -> bool:
+        """Whether no field of these lines can hold a character JSON escapes."""
+        return self._escapes.search(data) is None
 
     def _table(
-        self, lines: list[bytes], offset: int, local_line: int, doubled: bool
+        self, lines: list[bytes], offset: int, local_line: int, doubled: bool, plain: bool
     ) -> list[str]:
         try:
             decoded = list(map(bytes.decode, lines))
@@ -231,6 +278,7 @@ class CsvRecords:
             raise  # pragma: no cover - _bad_utf8 always raises
         self._ends = list(accumulate(map(len, lines), initial=offset))
         self._first_line = local_line
+        self._plain = plain
         if doubled:
             self._doubled = {local_line + i + 1 for i, text in enumerate(decoded)
                              if '""' in text}

@@ -112,7 +112,30 @@ class ObjectItems(Reader):
 
     _yielded = 0
 
-    def _generate(self) -> Iterator[Item]:
+    @property
+    def writes_json_texts(self) -> bool:
+        """Whether :meth:`json_texts` can give the items as JSON texts (CSV rows)."""
+        return self._type is InputType.CSV and self._gen is None
+
+    def json_texts(self) -> Iterator[str]:
+        """The items as compact JSON texts instead of :class:`Item` values (CSV only).
+
+        Same items, order, indexes and cursor as iterating; for a consumer that needs only
+        the JSON of each item (no ItemSelector): no dict is built for a plain row.
+        """
+        if not self.writes_json_texts:
+            raise ValueError("json_texts() is for a CSV reader that has not started")
+        self._gen = gen = self._texts()
+        return gen
+
+    def _texts(self) -> Iterator[str]:
+        records = self._records()
+        assert isinstance(records, CsvRecords)
+        for text in records.json_texts():
+            self._next += 1
+            yield text
+
+    def _records(self) -> Any:
         state = self._state
         where = describe(self._bucket, self._key)
         offset = int(state.get("offset", 0)) if self._type is not InputType.JSON else 0
@@ -136,7 +159,7 @@ class ObjectItems(Reader):
                 headers = config.csv_headers
             self._parser = records = CsvRecords(
                 chunks,
-                delimiter=config.csv_delimiter,
+                delimiter=config.csv_delimiter.value,
                 header_location=location,
                 headers=headers,
                 where=where,
@@ -150,6 +173,10 @@ class ObjectItems(Reader):
             done = int(state.get("done", 0))
             if done:
                 records = islice(records, done, None)
+        return records
+
+    def _generate(self) -> Iterator[Item]:
+        records = self._records()
         source = s3_source(self._bucket, self._key)
         if self._type is InputType.JSON:
             for value in records:

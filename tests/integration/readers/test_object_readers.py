@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator.asl import ItemReaderRequest
 from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.jsontext import dumps
 from orchestrator.readers import Item, open_items
 
 Put = Callable[[str, bytes], str]
@@ -283,3 +284,36 @@ def test_an_item_nested_at_the_limit_is_read(s3_client: Any, bucket: str, put: P
     put("edge.json", b"[" + nested(256) + b"]")
     items = read_all(get_object(bucket, "edge.json", InputType="JSON"), s3_client)
     assert len(items) == 1
+
+
+@pytest.mark.parametrize("max_items", [None, 2])
+def test_csv_json_texts_match_the_items_and_resume_at_every_cut(
+    s3_client: Any, bucket: str, put: Put, max_items: int | None
+) -> None:
+    put("exports/texts.csv", CSV + b"c-004,3,EU\r\n\r\nc-005,\\,,US\n")
+    config: dict[str, Any] = {"InputType": "CSV"}
+    if max_items is not None:
+        config["MaxItems"] = max_items
+    reader = ItemReaderRequest.of_asl(get_object(bucket, "exports/texts.csv", **config))
+    expected = [dumps(item.value) for item in read_all(reader.to_asl(), s3_client)]
+    assert len(expected) == (max_items or 5)
+    for cut in range(len(expected) + 1):
+        stream = open_items(reader, None, s3_client)
+        texts = stream.json_texts()
+        assert texts is not None
+        head = [next(texts) for _ in range(cut)]
+        cursor = json.loads(json.dumps(stream.cursor()))
+        stream.close()
+        with open_items(reader, None, s3_client, cursor=cursor) as rest:
+            tail = rest.json_texts()
+            assert tail is not None
+            assert head + list(tail) == expected, cut
+
+
+def test_json_objects_have_no_json_texts_path(s3_client: Any, bucket: str, put: Put) -> None:
+    put("exports/rows.json", b'[{"a": 1}]')
+    with open_items(ItemReaderRequest.of_asl(get_object(bucket, "exports/rows.json",
+                                                        InputType="JSON")),
+                    None, s3_client) as stream:
+        assert stream.json_texts() is None
+        assert [item.value for item in stream] == [{"a": 1}]
