@@ -44,6 +44,9 @@ CHUNK_ITEMS = 20_000
 #: One feeder call reads at most this many items, then hands over to a fresh call, so that
 #: dispatching and feeding interleave on the control workers.
 ITEMS_PER_CALL = 200_000
+#: Rows a CSV reader hands over at a time when it writes their JSON itself (the cursor is exact
+#: after each block; a chunk of children may hold up to one block more than CHUNK_ITEMS).
+BLOCK_ROWS = 1000
 #: The feed lease: short, renewed while the feeder reads (a killed control process frees it
 #: within seconds; docs/architecture.md invariant 11).
 LEASE_MS = 15_000
@@ -90,9 +93,13 @@ class _Feeder:
 
         stream = open_items(request.reader, request.items, self.deps.s3, cursor=state.cursor)
         # Without an ItemSelector a CSV reader writes each row's JSON itself (no dict, no
-        # Item, one concatenation per batch): most of the control plane's time per item.
-        texts = stream.json_texts() if template is None else None
-        batcher = Batcher(MapRunPlan.of(request).batching, texts=texts is not None)
+        # Item, one join per batch), a block of rows at a time: most of the control plane's
+        # time per item.
+        rule = MapRunPlan.of(request).batching
+        # A block is about one batch, so a chunk overshoots CHUNK/CHUNK_ITEMS by one at most.
+        rows = max(64, min(BLOCK_ROWS, rule.max_items or 0)) if rule is not None else 64
+        blocks = stream.json_blocks(rows) if template is None else None
+        batcher = Batcher(rule, texts=blocks is not None)
         batcher.restore(state.carried)
         pending: list[Batch] = []
         failed: list[tuple[int, dict[str, str]]] = []
@@ -100,26 +107,20 @@ class _Feeder:
         done = True
         more = False
         try:
-            for value in (texts if texts is not None else self._selected(
+            for group in (blocks if blocks is not None else self._selected(
                     stream, template, request.effective_input, base_context, failed,
                     lambda: next_index + len(pending) + len(failed))):
-                items_read += 1
-                if value is _FAILED:
-                    pass
-                elif texts is None:
-                    for batch in batcher.add(value):
+                if blocks is not None:
+                    items_read += len(group)
+                    for batch in batcher.add_texts(group):
                         pending.append(batch)
                         chunk_items += batch.items
-                elif batcher.can_push_text:
-                    closed = batcher.push_text(value)
-                    if closed is None:
-                        continue
-                    pending.append(closed)
-                    chunk_items += closed.items
                 else:
-                    for batch in batcher.add_text(value):
-                        pending.append(batch)
-                        chunk_items += batch.items
+                    items_read += 1
+                    if group is not _FAILED:
+                        for batch in batcher.add(group):
+                            pending.append(batch)
+                            chunk_items += batch.items
                 if len(pending) + len(failed) >= CHUNK or chunk_items >= CHUNK_ITEMS:
                     next_index = self._flush(run, pending, failed, next_index,
                                              FeedState(stream.cursor(), 0, batcher.carried))

@@ -68,18 +68,18 @@ class ItemStream:
             self._iter = inner if self._limit is None else islice(inner, self._limit)
         return self._iter
 
-    def json_texts(self) -> Iterator[str] | None:
-        """The items as compact JSON texts, when the source can write them directly (CSV).
+    def json_blocks(self, rows: int) -> Iterator[list[str]] | None:
+        """The items as lists of up to ``rows`` compact JSON texts, when the source can write
+        them directly (CSV); :meth:`cursor` is exact after each list.
 
-        None when it cannot (then iterate the stream). Use one or the other, not both; the
-        cursor is the same either way.
+        None when it cannot (then iterate the stream). Use one or the other, not both.
         """
         reader = self._reader
         if self._iter is not None or not isinstance(reader, ObjectItems) \
                 or not reader.writes_json_texts:
             return None
-        texts = reader.json_texts()
-        return texts if self._limit is None else islice(texts, self._limit)
+        blocks = reader.json_blocks(rows)
+        return blocks if self._limit is None else _truncated(blocks, self._limit)
 
     def cursor(self) -> dict[str, Any]:
         """JSON-serialisable position right after the last item yielded."""
@@ -99,6 +99,16 @@ class ItemStream:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _truncated(blocks: Iterator[list[str]], limit: int) -> Iterator[list[str]]:
+    """The first ``limit`` texts of ``blocks`` (MaxItems), still in blocks."""
+    for block in blocks:
+        if len(block) >= limit:
+            yield block[:limit]
+            return
+        limit -= len(block)
+        yield block
 
 
 def open_items(

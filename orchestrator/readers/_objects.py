@@ -114,26 +114,26 @@ class ObjectItems(Reader):
 
     @property
     def writes_json_texts(self) -> bool:
-        """Whether :meth:`json_texts` can give the items as JSON texts (CSV rows)."""
+        """Whether :meth:`json_blocks` can give the items as JSON texts (CSV rows)."""
         return self._type is InputType.CSV and self._gen is None
 
-    def json_texts(self) -> Iterator[str]:
-        """The items as compact JSON texts instead of :class:`Item` values (CSV only).
+    def json_blocks(self, rows: int) -> Iterator[list[str]]:
+        """The items as lists of compact JSON texts instead of :class:`Item` values (CSV).
 
-        Same items, order, indexes and cursor as iterating; for a consumer that needs only
-        the JSON of each item (no ItemSelector): no dict is built for a plain row.
+        Same items, order and indexes as iterating; :meth:`cursor` is exact after each list.
+        For a consumer that needs only the JSON of each item (no ItemSelector).
         """
         if not self.writes_json_texts:
-            raise ValueError("json_texts() is for a CSV reader that has not started")
-        self._gen = gen = self._texts()
+            raise ValueError("json_blocks() is for a CSV reader that has not started")
+        self._gen = gen = self._blocks(rows)
         return gen
 
-    def _texts(self) -> Iterator[str]:
+    def _blocks(self, rows: int) -> Iterator[list[str]]:
         records = self._records()
         assert isinstance(records, CsvRecords)
-        for text in records.json_texts():
-            self._next += 1
-            yield text
+        for block in records.json_blocks(rows):
+            self._next += len(block)
+            yield block
 
     def _records(self) -> Any:
         state = self._state

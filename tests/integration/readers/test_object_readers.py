@@ -287,7 +287,7 @@ def test_an_item_nested_at_the_limit_is_read(s3_client: Any, bucket: str, put: P
 
 
 @pytest.mark.parametrize("max_items", [None, 2])
-def test_csv_json_texts_match_the_items_and_resume_at_every_cut(
+def test_csv_json_blocks_match_the_items_and_resume_at_every_cut(
     s3_client: Any, bucket: str, put: Put, max_items: int | None
 ) -> None:
     put("exports/texts.csv", CSV + b"c-004,3,EU\r\n\r\nc-005,\\,,US\n")
@@ -299,15 +299,15 @@ def test_csv_json_texts_match_the_items_and_resume_at_every_cut(
     assert len(expected) == (max_items or 5)
     for cut in range(len(expected) + 1):
         stream = open_items(reader, None, s3_client)
-        texts = stream.json_texts()
-        assert texts is not None
-        head = [next(texts) for _ in range(cut)]
+        blocks = stream.json_blocks(1)
+        assert blocks is not None
+        head = [text for _ in range(cut) for text in next(blocks)]
         cursor = json.loads(json.dumps(stream.cursor()))
         stream.close()
         with open_items(reader, None, s3_client, cursor=cursor) as rest:
-            tail = rest.json_texts()
+            tail = rest.json_blocks(2)
             assert tail is not None
-            assert head + list(tail) == expected, cut
+            assert head + [text for block in tail for text in block] == expected, cut
 
 
 def test_json_objects_have_no_json_texts_path(s3_client: Any, bucket: str, put: Put) -> None:
@@ -315,5 +315,5 @@ def test_json_objects_have_no_json_texts_path(s3_client: Any, bucket: str, put: 
     with open_items(ItemReaderRequest.of_asl(get_object(bucket, "exports/rows.json",
                                                         InputType="JSON")),
                     None, s3_client) as stream:
-        assert stream.json_texts() is None
+        assert stream.json_blocks(10) is None
         assert [item.value for item in stream] == [{"a": 1}]

@@ -82,22 +82,19 @@ RULES = [None, {"MaxItemsPerBatch": 3}, {"MaxItemsPerBatch": 3, "BatchInput": {"
          {"MaxInputBytesPerBatch": 40}, {"MaxItemsPerBatch": 2, "MaxInputBytesPerBatch": 40}]
 
 
-def _text_batches(config: dict | None, items: list, *, restart_at: int | None = None
-                  ) -> list[tuple[str, int]]:
-    """Batches from items given as JSON texts (a reader that writes JSON), as a reader feeds
-    them: push_text where it applies, add_text otherwise; optionally restarted midway."""
+def _text_batches(config: dict | None, items: list, *, block: int = 1,
+                  restart_at: int | None = None) -> list[tuple[str, int]]:
+    """Batches from items given as JSON texts in blocks (a reader that writes JSON);
+    optionally restarted (carried batch persisted and restored) before block ``restart_at``."""
     batcher = Batcher(BatchRule.of(config), texts=True)
     out = []
-    for position, item in enumerate(items):
-        if position == restart_at:
+    texts = [dumps(item) for item in items]
+    for number, start in enumerate(range(0, len(texts), block)):
+        if number == restart_at:
             carried = batcher.carried
             batcher = Batcher(BatchRule.of(config), texts=True)
             batcher.restore(carried)
-        if batcher.can_push_text:
-            closed = batcher.push_text(dumps(item))
-            out.extend([closed] if closed is not None else [])
-        else:
-            out.extend(batcher.add_text(dumps(item)))
+        out.extend(batcher.add_texts(texts[start:start + block]))
     out.extend(batcher.flush())
     return [(b.input_json, b.items) for b in out]
 
@@ -114,13 +111,17 @@ def _value_batches(config: dict | None, items: list) -> list[tuple[str, int]]:
 def test_batches_of_json_texts_are_byte_identical_to_batches_of_values() -> None:
     items = [{"id": str(i), "name": "ü" * (i % 4)} for i in range(11)]
     for config in RULES:
-        assert _text_batches(config, items) == _value_batches(config, items), config
+        for block in (1, 2, 3, 4, 7, 50):
+            assert _text_batches(config, items, block=block) == _value_batches(config, items), (
+                config, block)
 
 
 def test_open_batch_of_texts_survives_a_restart_into_either_mode() -> None:
     items = [{"id": str(i)} for i in range(8)]
     rule = {"MaxItemsPerBatch": 3}
-    assert _text_batches(rule, items, restart_at=4) == _value_batches(rule, items)
+    for block, restart_at in ((1, 4), (2, 1), (5, 1)):
+        assert _text_batches(rule, items, block=block, restart_at=restart_at) == (
+            _value_batches(rule, items))
     # A batch carried by the text path reopens in the value path (an ItemSelector-less CSV
     # run resumed by code that reads values) and the other way round.
     texts = Batcher(BatchRule.of(rule), texts=True)

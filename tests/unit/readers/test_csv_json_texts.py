@@ -45,34 +45,44 @@ def _with_positions(records: CsvRecords, values: Iterator[Any]) -> list[tuple[An
     return [(value, records.position()) for value in values]
 
 
+def _resumed(data: bytes, position: dict[str, Any], options: dict[str, Any]) -> CsvRecords:
+    opts = {"delimiter": None, "header_location": "FIRST_ROW", **options}
+    opts["headers"] = position["headers"]
+    return CsvRecords([data[position["offset"]:]], offset=position["offset"],
+                      line=position["line"], **opts)
+
+
 @pytest.mark.parametrize("chunk", [1, 3, 7, 9, 1 << 20])
 @pytest.mark.parametrize(("data", "options"), [c[1:] for c in ALL], ids=[c[0] for c in ALL])
 def test_json_texts_are_the_dumps_of_the_records_with_the_same_cursor(
     data: bytes, options: dict[str, Any], chunk: int
 ) -> None:
     dicts = _records(data, chunk, options)
-    expected = [(dumps(record), position)
+    expected = [([dumps(record)], position)
                 for record, position in _with_positions(dicts, iter(dicts))]
     texts = _records(data, chunk, options)
-    assert _with_positions(texts, texts.json_texts()) == expected
+    assert _with_positions(texts, texts.json_blocks(1)) == expected
+
+
+@pytest.mark.parametrize("rows", [2, 3, 1000])
+@pytest.mark.parametrize(("data", "options"), [c[1:] for c in ALL], ids=[c[0] for c in ALL])
+def test_blocks_of_texts_resume_exactly_after_each_block(
+    data: bytes, options: dict[str, Any], rows: int
+) -> None:
+    expected = [dumps(record) for record in _records(data, 1 << 20, options)]
+    texts = _records(data, 5, options)
+    seen: list[str] = []
+    for block in texts.json_blocks(rows):
+        assert 0 < len(block) <= rows
+        seen += block
+        rest = [t for b in _resumed(data, texts.position(), options).json_blocks(rows) for t in b]
+        assert seen + rest == expected
+    assert seen == expected
 
 
 def test_plain_rows_skip_the_encoder_and_read_back_as_the_records() -> None:
     data = b"id,name\n" + b"".join(b"%d,item-%d\n" % (i, i) for i in range(1000))
-    texts = list(_records(data, 4096, {}).json_texts())
-    assert [json.loads(t) for t in texts] == [{"id": str(i), "name": f"item-{i}"}
-                                              for i in range(1000)]
-
-
-def test_resuming_at_a_position_continues_with_the_same_texts() -> None:
-    data = b'a,b\n1,2\n"x\ny",3\n4,5\n6,7\n'
-    first = _records(data, 5, {})
-    texts = first.json_texts()
-    taken = [next(texts), next(texts)]
-    position = first.position()
-    rest = CsvRecords([data[position["offset"]:]], delimiter=None, header_location="FIRST_ROW",
-                      headers=position["headers"], offset=position["offset"],
-                      line=position["line"])
-    assert taken + list(rest.json_texts()) == [
-        dumps(r) for r in _records(data, 1 << 20, {})
-    ]
+    blocks = list(_records(data, 4096, {}).json_blocks(300))
+    assert [len(b) for b in blocks] == [300, 300, 300, 100]
+    assert [json.loads(t) for b in blocks for t in b] == [
+        {"id": str(i), "name": f"item-{i}"} for i in range(1000)]
