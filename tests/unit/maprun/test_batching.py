@@ -8,13 +8,17 @@ from orchestrator.maprun.batching import Batcher, dumps
 from orchestrator.maprun.plan import BatchRule
 
 
-def _run(config: dict | None, items: list) -> list[tuple[dict, int]]:
+def _value_batches(config: dict | None, items: list) -> list[tuple[str, int]]:
     batcher = Batcher(BatchRule.of(config))
     out = []
     for item in items:
         out.extend(batcher.add(item))
     out.extend(batcher.flush())
-    return [(json.loads(b.input_json), b.items) for b in out]
+    return [(b.input_json, b.items) for b in out]
+
+
+def _run(config: dict | None, items: list) -> list[tuple[dict, int]]:
+    return [(json.loads(text), n) for text, n in _value_batches(config, items)]
 
 
 def test_without_batcher_each_item_is_a_child_input() -> None:
@@ -95,15 +99,6 @@ def _text_batches(config: dict | None, items: list, *, block: int = 1,
             batcher = Batcher(BatchRule.of(config), texts=True)
             batcher.restore(carried)
         out.extend(batcher.add_texts(texts[start:start + block]))
-    out.extend(batcher.flush())
-    return [(b.input_json, b.items) for b in out]
-
-
-def _value_batches(config: dict | None, items: list) -> list[tuple[str, int]]:
-    batcher = Batcher(BatchRule.of(config))
-    out = []
-    for item in items:
-        out.extend(batcher.add(item))
     out.extend(batcher.flush())
     return [(b.input_json, b.items) for b in out]
 
