@@ -23,6 +23,10 @@ that also keeps each chunk's line-end byte offsets, so the byte offset after any
 record is known from ``reader.line_num`` without per-row bookkeeping: that offset is
 the resume cursor, and a resumed parser starts reading at it (HTTP Range).
 
+:meth:`CsvRecords.json_blocks` gives the records as their compact JSON texts instead of dicts
+(for a Map Run without ItemSelector): a chunk is searched once for the bytes JSON would escape,
+and the one-line records of a chunk without any are formatted from their fields directly.
+
 Decisions on unverified points: blank lines (no characters at all) are skipped,
 like the trailing newline; a UTF-8 byte order mark is kept as part of the first
 header name (header names are verbatim); the header limit counts the header record
