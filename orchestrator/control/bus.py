@@ -25,15 +25,10 @@ class CeleryBus:
 
     def send_segment(self, batches: Sequence[messages.ChildBatch], map_run_arn: str,
                      segment: str) -> None:
-        """One chord: a ``run_children`` message per batch, closed by ``close_segment``.
-
-        Each message names its children in ``argsrepr`` (what Flower and the logs show):
-        otherwise Celery builds a ``saferepr`` of the whole payload, up to 256 KiB of input
-        per child, on every send.
-        """
-        header = [signature(messages.RUN_CHILDREN, args=[b.model_dump(mode="json")],
-                            queue=self.settings.celery.children_queue,
-                            argsrepr=_children_repr(b), kwargsrepr="{}") for b in batches]
+        """One chord: a ``run_children`` message per batch, closed by ``close_segment``."""
+        header = [signature(messages.RUN_CHILDREN, args=[b.model_dump_json()],
+                            argsrepr=messages.argsrepr("batch", map_run_arn, len(b.children)),
+                            queue=self.settings.celery.children_queue) for b in batches]
         body = signature(messages.CLOSE_SEGMENT, args=[map_run_arn, segment],
                          queue=self.settings.celery.control_queue)
         chord(header, body).apply_async()
@@ -46,9 +41,3 @@ class CeleryBus:
             link=signature(messages.TASK_DONE, queue=self.settings.celery.control_queue),
         ).apply_async()
 
-
-def _children_repr(batch: messages.ChildBatch) -> str:
-    """A short ``argsrepr`` of a ``run_children`` message: its Map Run and child indexes."""
-    indexes = [child.index for child in batch.children]
-    shown = f"{indexes[0]}..{indexes[-1]}" if len(indexes) > 2 else ",".join(map(str, indexes))
-    return f"[{batch.map_run_arn} segment {batch.segment} children {shown}]"
