@@ -31,6 +31,7 @@ from orchestrator.asl import (
     ExecutionInfo,
     Failed,
     InvalidDefinition,
+    StatesError,
     Ports,
     StateMachine,
     Succeeded,
@@ -44,6 +45,7 @@ from orchestrator.asl.ports import MapRunResultRequest, Request, request_from_di
 from orchestrator.control.callbacks import CallbackWaits
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.executions.arns import parse_execution_arn
+from orchestrator.executions.binding import BindingError, MapRunBinding, binding_from_tags
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
@@ -367,6 +369,15 @@ class ParentRunner:
             checkpoint.resolve(answer.get("v"))
         return True
 
+    def _binding(self, arn: str, request: DistributedMapRequest) -> MapRunBinding:
+        """The rate limits and pools the state machine's stepmap tags give this Map Run."""
+        ex = self.records.get_execution(arn) or {}
+        sm = self.records.get_state_machine(ex.get("stateMachineArn") or "") if ex else None
+        try:
+            return binding_from_tags((sm or {}).get("tags") or [], request.state_name)
+        except BindingError as exc:
+            raise StatesError(RUNTIME, str(exc)) from None
+
     def _answer(self, arn: str, sequence: int, request: Request, *,
                 retime: bool) -> dict[str, Any] | None:
         """The answer to one request in journal form (``{"v"}`` / ``{"e", "c"}``), or None.
@@ -394,7 +405,10 @@ class ParentRunner:
                 return None
             return {"v": None}
         if isinstance(request, DistributedMapRequest):
-            return {"v": self.map_runs.start(request, arn)}
+            try:
+                return {"v": self.map_runs.start(request, arn, self._binding(arn, request))}
+            except StatesError as exc:  # bound to a pool that does not exist, a bad tag
+                return {"e": exc.error, "c": exc.cause}
         if isinstance(request, MapRunResultRequest):
             try:
                 ended = self.map_runs.result(request.map_run_arn)

@@ -18,6 +18,7 @@ from orchestrator.settings import Settings
 from orchestrator.store.callbacks import CallbackStore
 from orchestrator.store.child_metrics import RedisChildMetrics
 from orchestrator.store.maprun_redis import RedisMapRunStore
+from orchestrator.store.pools import RedisPoolStore
 from orchestrator.store.redis_store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ class Runtime:
         self.coordinator = MapRunCoordinator(Deps(
             store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings,
             child_metrics=RedisChildMetrics.from_url(settings.redis.url,
-                                                     settings.redis.key_prefix)))
+                                                     settings.redis.key_prefix),
+            pools=RedisPoolStore.from_url(settings.redis.url, settings.redis.key_prefix)))
         callbacks = CallbackWaits(
             CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix), bus)
         self.parents = ParentRunner(self.coordinator, records, bus, callbacks)
