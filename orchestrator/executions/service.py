@@ -35,6 +35,7 @@ from orchestrator.executions.errors import (
     ValidationException,
     validation_message,
 )
+from orchestrator.executions.limits import LimitsApi, LimitsMixin
 from orchestrator.executions.pagination import PageTokens
 from orchestrator.executions.sync import SyncMixin
 from orchestrator.executions.tagging import TaggingMixin
@@ -155,7 +156,8 @@ def _problem_dict(problem: Any) -> dict[str, str]:
 
 
 class StepFunctionsService(
-    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin
+    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin,
+    LimitsMixin,
 ):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
@@ -171,6 +173,7 @@ class StepFunctionsService(
         validator: ``(definition, *, machine_type) -> problems``; defaults to
             :func:`orchestrator.asl.validate_definition`.
         clock: epoch seconds (injectable for tests).
+        limits: pools and Map Run rates (stepmap extensions, ``executions/limits.py``).
     """
 
     def __init__(
@@ -183,8 +186,10 @@ class StepFunctionsService(
         validator: Validator | None = None,
         clock: Callable[[], float] = time.time,
         callbacks: CallbackStore | None = None,
+        limits: LimitsApi | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.settings = settings
         self.publisher = publisher
         self.map_runs = map_runs
