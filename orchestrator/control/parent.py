@@ -298,7 +298,8 @@ class ParentRunner:
                           if ex.get("redriveDate") else None),
         )
         ports = Ports(tasks=ControlTaskInvoker(), clock=ControlClock(),
-                      map_runner=ControlMapRunner(self.map_runs, arn))
+                      map_runner=ControlMapRunner(self.map_runs, arn,
+                                                  lambda request: self._binding(arn, request)))
         options = EngineOptions(payload_limit_bytes=self.settings.limits.payload_bytes)
         outcome = run_execution(machine, json.loads(ex["input"]), info, ports,
                                 options=options, checkpoint=checkpoint)
