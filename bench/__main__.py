@@ -5,6 +5,9 @@
 3. csv     items/s over a CSV in S3 with MaxItemsPerBatch and a ResultWriter, and the peak RSS
            of the control worker's process tree at two dataset sizes
 4. engine  the engine micro-benchmark (``bench.engine``, in a subprocess)
+5. limits  rate limits and pools (``bench.limits``, on a stack of its own with --limits-workers
+           children workers): the rate limiter's accuracy at --rate items/s, and batch-1
+           children/s with a pool vs without (ratio, alternated in one sitting)
 
 Examples::
 
@@ -31,13 +34,15 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import maprun
+from bench import limits, maprun
 from bench._stack import StackOptions, start_stack
 from bench.maprun import Figure
 
-SECTIONS = ("group", "batch1", "csv", "engine")
-FULL = {"group": 10_000, "batch1": 10_000, "csv_small": 100_000, "csv": 1_000_000}
-QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000}
+SECTIONS = ("group", "batch1", "csv", "engine", "limits")
+FULL = {"group": 10_000, "batch1": 10_000, "csv_small": 100_000, "csv": 1_000_000,
+        "rate_items": 100_000, "pool_children": 5_000}
+QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000,
+         "rate_items": 30_000, "pool_children": 2_000}
 _NOUN = {"tasks/s": "task", "children/s": "child", "items/s": "item"}
 TARGETS = {"batch1": (1.0, 3.0), "csv": (100_000, 250_000)}
 
@@ -85,6 +90,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-standard", action="store_true", help="skip the STANDARD batch-1 run")
     p.add_argument("--repeat", type=int, default=1, help="repeat each Map Run, report the best")
     p.add_argument("--engine-seconds", type=float, default=2.0)
+    p.add_argument("--rate", type=float, default=10_000.0, help="items/s limit (10000)")
+    p.add_argument("--rate-batch", type=int, default=50, help="MaxItemsPerBatch (50)")
+    p.add_argument("--limits-workers", type=int, default=4,
+                   help="children workers of the limits stack (4)")
+    p.add_argument("--pool-rounds", type=int, default=2,
+                   help="pools off/on alternations (2; the best of each is compared)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="run cProfile in every worker process, dump stats into DIR")
@@ -116,6 +127,12 @@ class Report:
             if key == "engine":
                 continue
             ratio = ""
+            if key == "rate":
+                ratio = (f"measured {fig.extra['measured_rate']:,.0f}/s = "
+                         f"{100 * fig.extra['accuracy']:+.1f}% of the limit (target +-5%)")
+            elif key == "pools":
+                ratio = f"pools on / off = {fig.extra['ratio']:.2f}"
+
             if key.startswith("batch1") and group is not None:
                 ratio = f"{fig.rate / group.rate:.2f}x group (target >=1x, stretch 3x)"
             elif key.startswith("csv"):
@@ -233,6 +250,36 @@ def _best(measure: Any, repeat: int) -> Figure:
     return best
 
 
+def _run_limits(args: argparse.Namespace, sizes: dict[str, int], options: StackOptions,
+                report: Report) -> None:
+    """The limits section on a stack of its own (--limits-workers children workers)."""
+    own = StackOptions(workers=args.limits_workers, concurrency=options.concurrency,
+                       control_concurrency=options.control_concurrency,
+                       overrides=options.overrides, celery_conf=options.celery_conf)
+    print(f"limits stack: {own.describe()}", flush=True)
+    stack = None
+    where = "limits: starting the stack"
+    try:
+        stack = start_stack(own)
+        maprun.measure_batch1(stack, 100, "EXPRESS", timeout=120)
+        where = "rate"
+        print(f"running rate ({sizes['rate_items']:,} items at {args.rate:,.0f}/s) ...",
+              flush=True)
+        report.figures["rate"] = limits.measure_rate(stack, sizes["rate_items"], args.rate,
+                                                     args.rate_batch, args.timeout)
+        where = "pools"
+        print("running pools (on vs off) ...", flush=True)
+        report.figures["pools"] = limits.measure_pools_overhead(
+            stack, sizes["pool_children"], args.pool_rounds, args.timeout)
+    except KeyboardInterrupt:
+        report.fail(where, KeyboardInterrupt("interrupted"))
+    except Exception as exc:  # noqa: BLE001 - report and go on
+        report.fail(where, exc, _logs(stack))
+    finally:
+        if stack is not None:
+            stack.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected measurements on one stack and print the table; exit code 1 on failure."""
     args = parse_args(argv)
@@ -294,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         if stack is not None:
             print("stopping the stack ...", flush=True)
             stack.stop()
+    if "limits" in only:
+        _run_limits(args, sizes, options, report)
     if "engine" in only:
         try:
             report.figures["engine"] = run_engine(args.engine_seconds, timeout=120)

@@ -9,14 +9,13 @@ the field.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 
-from orchestrator.api import create_app
 from orchestrator.executions.service import StepFunctionsService
 from orchestrator.maprun.api import MapRunApi
 from orchestrator.maprun.limits_api import LimitsApi
@@ -38,8 +37,9 @@ def dispatched() -> list[str]:
 
 
 @pytest.fixture
-def limits_service(settings: Settings, redis_client: redis.Redis,
-                   dispatched: list[str]) -> StepFunctionsService:
+def service(settings: Settings, redis_client: redis.Redis,
+            dispatched: list[str]) -> StepFunctionsService:
+    """The service with pools and rates on the real Redis (overrides conftest's)."""
     keys = Keys(settings.redis.key_prefix)
     runs = RedisMapRunStore(redis_client, keys)
     return StepFunctionsService(
@@ -49,9 +49,8 @@ def limits_service(settings: Settings, redis_client: redis.Redis,
 
 
 @pytest.fixture
-def api(settings: Settings, limits_service: StepFunctionsService) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, limits_service)) as test_client:
-        yield test_client
+def api(client: TestClient) -> TestClient:
+    return client
 
 
 def open_map_run(service: StepFunctionsService, pools: tuple[str, ...] = ()) -> str:
@@ -113,9 +112,9 @@ def test_a_pool_name_is_taken_once(api: TestClient) -> None:
 
 
 def test_removing_a_pool_in_use_is_refused_naming_the_map_run(
-        api: TestClient, limits_service: StepFunctionsService) -> None:
+        api: TestClient, service: StepFunctionsService) -> None:
     api.post("/v1/pools", json={"name": "db", "maxConcurrency": 4})
-    arn = open_map_run(limits_service, pools=("db",))
+    arn = open_map_run(service, pools=("db",))
     refused = api.delete("/v1/pools/db")
     assert refused.status_code == 400 and refused.json()["error"] == "ConflictException"
     assert arn in refused.json()["message"]
@@ -123,9 +122,9 @@ def test_removing_a_pool_in_use_is_refused_naming_the_map_run(
 
 
 def test_map_run_rates_change_live_and_show_in_describe_map_run(
-        api: TestClient, limits_service: StepFunctionsService, dispatched: list[str]) -> None:
+        api: TestClient, service: StepFunctionsService, dispatched: list[str]) -> None:
     api.post("/v1/pools", json={"name": "db", "maxConcurrency": 4})
-    arn = open_map_run(limits_service, pools=("db",))
+    arn = open_map_run(service, pools=("db",))
     described = aws(api, "DescribeMapRun", {"mapRunArn": arn}).json()
     assert described["stepmapItemsPerSecond"] == 100.0 and described["stepmapPools"] == ["db"]
     response = aws(api, "StepmapUpdateMapRunRate",
@@ -141,16 +140,16 @@ def test_map_run_rates_change_live_and_show_in_describe_map_run(
 
 
 def test_rate_updates_refuse_bad_values_and_closed_runs(
-        api: TestClient, limits_service: StepFunctionsService) -> None:
-    arn = open_map_run(limits_service)
+        api: TestClient, service: StepFunctionsService) -> None:
+    arn = open_map_run(service)
     bad = api.patch(f"/v1/map-runs/{arn}/rate", json={"itemsPerSecond": "fast"})
     assert bad.status_code == 400 and "itemsPerSecond" in bad.text
     empty = aws(api, "StepmapUpdateMapRunRate", {"mapRunArn": arn})
     assert empty.status_code == 400 and "itemsPerSecond" in empty.json()["message"]
     missing = aws(api, "StepmapUpdateMapRunRate", {"mapRunArn": arn + "x", "itemsPerSecond": 1})
     assert missing.status_code == 400 and missing.json()["__type"] == "ResourceNotFound"
-    assert limits_service.limits is not None
-    limits_service.limits.map_runs.finish(  # type: ignore[attr-defined]
+    assert service.limits is not None
+    service.limits.map_runs.finish(  # type: ignore[attr-defined]
         arn, MapRunStatus.SUCCEEDED, stop_date=time.time())
     closed = aws(api, "StepmapUpdateMapRunRate", {"mapRunArn": arn, "itemsPerSecond": 1})
     assert closed.status_code == 400 and "completed" in closed.json()["message"]
@@ -170,3 +169,28 @@ def test_stepmap_tags_with_unusable_values_are_refused_naming_the_tag(api: TestC
     body["tags"] = [{"key": "stepmap:pools", "value": "db,api"},
                     {"key": "stepmap:childrenPerSecond", "value": "12.5"}]
     assert aws(api, "CreateStateMachine", body).status_code == 200
+
+
+def test_the_cli_manages_pools_and_rates_through_the_v1_routes(
+        server_url: str, service: StepFunctionsService) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    runner = CliRunner()
+
+    def stepmap(*args: str) -> Any:
+        result = runner.invoke(app, [*args, "--endpoint", server_url])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert stepmap("pools", "create", "db", "--max-concurrency", "3")["maxConcurrency"] == 3
+    assert stepmap("pools", "update", "db", "--items-per-second", "40")["itemsPerSecond"] == 40
+    assert [p["name"] for p in stepmap("pools", "list")["pools"]] == ["db"]
+    arn = open_map_run(service, pools=("db",))
+    assert stepmap("pools", "describe", "db")["mapRunArns"] == [arn]
+    refused = runner.invoke(app, ["pools", "delete", "db", "--endpoint", server_url])
+    assert refused.exit_code == 1 and "in use" in refused.stderr
+    assert stepmap("map-run-rate", arn, "--children-per-second", "5") == {}
+    run = service.map_runs.describe_map_run(arn)  # type: ignore[union-attr]
+    assert run["stepmapChildrenPerSecond"] == 5.0
