@@ -28,6 +28,7 @@ TokenFile = Annotated[
     typer.Option(help="File holding a bearer token (when the API's authentication is on).",
                  exists=True, dir_okay=False),
 ]
+PoolName = Annotated[str, typer.Argument(help="The pool's name (1-80 of A-Z a-z 0-9 _ . -).")]
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 
 
@@ -56,6 +57,11 @@ def call(endpoint: str, method: str, path: str, body: dict[str, Any] | None = No
         raise typer.Exit(1) from None
 
 
+def _present(**fields: Any) -> dict[str, Any]:
+    """The request members that were given (an absent option leaves a value as it is)."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 def _show(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2))
 
@@ -65,16 +71,14 @@ def _pool_path(name: str) -> str:
 
 
 @pools_app.command("create")
-def create(name: str,
+def create(name: PoolName,
            max_concurrency: Annotated[int, typer.Option(min=1, help="Permits the pool's Map Runs "
                                                         "share (running children).")],
            items_per_second: Annotated[float | None, typer.Option(
                min=0, help="Items/s the pool's Map Runs share (none if omitted).")] = None,
            endpoint: Endpoint = DEFAULT_ENDPOINT, token_file: TokenFile = None) -> None:
     """Create a pool."""
-    body: dict[str, Any] = {"name": name, "maxConcurrency": max_concurrency}
-    if items_per_second is not None:
-        body["itemsPerSecond"] = items_per_second
+    body = _present(name=name, maxConcurrency=max_concurrency, itemsPerSecond=items_per_second)
     _show(call(endpoint, "POST", "/pools", body, token_file))
 
 
@@ -85,46 +89,39 @@ def list_pools(endpoint: Endpoint = DEFAULT_ENDPOINT, token_file: TokenFile = No
 
 
 @pools_app.command("describe")
-def describe(name: str, endpoint: Endpoint = DEFAULT_ENDPOINT,
+def describe(name: PoolName, endpoint: Endpoint = DEFAULT_ENDPOINT,
              token_file: TokenFile = None) -> None:
     """A pool, its permits in use and the open Map Runs bound to it."""
     _show(call(endpoint, "GET", _pool_path(name), None, token_file))
 
 
 @pools_app.command("update")
-def update(name: str,
-           max_concurrency: Annotated[int | None, typer.Option(min=1)] = None,
+def update(name: PoolName,
+           max_concurrency: Annotated[int | None, typer.Option(
+               min=1, help="New number of permits the pool's Map Runs share.")] = None,
            items_per_second: Annotated[float | None, typer.Option(
                min=0, help="New items/s; 0 removes the rate.")] = None,
            endpoint: Endpoint = DEFAULT_ENDPOINT, token_file: TokenFile = None) -> None:
     """Change a pool's limits (applies to the next grant of every Map Run in it)."""
-    body: dict[str, Any] = {}
-    if max_concurrency is not None:
-        body["maxConcurrency"] = max_concurrency
-    if items_per_second is not None:
-        body["itemsPerSecond"] = items_per_second
+    body = _present(maxConcurrency=max_concurrency, itemsPerSecond=items_per_second)
     _show(call(endpoint, "PATCH", _pool_path(name), body, token_file))
 
 
 @pools_app.command("delete")
-def delete(name: str, endpoint: Endpoint = DEFAULT_ENDPOINT,
+def delete(name: PoolName, endpoint: Endpoint = DEFAULT_ENDPOINT,
            token_file: TokenFile = None) -> None:
     """Remove a pool (refused while open Map Runs draw from it)."""
     _show(call(endpoint, "DELETE", _pool_path(name), None, token_file))
 
 
 def map_run_rate(
-        map_run_arn: str,
+        map_run_arn: Annotated[str, typer.Argument(help="The running Map Run's ARN.")],
         items_per_second: Annotated[float | None, typer.Option(
             min=0, help="Items/s of the Map Run; 0 removes the limit.")] = None,
         children_per_second: Annotated[float | None, typer.Option(
             min=0, help="Child executions/s; 0 removes the limit.")] = None,
         endpoint: Endpoint = DEFAULT_ENDPOINT, token_file: TokenFile = None) -> None:
     """Change a running Map Run's rate limits (a stepmap extension)."""
-    body: dict[str, Any] = {}
-    if items_per_second is not None:
-        body["itemsPerSecond"] = items_per_second
-    if children_per_second is not None:
-        body["childrenPerSecond"] = children_per_second
+    body = _present(itemsPerSecond=items_per_second, childrenPerSecond=children_per_second)
     path = "/map-runs/" + urllib.parse.quote(map_run_arn, safe="") + "/rate"
     _show(call(endpoint, "PATCH", path, body, token_file))

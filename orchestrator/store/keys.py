@@ -26,7 +26,7 @@ mr:{arn}:sem              zset    concurrency permits: holder -> lease expiry (m
 mr:{arn}:sem:wake         string  200-ms mark: a pool already woke this hungry Map Run
 mr:{arn}:sem:wake-rate    string  mark: a delayed dispatch waits for this Map Run's rate tokens
 pool:{name}               hash    named pool: maxConcurrency, itemsPerSecond, dates, bucket state
-pool:{name}:runs          hash    open Map Runs bound to the pool: arn -> "{sem key}\t{queue key}"
+pool:{name}:runs          hash    open Map Runs in the pool: arn -> "{sem key}\t{queue key}\t{run key}"
 pool-index                zset    pool names by creation time
 mr:{arn}:segments         hash    chord segment id -> JSON {children, deadline, closed}
 mr:{arn}:results          hash    child index -> result record (JSON), spooled for the writer

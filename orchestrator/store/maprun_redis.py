@@ -94,7 +94,7 @@ class RedisMapRunStore:
     def _join_pools(self, pipe: Any, arn: str, pools: Sequence[str]) -> None:
         """Make an open Map Run a member of its pools (the grant script counts its permits)."""
         k = self._keys
-        member = f"{k.map_run_semaphore(arn)}\t{k.map_run_queue(arn)}"
+        member = f"{k.map_run_semaphore(arn)}\t{k.map_run_queue(arn)}\t{k.map_run(arn)}"
         for name in pools:
             pipe.hset(k.pool_runs(name), arn, member)
 

@@ -131,6 +131,16 @@ def _retry_stale(action: Callable[[], Any]) -> Any:
     return action()
 
 
+def _type_and_submit(driver: Any, field_id: str, value: str, form_css: str) -> None:
+    """Replace a field's value and press its form's submit button."""
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.ID, field_id)
+    box.clear()
+    box.send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
+
+
 def _count(driver: Any, kind: str, name: str) -> int | None:
     text = _text(driver, f"#counts tr[data-kind={kind}] td[data-count={name}]")
     return int(text) if text.isdigit() else None
@@ -169,13 +179,7 @@ def test_map_run_page_shows_the_run_progressing_and_its_failures(
     screenshots = tmp_path_factory.mktemp("console")
     driver.save_screenshot(str(screenshots / "map-run-running.png"))
     # When the operator raises MaxConcurrency from the controls
-    def raise_limit() -> None:
-        box = driver.find_element(By.ID, "max-concurrency")
-        box.clear()
-        box.send_keys("4")
-        driver.find_element(By.CSS_SELECTOR, "#controls button[type=submit]").click()
-
-    _retry_stale(raise_limit)
+    _retry_stale(lambda: _type_and_submit(driver, "max-concurrency", "4", "#controls"))
     _until(lambda: api.get(f"/v1/map-runs/{map_run}").json()["maxConcurrency"] == 4,
            "UpdateMapRun took the new limit")
     # Then the run ends and the failures table lists each failed child with its error and input
@@ -334,14 +338,8 @@ def test_pools_page_creates_changes_and_removes_a_pool_and_refuses_one_in_use(
     # And the Map Run's page shows its pool and sets a rate limit live
     driver.get(f"{base}/console/#/mr/{map_run}")
     _wait_page(driver, lambda d: pool in _text(d, "#map-run-pools"), "the Map Run's pool")
-
-    def set_rate() -> None:
-        box = driver.find_element(By.ID, "children-per-second")
-        box.clear()
-        box.send_keys("50")
-        driver.find_element(By.CSS_SELECTOR, "#rate-controls button[type=submit]").click()
-
-    _retry_stale(set_rate)
+    _retry_stale(lambda: _type_and_submit(driver, "children-per-second", "50",
+                                          "#rate-controls"))
     _until(lambda: api.get(f"/v1/map-runs/{map_run}").json().get("stepmapChildrenPerSecond")
            == 50, "the new rate")
     # Once the run ended, the pool can be removed from the page

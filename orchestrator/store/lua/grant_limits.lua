@@ -44,14 +44,16 @@ local function limits_pool(L, name, sem)
   local members = redis.call('HGETALL', key .. ':runs')
   local total, active, mine, others = 0, 1, 0, {}
   for i = 1, #members, 2 do
-    local s, q = string.match(members[i + 1], '^(.-)\t(.*)$')
+    local s, q, c = string.match(members[i + 1], '^(.-)\t(.-)\t(.*)$')
     if s then
       local held = redis.call('ZCARD', s)
       total = total + held
       if s == sem then
         mine = held
       else
+        -- it wants permits: children wait and it may be granted (RUNNING)
         local wants = redis.call('ZCARD', q) > 0
+          and redis.call('HGET', c, 'status') == 'RUNNING'
         if held > 0 or wants then active = active + 1 end
         if wants then table.insert(others, {s, held, members[i]}) end
       end

@@ -16,7 +16,7 @@ import redis
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_base import ChildRecord, FeedChunk, ReadyChild, RecordedOutcome
-from orchestrator.store.maprun_record import FeedState, MapRun
+from orchestrator.store.maprun_record import Closing, FeedState, MapRun
 from orchestrator.store.maprun_redis import RedisMapRunStore
 from orchestrator.store.pools import Pool, PoolExists, PoolInUse, PoolNotFound, RedisPoolStore
 from tests.integration.store.test_maprun_store_contract import new_run
@@ -117,6 +117,15 @@ def test_fair_shares_converge_when_runs_keep_finishing(runs: RedisMapRunStore,
                 held[other] += grant(runs, other)
         assert sum(len(h) for h in held.values()) <= 10
     assert sorted(len(h) for h in held.values()) == [3, 3, 4]
+
+
+def test_a_member_that_cannot_be_granted_does_not_hold_the_others_to_a_share(
+        runs: RedisMapRunStore, pools: RedisPoolStore) -> None:
+    new_pool(pools, "db", 10)
+    a = open_run(runs, "a", pools=("db",))
+    closing = open_run(runs, "b", pools=("db",))  # children queued, but the run is closing
+    runs.begin_closing(closing, Closing(MapRunStatus.FAILED))
+    assert len(grant(runs, a)) == 10
 
 
 def test_own_max_concurrency_and_pool_both_bound_the_grant(runs: RedisMapRunStore,
