@@ -24,7 +24,7 @@ router = APIRouter(
 )
 
 
-@router.post("/pools", status_code=201, summary="StepmapCreatePool",
+@router.post("/pools", summary="StepmapCreatePool",
              **responses.answers(schemas.PoolOutput))
 def create_pool(request: Request, body: schemas.CreatePoolInput) -> Any:
     return iso_dates(_service(request).stepmap_create_pool(body.to_request()))

@@ -45,7 +45,13 @@ from orchestrator.asl.ports import MapRunResultRequest, Request, request_from_di
 from orchestrator.control.callbacks import CallbackWaits
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.executions.arns import parse_execution_arn
-from orchestrator.executions.binding import BindingError, MapRunBinding, binding_from_tags
+from orchestrator.executions.binding import (
+    REQUEST_FIELD,
+    BindingError,
+    MapRunBinding,
+    binding_from_tags,
+    with_request,
+)
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
@@ -371,13 +377,16 @@ class ParentRunner:
         return True
 
     def _binding(self, arn: str, request: DistributedMapRequest) -> MapRunBinding:
-        """The rate limits and pools the state machine's stepmap tags give this Map Run."""
+        """The rate limits and pools of this Map Run: the state machine's stepmap tags, and
+        the execution's explicit binding over them (docs/limits.md)."""
         ex = self.records.get_execution(arn) or {}
         sm = self.records.get_state_machine(ex.get("stateMachineArn") or "") if ex else None
         try:
-            return binding_from_tags((sm or {}).get("tags") or [], request.state_name)
+            binding = binding_from_tags((sm or {}).get("tags") or [], request.state_name)
         except BindingError as exc:
             raise StatesError(RUNTIME, str(exc)) from None
+        explicit = ex.get(REQUEST_FIELD)  # StartExecution's stepmapBinding, checked there
+        return with_request(binding, json.loads(explicit)) if explicit else binding
 
     def _answer(self, arn: str, sequence: int, request: Request, *,
                 retime: bool) -> dict[str, Any] | None:

@@ -15,15 +15,21 @@ tag key                                 value
 ``stepmap:childrenPerSecond:<MapStateName>``
 =====================================  ==================================================
 
-Limits are then changed live per Map Run (``StepmapUpdateMapRunRate``).
+An execution may also carry an explicit binding, given at StartExecution as the stepmap
+member ``stepmapBinding`` (``{"pools": [...], "itemsPerSecond": n, "childrenPerSecond": n}``,
+any of them): it applies to every Distributed Map of that execution and wins, member by member,
+over the tags (:func:`with_request`). Limits are then changed live per Map Run
+(``StepmapUpdateMapRunRate``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 PREFIX = "stepmap:"
 POOLS = "pools"
@@ -115,3 +121,48 @@ def binding_from_tags(tags: Iterable[Mapping[str, str]], state_name: str) -> Map
         rates[name] = check_rate(tag[1], f"tag {tag[0]}") if tag is not None else None
     return MapRunBinding(pools=pools, items_per_second=rates[ITEMS_PER_SECOND],
                          children_per_second=rates[CHILDREN_PER_SECOND])
+
+
+#: The StartExecution member of an explicit binding.
+REQUEST_FIELD = "stepmapBinding"
+
+
+def checked_request(value: object, where: str = REQUEST_FIELD) -> dict[str, Any]:
+    """An explicit binding from a request, checked: only its given members, normalised.
+
+    Raises:
+        BindingError: not an object, an unknown member, or a value that cannot be used.
+    """
+    if not isinstance(value, Mapping):
+        raise BindingError(f"{where} must be an object with any of pools, {ITEMS_PER_SECOND}, "
+                           f"{CHILDREN_PER_SECOND}")
+    unknown = sorted(set(value) - set(NAMES))
+    if unknown:
+        raise BindingError(f"{where} has unknown member(s) {', '.join(unknown)}; it takes "
+                           f"{', '.join(NAMES)}")
+    out: dict[str, Any] = {}
+    if POOLS in value:
+        pools = value[POOLS]
+        if not isinstance(pools, list):
+            raise BindingError(f"{where}.{POOLS} must be a list of pool names")
+        out[POOLS] = list(check_pool_names(pools, f"{where}.{POOLS}"))
+    for name in (ITEMS_PER_SECOND, CHILDREN_PER_SECOND):
+        if name in value:
+            rate = value[name]
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+                raise BindingError(f"{where}.{name} must be a number (0 means no limit), "
+                                   f"not {str(rate)[:40]!r}")
+            out[name] = check_rate(rate, f"{where}.{name}") or 0.0
+    return out
+
+
+def with_request(binding: MapRunBinding, explicit: Mapping[str, Any]) -> MapRunBinding:
+    """``binding`` with the members an explicit binding gives (a checked request) replaced."""
+    changes: dict[str, Any] = {}
+    if POOLS in explicit:
+        changes["pools"] = tuple(explicit[POOLS])
+    if ITEMS_PER_SECOND in explicit:
+        changes["items_per_second"] = explicit[ITEMS_PER_SECOND] or None
+    if CHILDREN_PER_SECOND in explicit:
+        changes["children_per_second"] = explicit[CHILDREN_PER_SECOND] or None
+    return dataclasses.replace(binding, **changes)

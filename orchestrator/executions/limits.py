@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from orchestrator.executions.binding import REQUEST_FIELD
 from orchestrator.executions.errors import UnknownOperation
+from orchestrator.jsontext import dumps
 
 Request = Mapping[str, Any]
 Response = dict[str, Any]
@@ -25,6 +27,7 @@ class LimitsApi(Protocol):
     def update_pool(self, request: Request) -> Response: ...
     def delete_pool(self, request: Request) -> Response: ...
     def update_map_run_rate(self, request: Request) -> Response: ...
+    def check_binding(self, value: object) -> Response: ...
 
 
 class LimitsMixin:
@@ -36,6 +39,13 @@ class LimitsMixin:
         if self.limits is None:
             raise UnknownOperation("Pools and rate limits are not available on this server")
         return self.limits
+
+    def stepmap_binding(self, request: Request) -> str | None:
+        """The checked ``stepmapBinding`` of a StartExecution request as stored JSON text."""
+        value = request.get(REQUEST_FIELD)
+        if value is None:
+            return None
+        return dumps(self._limits().check_binding(value))
 
     def stepmap_create_pool(self, request: Request) -> Response:
         """StepmapCreatePool."""

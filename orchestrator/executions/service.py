@@ -35,6 +35,7 @@ from orchestrator.executions.errors import (
     ValidationException,
     validation_message,
 )
+from orchestrator.executions.binding import REQUEST_FIELD
 from orchestrator.executions.limits import LimitsApi, LimitsMixin
 from orchestrator.executions.pagination import PageTokens
 from orchestrator.executions.sync import SyncMixin
@@ -390,6 +391,7 @@ class StepFunctionsService(
                 f"Invalid State Machine Execution Input: '{exc}' (field 'input')"
             ) from None
         trace_header = params.optional_str(request, "traceHeader", 256, min_length=0)
+        binding = self.stepmap_binding(request)  # a stepmap extension (docs/limits.md)
         target = starts.resolve(self.store, given, self._machine)
         machine = target.machine
         arn = arns.execution_arn(machine["stateMachineArn"], name)
@@ -404,6 +406,8 @@ class StepFunctionsService(
             views.MACHINE_TYPE_FIELD: machine["type"],
             "traceHeader": trace_header,
         }
+        if binding is not None:
+            record[REQUEST_FIELD] = binding
         if not self.store.insert_execution(record):
             existing = self.store.get_execution(arn)
             # AWS: idempotent while the first one runs with the same input.

@@ -17,7 +17,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from orchestrator.executions.binding import BindingError, check_pool_names, check_rate
+from orchestrator.executions.binding import (
+    BindingError,
+    check_pool_names,
+    check_rate,
+    checked_request,
+)
 from orchestrator.executions.errors import InvalidArn, ResourceNotFound, ValidationException
 from orchestrator.executions.lifecycle_errors import ConflictException
 from orchestrator.settings import Settings
@@ -179,6 +184,21 @@ class LimitsApi:
                 f"Pool '{name}' is in use by {len(exc.runs)} open Map Run(s): {shown}; it can "
                 "be removed once they end (or change its limits instead)") from None
         return {}
+
+    def check_binding(self, value: object) -> dict[str, Any]:
+        """An explicit binding of StartExecution (``stepmapBinding``), checked; its pools exist.
+
+        Raises:
+            ValidationException: a member cannot be used.
+            ResourceNotFound: a pool it names does not exist.
+        """
+        try:
+            checked = checked_request(value)
+        except BindingError as exc:
+            raise ValidationException(str(exc)) from None
+        for name in checked.get("pools", []):
+            self._pool(name)
+        return checked
 
     # -- Map Run rates ---------------------------------------------------------------------
     def update_map_run_rate(self, request: Request) -> dict[str, Any]:

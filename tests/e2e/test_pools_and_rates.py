@@ -1,9 +1,9 @@
 """Named pools and rate limits with real workers (docs/limits.md).
 
-* Three Map Runs of two state machines share a pool of 10 (one machine bound by its
-  ``stepmap:pools`` tag, the other by a per-Map-state tag): the handlers' own gauge never sees
-  more than 10 children at once, although each run alone may run 8 and the workers have 12
-  slots, and every item succeeds once.
+* Three Map Runs of two state machines share a pool of 10 (two runs of a machine bound by its
+  per-Map-state ``stepmap:pools:Map`` tag, one of an untagged machine bound explicitly at
+  StartExecution): the handlers' own gauge never sees more than 10 children at once, although
+  each run alone may run 8 and the workers have 12 slots, and every item succeeds once.
 * A Map Run limited to 20 items/s: the items dispatched between any two moments (Redis TIME
   and the Map Run's counters, read in one transaction) never exceed what the token bucket
   allows; raising the limit live lets the rest go at once.
@@ -57,12 +57,16 @@ def _machine(e2e: E2E, ns: str, tags: dict[str, str], *, handler: str = "probe-g
 def test_three_map_runs_of_two_machines_never_exceed_their_shared_pool(e2e: E2E) -> None:
     pool, ns = e2e.unique("shared"), e2e.unique("pool")
     with _v1(e2e) as v1:
-        assert v1.post("/pools", json={"name": pool, "maxConcurrency": 10}).status_code == 201
-        first = _machine(e2e, ns, {"stepmap:pools": pool})
-        second = _machine(e2e, ns, {"stepmap:pools:Map": pool})
-        runs = {"a": first, "b": first, "c": second}
-        arns = {tag: e2e.start(machine, [f"{tag}{i}" for i in range(30)])
-                for tag, machine in runs.items()}
+        assert v1.post("/pools", json={"name": pool, "maxConcurrency": 10}).status_code == 200
+        tagged = _machine(e2e, ns, {"stepmap:pools:Map": pool})  # bound by its Map state
+        untagged = _machine(e2e, ns, {})
+        arns = {tag: e2e.start(tagged, [f"{tag}{i}" for i in range(30)]) for tag in "ab"}
+        # the third run, of the other machine, is bound explicitly when it starts
+        started = v1.post("/executions", json={
+            "stateMachineArn": untagged, "input": [f"c{i}" for i in range(30)],
+            "stepmapBinding": {"pools": [pool]}})
+        assert started.status_code == 200, started.text
+        arns["c"] = started.json()["executionArn"]
         described = {tag: e2e.wait(arn, timeout=120) for tag, arn in arns.items()}
         assert {d["status"] for d in described.values()} == {"SUCCEEDED"}, described
         for arn in arns.values():
@@ -127,7 +131,7 @@ def test_a_rate_limited_map_run_dispatches_no_faster_than_its_limit(e2e: E2E) ->
 def test_pool_permits_of_a_killed_children_worker_come_back_after_the_lease(e2e: E2E) -> None:
     pool, ns = e2e.unique("killpool"), e2e.unique("poolkill")
     with _v1(e2e) as v1:
-        assert v1.post("/pools", json={"name": pool, "maxConcurrency": 4}).status_code == 201
+        assert v1.post("/pools", json={"name": pool, "maxConcurrency": 4}).status_code == 200
         machine = _machine(e2e, ns, {"stepmap:pools": pool}, handler="probe-sleep",
                            extra={"sleep": 1.5})
         arn = e2e.start(machine, list(range(12)))

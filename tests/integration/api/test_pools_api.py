@@ -79,7 +79,7 @@ def test_pools_are_created_listed_described_changed_and_removed_on_the_aws_face(
 
 def test_pools_on_the_v1_face_have_iso_dates(api: TestClient) -> None:
     created = api.post("/v1/pools", json={"name": "db", "maxConcurrency": 4})
-    assert created.status_code == 201, created.text
+    assert created.status_code == 200, created.text
     assert "T" in created.json()["creationDate"]
     patched = api.patch("/v1/pools/db", json={"maxConcurrency": 8, "itemsPerSecond": 2.5})
     assert (patched.json()["maxConcurrency"], patched.json()["itemsPerSecond"]) == (8, 2.5)
@@ -194,3 +194,26 @@ def test_the_cli_manages_pools_and_rates_through_the_v1_routes(
     assert stepmap("map-run-rate", arn, "--children-per-second", "5") == {}
     run = service.map_runs.describe_map_run(arn)  # type: ignore[union-attr]
     assert run["stepmapChildrenPerSecond"] == 5.0
+
+
+def test_an_explicit_binding_at_start_is_checked_and_kept_on_the_execution(
+        api: TestClient, service: StepFunctionsService) -> None:
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    machine = api.post("/v1/state-machines", json={"name": "bound", "definition": definition})
+    arn = machine.json()["stateMachineArn"]
+    missing = api.post("/v1/executions", json={"stateMachineArn": arn,
+                                               "stepmapBinding": {"pools": ["db"]}})
+    assert missing.status_code == 404 and "'db'" in missing.json()["message"]
+    bad = aws(api, "StartExecution", {"stateMachineArn": arn,
+                                      "stepmapBinding": {"itemsPerSecond": "fast"}})
+    assert bad.status_code == 400 and "stepmapBinding.itemsPerSecond" in bad.json()["message"]
+    unknown = api.post("/v1/executions", json={"stateMachineArn": arn,
+                                               "stepmapBinding": {"pool": ["db"]}})
+    assert unknown.status_code == 400 and "pool" in unknown.json()["message"]
+    api.post("/v1/pools", json={"name": "db", "maxConcurrency": 2})
+    started = api.post("/v1/executions", json={
+        "stateMachineArn": arn, "stepmapBinding": {"pools": ["db"], "childrenPerSecond": 3}})
+    assert started.status_code == 200, started.text
+    record = service.store.get_execution(started.json()["executionArn"])
+    assert record is not None
+    assert json.loads(record["stepmapBinding"]) == {"pools": ["db"], "childrenPerSecond": 3.0}

@@ -10,6 +10,8 @@ from orchestrator.executions.binding import (
     MapRunBinding,
     binding_from_tags,
     check_tags,
+    checked_request,
+    with_request,
 )
 from tests.maprun_world import EXECUTION, World, request
 
@@ -56,3 +58,24 @@ def test_a_map_run_bound_to_a_pool_that_does_not_exist_fails_to_start() -> None:
         world.coordinator.start(request([1, 2]), EXECUTION, MapRunBinding(pools=("db",)))
     assert failed.value.error == "States.Runtime" and "'db'" in failed.value.cause
     assert world.store.open_runs() == []
+
+
+def test_an_explicit_binding_replaces_only_the_members_it_gives() -> None:
+    from_tags = MapRunBinding(pools=("db",), items_per_second=100.0, children_per_second=4.0)
+    explicit = checked_request({"pools": ["api"], "itemsPerSecond": 0})
+    assert explicit == {"pools": ["api"], "itemsPerSecond": 0.0}
+    assert with_request(from_tags, explicit) == MapRunBinding(pools=("api",),
+                                                              children_per_second=4.0)
+
+
+@pytest.mark.parametrize(("value", "named"), [
+    (["db"], "must be an object"),
+    ({"pools": "db"}, "stepmapBinding.pools"),
+    ({"childrenPerSecond": True}, "stepmapBinding.childrenPerSecond"),
+    ({"rate": 1}, "unknown member(s) rate"),
+])
+def test_unusable_explicit_bindings_are_refused_naming_the_member(value: object,
+                                                                  named: str) -> None:
+    with pytest.raises(BindingError) as refused:
+        checked_request(value)
+    assert named in str(refused.value)
