@@ -51,9 +51,13 @@ local function limits_pool(L, name, sem)
       if s == sem then
         mine = held
       else
-        -- it wants permits: children wait and it may be granted (RUNNING)
+        -- It wants permits when it could take one now: children wait, it is RUNNING, below
+        -- its own limit and not waiting for rate tokens. A run that cannot take more must not
+        -- hold the others to a share (the pool would sit partly idle).
         local wants = redis.call('ZCARD', q) > 0
           and redis.call('HGET', c, 'status') == 'RUNNING'
+          and held < tonumber(redis.call('HGET', c, 'limit') or '10000')
+          and redis.call('EXISTS', s .. ':wake-rate') == 0
         if held > 0 or wants then active = active + 1 end
         if wants then table.insert(others, {s, held, members[i]}) end
       end

@@ -128,6 +128,24 @@ def test_a_member_that_cannot_be_granted_does_not_hold_the_others_to_a_share(
     assert len(grant(runs, a)) == 10
 
 
+def test_a_member_at_its_own_max_concurrency_leaves_the_rest_of_the_pool_to_others(
+        runs: RedisMapRunStore, pools: RedisPoolStore) -> None:
+    new_pool(pools, "db", 10)
+    small = open_run(runs, "small", limit=3, pools=("db",))
+    large = open_run(runs, "large", limit=100, pools=("db",))
+    assert len(grant(runs, small)) == 3  # its MaxConcurrency, below its share of 5
+    assert len(grant(runs, large)) == 7  # the whole rest: the pool is not left idle
+
+
+def test_a_member_waiting_for_rate_tokens_does_not_hold_the_others_to_a_share(
+        runs: RedisMapRunStore, pools: RedisPoolStore) -> None:
+    new_pool(pools, "db", 10)
+    slow = open_run(runs, "slow", pools=("db",), children_per_second=10.0)  # 1 token
+    fast = open_run(runs, "fast", pools=("db",))
+    assert len(grant(runs, slow)) == 1
+    assert len(grant(runs, fast)) == 9
+
+
 def test_own_max_concurrency_and_pool_both_bound_the_grant(runs: RedisMapRunStore,
                                                            pools: RedisPoolStore) -> None:
     new_pool(pools, "db", 10)
