@@ -15,7 +15,7 @@ from orchestrator import messages
 from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.settings import Settings
 from workers.handlers.registry import load_handler_modules
-from workers.invoker import WorkerTaskInvoker
+from workers.integrations import WorkerIntegrations
 from workers.ledger import RedisLedger
 from workers.runner import ChildRunner
 
@@ -49,6 +49,7 @@ def register(app: Celery, settings: Settings) -> None:
                 RedisLedger.from_url(settings.redis.url),
                 payload_limit=settings.limits.payload_bytes,
                 region=settings.api.region, account_id=settings.api.account_id,
+                integrations=WorkerIntegrations.from_settings(settings),
             )
         result: ChildRunner = state["runner"]
         return result
@@ -62,7 +63,7 @@ def register(app: Celery, settings: Settings) -> None:
         if request is None or getattr(request, "name", None) != messages.RUN_CHILDREN:
             return
         try:
-            batch = messages.ChildBatch.model_validate(request.args[0])
+            batch = messages.decode(messages.ChildBatch, request.args[0])
             if "ledger" not in state:
                 state["ledger"] = RedisLedger.from_url(settings.redis.url)
             holders = [c.holder for c in batch.children]
@@ -75,20 +76,19 @@ def register(app: Celery, settings: Settings) -> None:
         runner()
 
     @app.task(name=messages.RUN_CHILDREN, acks_late=True, reject_on_worker_lost=True)
-    def run_children(payload: dict[str, Any]) -> dict[str, Any]:
-        batch = messages.ChildBatch.model_validate(payload)
+    def run_children(payload: str | dict[str, Any]) -> None:
+        batch = messages.decode(messages.ChildBatch, payload)
         report = runner().run(batch)
         # The full report (outputs, histories) travels once, as a completion message; the
-        # task result that the chord joins is only a summary (the segment's books).
+        # chord only counts that the message is done (the segment's books come from the child
+        # records), so the task returns nothing: a result to store, repr and log per message
+        # cost a tenth of a batch-1 child.
         # Sent until the broker takes it: a report lost while Redis restarts would leave its
         # children to the outbox at best, to a second run at worst.
-        body = report.model_dump()
-        until_sent(lambda: app.send_task(messages.CHILDREN_DONE, args=[body],
+        body = report.model_dump_json()
+        short = messages.argsrepr("report", batch.map_run_arn, len(report.outcomes))
+        until_sent(lambda: app.send_task(messages.CHILDREN_DONE, args=[body], argsrepr=short,
                                          queue=settings.celery.control_queue))
-        return messages.SegmentPart(
-            map_run_arn=batch.map_run_arn, segment=batch.segment,
-            indexes=[o.index for o in report.outcomes],
-        ).model_dump()
 
     @app.task(name=messages.NOOP, acks_late=True)
     def noop(payload: Any = None) -> None:
@@ -97,8 +97,7 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=messages.INVOKE_TASK, acks_late=True, reject_on_worker_lost=True)
     def invoke_task(payload: dict[str, Any]) -> dict[str, Any]:
         invocation = messages.TaskInvocation.model_validate(payload)
-        runner()  # loads the handler modules
-        invoker = WorkerTaskInvoker(region=settings.api.region, account_id=settings.api.account_id)
+        invoker = runner().invoker  # loading the runner loads the handler modules
         try:
             result = invoker.invoke(TaskRequest.from_dict(invocation.request))
             report = messages.TaskReport(execution_arn=invocation.execution_arn,
