@@ -9,6 +9,9 @@
 5. engine   the engine micro-benchmark (``bench.engine``, in a subprocess)
 6. delay    group and batch1 again on a second stack whose every Redis round trip goes through
             a loopback proxy that adds ``--redis-delay-ms`` (1 ms): Redis on another machine
+7. limits   rate limits and pools (``bench.limits``, on a stack of its own with --limits-workers
+            children workers): the rate limiter's accuracy at --rate items/s, and batch-1
+            children/s with a pool vs without (ratio, alternated in one sitting)
 
 The control worker's idle memory (RSS and PSS of its process tree) is taken once the stack is
 up and warm.
@@ -39,15 +42,16 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import latency, maprun
+from bench import csvbase, latency, limits, maprun
 from bench._stack import StackOptions, start_stack, tree_memory, worker_pids
 from bench.maprun import Figure
 from bench.proxy import ProxyProcess
 
-SECTIONS = ("group", "batch1", "latency", "csv", "engine", "delay")
+SECTIONS = ("group", "batch1", "latency", "csv", "engine", "delay", "limits")
 FULL = {"group": 10_000, "batch1": 10_000, "csv_small": 100_000, "csv": 1_000_000,
-        "delay": 3_000}
-QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000, "delay": 1_000}
+        "delay": 3_000, "rate_items": 100_000, "pool_children": 5_000}
+QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000, "delay": 1_000,
+         "rate_items": 30_000, "pool_children": 2_000}
 _NOUN = {"tasks/s": "task", "children/s": "child", "items/s": "item"}
 TARGETS = {"csv": (100_000, 250_000)}
 #: Batch-1 children/s over the plain Celery group (issue 14).
@@ -94,6 +98,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch1-items", type=int, help="items (= children) of the batch-1 run")
     p.add_argument("--csv-rows", type=int, help="rows of the large CSV run")
     p.add_argument("--csv-small-rows", type=int, help="rows of the small CSV run (RSS compare)")
+    p.add_argument("--csv-huge-rows", type=int, default=0,
+                   help="rows of a third CSV run (e.g. 10000000; RSS over idle vs the small run)")
     p.add_argument("--batch-size", type=int, default=1000, help="MaxItemsPerBatch of the CSV run")
     p.add_argument("--csv-child", choices=("count", "pass"), default="count",
                    help="CSV child: Pass returning the batch size (count) or a bare Pass")
@@ -104,6 +110,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="delay the proxy of the delay section adds per round trip (1)")
     p.add_argument("--delay-items", type=int, help="group tasks and children of the delay section")
     p.add_argument("--engine-seconds", type=float, default=2.0)
+    p.add_argument("--rate", type=float, default=10_000.0, help="items/s limit (10000)")
+    p.add_argument("--rate-batch", type=int, default=50, help="MaxItemsPerBatch (50)")
+    p.add_argument("--limits-workers", type=int, default=4,
+                   help="children workers of the limits stack (4)")
+    p.add_argument("--pool-rounds", type=int, default=2,
+                   help="pools off/on alternations (2; the best of each is compared)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="run cProfile in every worker process, dump stats into DIR")
@@ -145,7 +157,12 @@ class Report:
                              f"{1000 * first:.0f} ms (target "
                              f"<{1000 * LATENCY_TARGETS['first_child']:.0f} ms)"))
                 continue
-            if key.startswith("delay_batch1") and "delay_group" in self.figures:
+            if key == "rate":
+                ratio = (f"measured {fig.extra['measured_rate']:,.0f}/s = "
+                         f"{100 * fig.extra['accuracy']:+.1f}% of the limit (target +-5%)")
+            elif key == "pools":
+                ratio = f"pools on / off = {fig.extra['ratio']:.2f}"
+            elif key.startswith("delay_batch1") and "delay_group" in self.figures:
                 base = self.figures["delay_group"].rate
                 ratio = (f"{fig.rate / base:.2f}x group through the same proxy "
                          f"(target >={BATCH1_TARGETS['delay']:.0f}x)")
@@ -208,6 +225,8 @@ class Report:
             if small is not None and large is not None:
                 print(f"  ratio {large.extra['peak_rss_mb'] / small.extra['peak_rss_mb']:.2f} for "
                       f"{large.count / small.count:.0f}x the rows")
+        for line in csvbase.report_lines(self.figures):
+            print(line)
         if self.idle:
             print(f"\nidle control worker (main + pool), stack up and warm: RSS "
                   f"{self.idle['rss_mb']:.0f} MiB (target <={IDLE_RSS_TARGET_MB}), PSS "
@@ -222,6 +241,7 @@ class Report:
                 print(f"  {where}: {text}")
 
     def to_json(self) -> dict[str, Any]:
+        csvbase.annotate(self.figures)
         return {
             "figures": {k: {"name": f.name, "count": f.count, "seconds": f.seconds,
                             "rate": f.rate, "unit": f.unit, "extra": f.extra}
@@ -282,6 +302,36 @@ def _best(measure: Any, repeat: int) -> Figure:
         best.extra["rates"] = rates
         best.extra["median_rate"] = statistics.median(rates)
     return best
+
+
+def _run_limits(args: argparse.Namespace, sizes: dict[str, int], options: StackOptions,
+                report: Report) -> None:
+    """The limits section on a stack of its own (--limits-workers children workers)."""
+    own = StackOptions(workers=args.limits_workers, concurrency=options.concurrency,
+                       control_concurrency=options.control_concurrency,
+                       overrides=options.overrides, celery_conf=options.celery_conf)
+    print(f"limits stack: {own.describe()}", flush=True)
+    stack = None
+    where = "limits: starting the stack"
+    try:
+        stack = start_stack(own)
+        maprun.measure_batch1(stack, 100, "EXPRESS", timeout=120)
+        where = "rate"
+        print(f"running rate ({sizes['rate_items']:,} items at {args.rate:,.0f}/s) ...",
+              flush=True)
+        report.figures["rate"] = limits.measure_rate(stack, sizes["rate_items"], args.rate,
+                                                     args.rate_batch, args.timeout)
+        where = "pools"
+        print("running pools (on vs off) ...", flush=True)
+        report.figures["pools"] = limits.measure_pools_overhead(
+            stack, sizes["pool_children"], args.pool_rounds, args.timeout)
+    except KeyboardInterrupt:
+        report.fail(where, KeyboardInterrupt("interrupted"))
+    except Exception as exc:  # noqa: BLE001 - report and go on
+        report.fail(where, exc, _logs(stack))
+    finally:
+        if stack is not None:
+            stack.stop()
 
 
 def _run_steps(stack: Any, steps: list[tuple[str, Any]], report: Report) -> None:
@@ -400,7 +450,12 @@ def main(argv: list[str] | None = None) -> int:
                                   lambda kind=kind: latency.measure_latency(
                                       stack, kind, args.latency_runs)))
             if "csv" in only:
-                for key in ("csv_small", "csv"):
+                steps.append(("dictreader", lambda: csvbase.measure_parser(sizes["csv"])))
+                keys = ("csv_small", "csv")
+                if args.csv_huge_rows:
+                    sizes["csv_huge"] = args.csv_huge_rows
+                    keys += ("csv_huge",)
+                for key in keys:
                     rows = sizes[key]
                     steps.append((key, lambda rows=rows: _best(lambda: maprun.measure_csv(
                         stack, rows, args.batch_size, args.csv_child, args.timeout),
@@ -420,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
             run_delayed(options, args, sizes["delay"], report)
         except KeyboardInterrupt:
             report.fail("delay", KeyboardInterrupt("interrupted"))
+    if "limits" in only:
+        _run_limits(args, sizes, options, report)
     if "engine" in only:
         try:
             report.figures["engine"] = run_engine(args.engine_seconds, timeout=120)

@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.cli_limits import map_run_rate, pools_app
 from orchestrator.devstack import commands
 from orchestrator.settings import Settings
 from orchestrator.settings_loader import ConfigError, load_settings
@@ -42,6 +43,9 @@ app = typer.Typer(
 )
 
 ADVANCED = "Advanced"
+
+app.add_typer(pools_app)
+app.command("map-run-rate")(map_run_rate)
 
 
 class WorkerChoice(str, enum.Enum):

@@ -43,7 +43,7 @@ class PoolLeases:
                 continue
             batch = self._batches.get(request.id)
             if batch is None:
-                batch = ChildBatch.model_validate(request.args[0])
+                batch = messages.decode(ChildBatch, request.args[0])
             running[request.id] = batch
         self._batches = running
         now_ms = int(time.time() * 1000)

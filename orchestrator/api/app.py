@@ -19,7 +19,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import telemetry
-from orchestrator.api import aws_json, console, docs, metrics, rest, rest_callbacks, rest_lifecycle
+from orchestrator.api import (
+    aws_json,
+    console,
+    docs,
+    metrics,
+    rest,
+    rest_callbacks,
+    rest_limits,
+    rest_lifecycle,
+)
 from orchestrator.api.errors import error_response, translate_validation
 from orchestrator.api.guard import RequestGuard, is_aws_face
 from orchestrator.api.json_response import SafeJSONResponse
@@ -40,12 +49,15 @@ def build_service(settings: Settings) -> StepFunctionsService:
     """The production service: Redis stores, Celery publisher and the Map Run API."""
     from orchestrator.executions.publisher import CeleryPublisher
     from orchestrator.maprun.api import MapRunApi
+    from orchestrator.maprun.limits_api import LimitsApi
     from orchestrator.store.connect import open_stores
 
     stores = open_stores(settings)
     map_runs = MapRunApi(stores.map_runs, settings)
-    return StepFunctionsService(stores.records, settings, CeleryPublisher(settings), map_runs,
-                                callbacks=stores.callbacks)
+    publisher = CeleryPublisher(settings)
+    limits = LimitsApi(stores.pools, stores.map_runs, settings, publisher.dispatch_map_run)
+    return StepFunctionsService(stores.records, settings, publisher, map_runs,
+                                callbacks=stores.callbacks, limits=limits)
 
 
 def create_app(settings: Settings, service: StepFunctionsService | None = None) -> FastAPI:
@@ -112,6 +124,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
 
     app.include_router(rest_lifecycle.router)  # before rest: its {arn:path} routes end in /...
     app.include_router(rest_callbacks.router)
+    app.include_router(rest_limits.router)  # before rest: /v1/map-runs/{arn}/rate
     app.include_router(rest.router)
     app.include_router(aws_json.router)
     console.install(app)

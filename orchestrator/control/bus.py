@@ -87,3 +87,4 @@ class CeleryBus:
             queue=self.settings.celery.children_queue,
             link=signature(messages.TASK_DONE, queue=self.settings.celery.control_queue),
         ).apply_async()
+

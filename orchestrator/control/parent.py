@@ -33,6 +33,7 @@ from orchestrator.asl import (
     InvalidDefinition,
     Ports,
     StateMachine,
+    StatesError,
     Succeeded,
     Suspended,
     TaskRequest,
@@ -42,13 +43,22 @@ from orchestrator.asl import (
 )
 from orchestrator.asl.ports import MapRunResultRequest, Request, request_from_dict
 from orchestrator.control.callbacks import CallbackWaits
+from orchestrator.control.nested import SYNC_CALL, NestedExecutions
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.executions.arns import parse_execution_arn
+from orchestrator.executions.binding import (
+    REQUEST_FIELD,
+    BindingError,
+    MapRunBinding,
+    binding_from_tags,
+    with_request,
+)
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
 from orchestrator.maprun.coordinator import RECONCILE_EVERY
 from orchestrator.maprun.leases import LeaseHeld
+from orchestrator.resources import runs_in_control_plane
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus, outcome_status
 from orchestrator.store.maprun_base import Lease
 
@@ -93,10 +103,13 @@ class ParentRunner:
     """Advances parent executions with the engine's suspend/resume."""
 
     def __init__(self, map_runs: MapRunCoordinator, records: ExecutionRecords,
-                 bus: ParentBus, callbacks: CallbackWaits | None = None) -> None:
+                 bus: ParentBus, callbacks: CallbackWaits | None = None,
+                 nested: NestedExecutions | None = None) -> None:
         self.map_runs = map_runs
         #: Callback (.waitForTaskToken) and activity Tasks; None: not wired (unit tests).
         self.callbacks = callbacks
+        #: states:startExecution Tasks (their answers are on the callbacks' tokens).
+        self.nested = nested
         self.store = map_runs.store
         self.settings = map_runs.deps.settings
         self.records = records
@@ -172,6 +185,16 @@ class ParentRunner:
                                    report.model_dump_json())
         self.advance(report.execution_arn)
 
+    def stopped(self, arn: str) -> None:
+        """An execution was stopped (StopExecution, or an EXPRESS time-out).
+
+        A nested ``.sync`` execution answers the Task that waits for it; the ``.sync``
+        executions it waits for itself are stopped too (their own stop comes back here).
+        """
+        if self.nested is not None:
+            self.nested.ended(arn)
+            self.nested.stop_waited(arn)
+
     def host_suspended(self, report: messages.ChildrenReport) -> None:
         """Host every child of a report that suspended at a nested Distributed Map."""
         for outcome in report.outcomes:
@@ -218,7 +241,7 @@ class ParentRunner:
                 self._start(arn, sequence, call, redrive=checkpoint.redrives)
 
     def stop(self, arn: str) -> None:
-        """StopExecution's control half: abort the execution's open Map Runs.
+        """StopExecution's control half: abort the execution's open Map Runs, then :meth:`stopped`.
 
         The service ends the execution before it sends this message, so one that finds it
         RUNNING is late: the execution was redriven since (the message was held by a killed
@@ -230,6 +253,7 @@ class ParentRunner:
             log.warning("a stop message of %s came after its redrive: its Map Runs go on", arn)
             return
         self.map_runs.abort(arn)
+        self.stopped(arn)
 
     def redrive(self, arn: str) -> None:
         """Continue a redriven execution from the call that failed it (spec 3.6).
@@ -348,7 +372,8 @@ class ParentRunner:
                           if ex.get("redriveDate") else None),
         )
         ports = Ports(tasks=ControlTaskInvoker(), clock=ControlClock(),
-                      map_runner=ControlMapRunner(self.map_runs, arn))
+                      map_runner=ControlMapRunner(self.map_runs, arn,
+                                                  lambda request: self._binding(arn, request)))
         options = EngineOptions(payload_limit_bytes=self.settings.limits.payload_bytes)
         outcome = run_execution(machine, json.loads(ex["input"]), info, ports,
                                 options=options, checkpoint=checkpoint)
@@ -380,6 +405,8 @@ class ParentRunner:
             failed_at.redrives = int(ex.get("redriveCount") or 0)
         self.records.set_checkpoint(arn, json.dumps(failed_at.to_dict()) if failed_at else None)
         log.info("execution %s %s", arn, fields["status"])
+        if self.nested is not None and ex.get(SYNC_CALL):
+            self.nested.ended(arn)
         if ex.get("hostedBy"):
             self._report_hosted(ex, fields)
         else:
@@ -424,6 +451,18 @@ class ParentRunner:
             checkpoint.resolve(answer.get("v"))
         return True
 
+    def _binding(self, arn: str, request: DistributedMapRequest) -> MapRunBinding:
+        """The rate limits and pools of this Map Run: the state machine's stepmap tags, and
+        the execution's explicit binding over them (docs/limits.md)."""
+        ex = self.records.get_execution(arn) or {}
+        sm = self.records.get_state_machine(ex.get("stateMachineArn") or "") if ex else None
+        try:
+            binding = binding_from_tags((sm or {}).get("tags") or [], request.state_name)
+        except BindingError as exc:
+            raise StatesError(RUNTIME, str(exc)) from None
+        explicit = ex.get(REQUEST_FIELD)  # StartExecution's stepmapBinding, checked there
+        return with_request(binding, json.loads(explicit)) if explicit else binding
+
     def _answer(self, arn: str, sequence: int, request: Request, *, retime: bool,
                 redrive: int = 0) -> dict[str, Any] | None:
         """The answer to one request in journal form (``{"v"}`` / ``{"e", "c"}``), or None.
@@ -441,7 +480,8 @@ class ParentRunner:
             else:
                 raw = self.store.get_task_result(arn, sequence)
             if raw is None:
-                if self.store.task_sent(arn, sequence) != redrive:
+                if not runs_in_control_plane(request.resource) and \
+                        self.store.task_sent(arn, sequence) != redrive:
                     # The advance that saved this wait died before it sent the call (we hold
                     # the advance lease, so it is not sending it right now): send it now.
                     log.warning("%s: call %d was never sent; sending it", arn, sequence)
@@ -459,7 +499,10 @@ class ParentRunner:
                 return None
             return {"v": None}
         if isinstance(request, DistributedMapRequest):
-            return {"v": self.map_runs.start(request, arn)}
+            try:
+                return {"v": self.map_runs.start(request, arn, self._binding(arn, request))}
+            except StatesError as exc:  # bound to a pool that does not exist, a bad tag
+                return {"e": exc.error, "c": exc.cause}
         if isinstance(request, MapRunResultRequest):
             try:
                 ended = self.map_runs.result(request.map_run_arn)
@@ -488,11 +531,15 @@ class ParentRunner:
                again: bool = False) -> None:
         """Start one call the execution waits for.
 
-        A Task call is marked sent once the broker took it, so that a control process that
-        died between saving the checkpoint and sending leaves it unmarked and the next
-        advance sends it (``again``) — once: that advance holds the lease and marks it too.
+        A Task call the broker carries to a worker is marked sent once the broker took it, so
+        that a control process that died between saving the checkpoint and sending leaves it
+        unmarked and the next advance sends it (``again``) — once: that advance holds the
+        lease and marks it too. (Nested executions are started by the control plane itself.)
         """
-        if isinstance(request, TaskRequest) and self.callbacks is not None and \
+        if isinstance(request, TaskRequest) and self.nested is not None and \
+                runs_in_control_plane(request.resource):
+            self.nested.start(arn, sequence, request)
+        elif isinstance(request, TaskRequest) and self.callbacks is not None and \
                 messages.waits_for_answer(request.resource):
             self.callbacks.start(arn, sequence, request, again=again)
             self.store.mark_task_sent(arn, sequence, redrive)

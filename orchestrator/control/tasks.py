@@ -10,13 +10,17 @@ from celery import Celery, signals
 from orchestrator import messages
 from orchestrator.control.bus import CeleryBus
 from orchestrator.control.callbacks import CallbackWaits
+from orchestrator.control.nested import NestedExecutions
 from orchestrator.control.parent import ParentRunner
+from orchestrator.executions.publisher import CeleryPublisher
+from orchestrator.executions.service import StepFunctionsService
 from orchestrator.maprun import Deps, MapRunCoordinator
 from orchestrator.maprun.coordinator import RECONCILE_EVERY
 from orchestrator.settings import Settings
 from orchestrator.store.callbacks import CallbackStore
 from orchestrator.store.child_metrics import RedisChildMetrics
 from orchestrator.store.maprun_redis import RedisMapRunStore
+from orchestrator.store.pools import RedisPoolStore
 from orchestrator.store.redis_store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -47,10 +51,15 @@ class Runtime:
         self.coordinator = MapRunCoordinator(Deps(
             store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings,
             child_metrics=RedisChildMetrics.from_url(settings.redis.url,
-                                                     settings.redis.key_prefix)))
-        callbacks = CallbackWaits(
-            CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix), bus)
-        self.parents = ParentRunner(self.coordinator, records, bus, callbacks)
+                                                     settings.redis.key_prefix),
+            pools=RedisPoolStore.from_url(settings.redis.url, settings.redis.key_prefix)))
+        callback_store = CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix)
+        callbacks = CallbackWaits(callback_store, bus)
+        # Nested executions start through the service, as the API starts executions.
+        service = StepFunctionsService(records, settings, CeleryPublisher(settings, app),
+                                       callbacks=callback_store)
+        nested = NestedExecutions(service, records, callbacks)
+        self.parents = ParentRunner(self.coordinator, records, bus, callbacks, nested)
 
 
 def register(app: Celery, settings: Settings) -> None:

@@ -8,6 +8,7 @@ control plane learns about starts, stops and redrives through :class:`Publisher`
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -35,12 +36,14 @@ from orchestrator.executions.errors import (
     ValidationException,
     validation_message,
 )
+from orchestrator.executions.binding import REQUEST_FIELD
+from orchestrator.executions.limits import LimitsApi, LimitsMixin
 from orchestrator.executions.pagination import PageTokens
 from orchestrator.executions.sync import SyncMixin
 from orchestrator.executions.tagging import TaggingMixin
 from orchestrator.executions.teststate import StateTestingMixin
 from orchestrator.executions.versions import VersionsMixin, configuration_fields, publish_flags
-from orchestrator.settings import Settings
+from orchestrator.settings import IntegrationsSettings, Settings
 from orchestrator.statuses import UNSUCCESSFUL, ExecutionStatus
 from orchestrator.store.base import Cursor, StateStore
 from orchestrator.store.callbacks import CallbackStore
@@ -112,7 +115,8 @@ class MapRunApi(Protocol):
     def abort_for_execution(self, execution_arn: str) -> None: ...
 
 
-def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
+def _default_validator(definition: str, *, machine_type: str,
+                       integrations: IntegrationsSettings | None = None) -> list[Any]:
     """AWS's verdict on the definition, then whether stepmap can run it.
 
     The definition is also parsed, so what only compiling finds (a JSONata expression that
@@ -130,7 +134,8 @@ def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
             problems = list(exc.problems)
     if not problems:
         # What stepmap's workers and readers cannot run (runnable.py's docstring).
-        problems = list(runnable.unsupported_problems(json.loads(definition), machine_type))
+        problems = list(runnable.unsupported_problems(json.loads(definition), machine_type,
+                                                      integrations))
     return problems
 
 
@@ -155,7 +160,8 @@ def _problem_dict(problem: Any) -> dict[str, str]:
 
 
 class StepFunctionsService(
-    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin
+    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin,
+    LimitsMixin,
 ):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
@@ -171,6 +177,7 @@ class StepFunctionsService(
         validator: ``(definition, *, machine_type) -> problems``; defaults to
             :func:`orchestrator.asl.validate_definition`.
         clock: epoch seconds (injectable for tests).
+        limits: pools and Map Run rates (stepmap extensions, ``executions/limits.py``).
     """
 
     def __init__(
@@ -183,13 +190,16 @@ class StepFunctionsService(
         validator: Validator | None = None,
         clock: Callable[[], float] = time.time,
         callbacks: CallbackStore | None = None,
+        limits: LimitsApi | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.settings = settings
         self.publisher = publisher
         self.map_runs = map_runs
         self.callbacks = callbacks
-        self._validate = validator or _default_validator
+        self._validate = validator or functools.partial(
+            _default_validator, integrations=settings.integrations)
         self._clock = clock
         self._tokens = PageTokens(store)
 
@@ -358,8 +368,13 @@ class StepFunctionsService(
 
     # -- executions -----------------------------------------------------------------------------
 
-    def start_execution(self, request: Request) -> Response:
-        """StartExecution: records the execution RUNNING and asks the control plane to run it."""
+    def start_execution(self, request: Request, *,
+                        links: Mapping[str, Any] | None = None) -> Response:
+        """StartExecution: records the execution RUNNING and asks the control plane to run it.
+
+        ``links``: fields a nested execution's record gets from the Task that starts it
+        (``orchestrator/control/nested.py``).
+        """
         given = params.required_str(request, "stateMachineArn", arns.MAX_ARN_LENGTH)
         if qualified.is_qualified(given):
             qualified.parse(given)
@@ -385,6 +400,7 @@ class StepFunctionsService(
                 f"Invalid State Machine Execution Input: '{exc}' (field 'input')"
             ) from None
         trace_header = params.optional_str(request, "traceHeader", 256, min_length=0)
+        binding = self.stepmap_binding(request)  # a stepmap extension (docs/limits.md)
         target = starts.resolve(self.store, given, self._machine)
         machine = target.machine
         arn = arns.execution_arn(machine["stateMachineArn"], name)
@@ -398,7 +414,10 @@ class StepFunctionsService(
             "redriveCount": 0,
             views.MACHINE_TYPE_FIELD: machine["type"],
             "traceHeader": trace_header,
+            **(links or {}),
         }
+        if binding is not None:
+            record[REQUEST_FIELD] = binding
         if not self.store.insert_execution(record):
             existing = self.store.get_execution(arn)
             # AWS: idempotent while the first one runs with the same input.

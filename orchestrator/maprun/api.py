@@ -23,6 +23,7 @@ from orchestrator.executions.errors import (
     ValidationException,
 )
 from orchestrator.maprun.deps import child_name
+from orchestrator.maprun.limits_api import map_run_limits
 from orchestrator.settings import Settings
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus
 from orchestrator.store.maprun_base import ChildRecord, MapRunStore
@@ -127,6 +128,7 @@ class MapRunApi:
             out["stopDate"] = run.stop_date
         if run.redrive_date:
             out["redriveDate"] = run.redrive_date
+        out.update(map_run_limits(run))  # stepmap extensions (docs/limits.md)
         return out
 
     def list_map_runs(self, execution_arn: str, max_results: int | None = None,

@@ -21,6 +21,7 @@ from typing import Any
 from orchestrator import messages
 from orchestrator.asl import DistributedMapRequest, StatesError
 from orchestrator.asl import errors as asl_errors
+from orchestrator.executions.binding import MapRunBinding
 from orchestrator.maprun import (
     dispatcher,
     feeder,
@@ -66,9 +67,13 @@ class MapRunCoordinator:
         return self.deps.store
 
     # -- life ------------------------------------------------------------------------------
-    def start(self, request: DistributedMapRequest, execution_arn: str) -> str:
-        """Create a RUNNING Map Run for a Distributed Map state and start feeding it."""
-        arn = start_map_run(self.deps, request, execution_arn)
+    def start(self, request: DistributedMapRequest, execution_arn: str,
+              binding: MapRunBinding | None = None) -> str:
+        """Create a RUNNING Map Run for a Distributed Map state and start feeding it.
+
+        ``binding``: its rate limits and pools (docs/limits.md).
+        """
+        arn = start_map_run(self.deps, request, execution_arn, binding)
         self._started.append(arn)
         return arn
 

@@ -6,8 +6,9 @@ import hashlib
 import uuid
 
 from orchestrator import messages
-from orchestrator.asl import DistributedMapRequest
+from orchestrator.asl import RUNTIME, DistributedMapRequest, StatesError
 from orchestrator.executions.arns import parse_execution_arn
+from orchestrator.executions.binding import MapRunBinding
 from orchestrator.jsontext import dumps
 from orchestrator.maprun.deps import Deps
 from orchestrator.store.maprun_record import MapRun
@@ -21,8 +22,21 @@ def window_for(limit: int) -> int:
     return max(1000, min(20_000, 4 * limit))
 
 
-def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str) -> str:
-    """Create a RUNNING Map Run for ``request`` and start feeding it; returns its ARN."""
+def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str,
+                  binding: MapRunBinding | None = None) -> str:
+    """Create a RUNNING Map Run for ``request`` and start feeding it; returns its ARN.
+
+    ``binding``: its rate limits and named pools (docs/limits.md).
+
+    Raises:
+        StatesError: ``States.Runtime`` when a pool of the binding does not exist.
+    """
+    binding = binding or MapRunBinding()
+    for name in binding.pools:
+        if deps.pools is None or deps.pools.get(name) is None:
+            raise StatesError(RUNTIME, f"Map state {request.state_name!r} is bound to pool "
+                              f"{name!r}, which does not exist (create it, or change the "
+                              "state machine's stepmap:pools tags)")
     execution = parse_execution_arn(execution_arn)
     region, account, sm_part = execution.region, execution.account, execution.machine
     label = request.label or str(uuid.uuid3(LABEL_NAMESPACE, f"{sm_part}/{request.state_name}"))
@@ -43,7 +57,8 @@ def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str
         request_json=MapRun.encode_request(request), max_concurrency=request.max_concurrency, limit=limit,
         window=window_for(limit), tolerated_failure_count=request.tolerated_failure_count,
         tolerated_failure_percentage=request.tolerated_failure_percentage,
-        start_date=deps.clock(),
+        start_date=deps.clock(), items_per_second=binding.items_per_second,
+        children_per_second=binding.children_per_second, pools=binding.pools,
     )
     deps.store.create(run, processor_json)
     deps.bus.send_control(messages.MAP_RUN_FEED, arn)

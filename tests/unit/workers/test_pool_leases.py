@@ -30,7 +30,7 @@ def test_only_the_permits_of_messages_the_pool_runs_are_renewed() -> None:
     for batch in (*running, *dead):  # both claimed by a worker: a 3-s lease each
         holders = [c.holder for c in batch.children]
         assert ledger.claim(batch, holders, "delivery", now_ms, now_ms + 3000) == [1]
-    active = [Request("r1", messages.RUN_CHILDREN, [b.model_dump(mode="json") for b in running]),
+    active = [Request("r1", messages.RUN_CHILDREN, [b.model_dump_json() for b in running]),
               Request("r2", messages.NOOP, [])]
     leases = PoolLeases(ledger, lambda: active)
     assert leases.renew_now() == 1
