@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.cli_client import admission_app, map_run_app
 from orchestrator.devstack import commands
 from orchestrator.settings import Settings
 from orchestrator.settings_loader import ConfigError, load_settings
@@ -42,6 +43,9 @@ app = typer.Typer(
 )
 
 ADVANCED = "Advanced"
+
+app.add_typer(map_run_app, name="map-run")
+app.add_typer(admission_app, name="admission")
 
 
 class WorkerChoice(str, enum.Enum):

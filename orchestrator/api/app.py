@@ -19,7 +19,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import telemetry
-from orchestrator.api import aws_json, console, docs, metrics, rest, rest_callbacks, rest_lifecycle
+from orchestrator.api import (
+    aws_json,
+    console,
+    docs,
+    metrics,
+    rest,
+    rest_callbacks,
+    rest_extensions,
+    rest_lifecycle,
+)
 from orchestrator.api.errors import error_response, translate_validation
 from orchestrator.api.guard import RequestGuard, is_aws_face
 from orchestrator.api.json_response import SafeJSONResponse
@@ -43,8 +52,10 @@ def build_service(settings: Settings) -> StepFunctionsService:
     from orchestrator.store.connect import open_stores
 
     stores = open_stores(settings)
-    map_runs = MapRunApi(stores.map_runs, settings)
-    return StepFunctionsService(stores.records, settings, CeleryPublisher(settings), map_runs,
+    publisher = CeleryPublisher(settings)
+    # The Map Run API sends control messages (resume, an admission change: feed at once).
+    map_runs = MapRunApi(stores.map_runs, settings, send_task=publisher.send_task)
+    return StepFunctionsService(stores.records, settings, publisher, map_runs,
                                 callbacks=stores.callbacks)
 
 
@@ -112,6 +123,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
 
     app.include_router(rest_lifecycle.router)  # before rest: its {arn:path} routes end in /...
     app.include_router(rest_callbacks.router)
+    app.include_router(rest_extensions.router)  # before rest: /map-runs/{arn}:pause
     app.include_router(rest.router)
     app.include_router(aws_json.router)
     console.install(app)

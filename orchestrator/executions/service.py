@@ -35,6 +35,7 @@ from orchestrator.executions.errors import (
     ValidationException,
     validation_message,
 )
+from orchestrator.executions.map_run_control import MapRunControlMixin
 from orchestrator.executions.pagination import PageTokens
 from orchestrator.executions.sync import SyncMixin
 from orchestrator.executions.tagging import TaggingMixin
@@ -155,13 +156,15 @@ def _problem_dict(problem: Any) -> dict[str, str]:
 
 
 class StepFunctionsService(
-    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin
+    VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin,
+    MapRunControlMixin,
 ):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
     Versions, aliases, tags, StartSyncExecution and TestState come from the mixins
     (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``); task token answers and
-    activities from ``callbacks`` (the task token and activity store).
+    activities from ``callbacks`` (the task token and activity store); the stepmap extensions
+    (pause, resume, admission) from ``map_run_control``.
 
     Args:
         store: persistence of state machines, executions, history and tokens.

@@ -20,7 +20,15 @@ from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl import DistributedMapRequest, StatesError
-from orchestrator.maprun import dispatcher, feeder, finalizer, outcomes, progress, segments
+from orchestrator.maprun import (
+    admission,
+    dispatcher,
+    feeder,
+    finalizer,
+    outcomes,
+    progress,
+    segments,
+)
 from orchestrator.maprun.deps import Deps
 from orchestrator.maprun.redrive import MapRunNotRedrivable, redrive_map_run
 from orchestrator.maprun.starter import start_map_run
@@ -109,7 +117,7 @@ class MapRunCoordinator:
         return redrive_map_run(self.deps, arn)
 
     def abort(self, execution_arn: str) -> None:
-        """Abort the open Map Runs of an execution (StopExecution)."""
+        """Abort the open Map Runs of an execution (StopExecution); also queued and paused ones."""
         for arn in self.deps.store.list_for_execution(execution_arn):
             status = self.deps.store.status(arn)
             if status is not None and status.is_open:
@@ -124,6 +132,10 @@ class MapRunCoordinator:
         if not self.deps.store.acquire_lease(Lease.RECONCILE, "", uuid.uuid4().hex, ttl_ms):
             return False
         overdue = 2 * self.deps.settings.limits.lease_seconds
+        try:
+            admission.admit(self.deps)  # a limit raised live, a lost trigger
+        except Exception:  # noqa: BLE001 - the open runs are reconciled all the same
+            log.exception("admission pass failed")
         for arn in self.deps.store.open_runs():
             try:
                 segments.close_overdue_segments(self.deps, arn, older_than=overdue)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from orchestrator import messages
 from orchestrator.asl import DistributedMapRequest
 from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.jsontext import dumps
+from orchestrator.maprun import admission
 from orchestrator.maprun.deps import Deps
+from orchestrator.statuses import MapRunStatus
 from orchestrator.store.maprun_record import MapRun
 
 #: Namespace of generated labels: uuid3(LABEL_NAMESPACE, "{state machine name}/{state name}").
@@ -22,7 +23,11 @@ def window_for(limit: int) -> int:
 
 
 def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str) -> str:
-    """Create a RUNNING Map Run for ``request`` and start feeding it; returns its ARN."""
+    """Create a Map Run for ``request`` and admit it if a slot is free; returns its ARN.
+
+    It is created QUEUED in the admission backlog (:mod:`orchestrator.maprun.admission`);
+    admitted at once when fewer than the open limit are open and nothing queued before it.
+    """
     execution = parse_execution_arn(execution_arn)
     region, account, sm_part = execution.region, execution.account, execution.machine
     label = request.label or str(uuid.uuid3(LABEL_NAMESPACE, f"{sm_part}/{request.state_name}"))
@@ -43,8 +48,9 @@ def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str
         request_json=MapRun.encode_request(request), max_concurrency=request.max_concurrency, limit=limit,
         window=window_for(limit), tolerated_failure_count=request.tolerated_failure_count,
         tolerated_failure_percentage=request.tolerated_failure_percentage,
-        start_date=deps.clock(),
+        start_date=deps.clock(), status=MapRunStatus.QUEUED, queued_at=deps.clock(),
+        admission_key=f"arn:aws:states:{region}:{account}:stateMachine:{execution.machine}",
     )
     deps.store.create(run, processor_json)
-    deps.bus.send_control(messages.MAP_RUN_FEED, arn)
+    admission.admit(deps)
     return arn

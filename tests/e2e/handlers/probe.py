@@ -73,7 +73,7 @@ def keys(ns: str) -> dict[str, str]:
     return {name: f"{base}:{name}" for name in ("running", "peak", "starts", "done")}
 
 
-def _probe(event: Any, seconds: float, fail: bool) -> Any:
+def _probe(event: Any, seconds: float, fail: bool, wait: Any = None) -> Any:
     if not isinstance(event, dict) or "probe" not in event:
         raise HandlerError("Probe.BadEvent", f"expected {{'probe': ns, 'id': ...}}, got {event!r}"[:300])
     ns, item_id = str(event["probe"]), event.get("id")
@@ -83,6 +83,8 @@ def _probe(event: Any, seconds: float, fail: bool) -> Any:
     _patiently(lambda: enter(keys=[k["running"], k["peak"], k["starts"]],
                              args=[json.dumps(item_id), repr(start), os.getppid()]))
     try:
+        if wait is not None:
+            wait()
         if seconds > 0:
             time.sleep(seconds)
     finally:
@@ -98,6 +100,27 @@ def _probe(event: Any, seconds: float, fail: bool) -> Any:
 def probe_gauge(event: Any, context: HandlerContext) -> Any:
     """Record concurrency, sleep ``event["sleep"]`` seconds (default 0.2), return."""
     return _probe(event, float(event.get("sleep", 0.2)) if isinstance(event, dict) else 0.0, False)
+
+
+@handler("probe-gate")
+def probe_gate(event: Any, context: HandlerContext) -> Any:
+    """Wait (running) until the test sets ``probe:{ns}:gate``, then like ``probe-gauge``.
+
+    Gives up after ``event["patience"]`` seconds (default 120) with ``Probe.GateClosed``.
+    """
+    if not isinstance(event, dict) or "probe" not in event:
+        raise HandlerError("Probe.BadEvent", f"expected {{'probe': ns, 'id': ...}}, got {event!r}"[:300])
+    gate = f"probe:{event['probe']}:gate"
+
+    def wait() -> None:
+        client, _ = _redis()
+        give_up = time.monotonic() + float(event.get("patience", 120))
+        while not _patiently(lambda: client.exists(gate)):
+            if time.monotonic() > give_up:
+                raise HandlerError("Probe.GateClosed", f"{gate} was not opened in time")
+            time.sleep(0.05)
+
+    return _probe(event, float(event.get("sleep", 0)), False, wait)
 
 
 @handler("probe-fail")
