@@ -176,3 +176,28 @@ def test_pausing_what_cannot_be_paused_is_a_4xx_naming_it(world: World,
     assert response.status_code == 400 and "closing or closed" in response.text
     response = aws(client, "StepmapResumeMapRun", {"mapRunArn": arn})
     assert response.status_code == 400 and "redrive its execution" in response.text
+
+
+def test_the_cli_pauses_resumes_and_sets_the_limit_through_the_api(
+        world: World, server_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    runner = CliRunner()
+    arn = world.start(0)
+    paused = runner.invoke(app, ["map-run", "pause", arn, "--endpoint", server_url])
+    assert paused.exit_code == 0, paused.output
+    assert json.loads(paused.output)["paused"] is True
+    resumed = runner.invoke(app, ["map-run", "resume", arn, "--endpoint", server_url])
+    assert resumed.exit_code == 0 and json.loads(resumed.output)["paused"] is False
+    set_limit = runner.invoke(app, ["admission", "set", "7", "--endpoint", server_url])
+    assert set_limit.exit_code == 0 and json.loads(set_limit.output)["openMapRunLimit"] == 7
+    shown = runner.invoke(app, ["admission", "show", "--endpoint", server_url])
+    assert json.loads(shown.output)["limitSource"] == "live"
+    reset = runner.invoke(app, ["admission", "reset", "--endpoint", server_url])
+    assert json.loads(reset.output)["limitSource"] == "settings"
+    # An error answer: its code on stderr, exit status 1
+    unknown = arn.rsplit(":", 1)[0] + ":none"
+    failed = runner.invoke(app, ["map-run", "pause", unknown, "--endpoint", server_url])
+    assert failed.exit_code == 1 and "HTTP 404" in failed.output
