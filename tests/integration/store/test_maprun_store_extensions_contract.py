@@ -9,33 +9,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
-import pytest
-import redis
 
 from orchestrator.statuses import MapRunStatus
-from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_base import FeedChunk, MapRunStore, ReadyChild
-from orchestrator.store.maprun_memory import MemoryMapRunStore
 from orchestrator.store.maprun_record import FeedState, MapRun
-from orchestrator.store.maprun_redis import RedisMapRunStore
 
-from tests.integration.store.test_maprun_store_contract import new_run
+# The same two stores (the Redis one on the real server) as the main contract.
+from tests.integration.store.test_maprun_store_contract import new_run, store  # noqa: F401
 
 ARN = "arn:aws:states:us-east-1:000000000000:mapRun:sm/L:run-1"
 MACHINE_A = "arn:aws:states:us-east-1:000000000000:stateMachine:a"
 MACHINE_B = "arn:aws:states:us-east-1:000000000000:stateMachine:b"
-
-
-@pytest.fixture(params=["redis", "memory"])
-def store(request: pytest.FixtureRequest) -> Iterator[MapRunStore]:
-    if request.param == "memory":
-        yield MemoryMapRunStore()
-        return
-    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-    yield RedisMapRunStore(client, Keys("t"))
-    client.close()
 
 
 def fed(store: MapRunStore, n: int = 5, limit: int = 3) -> None:

@@ -132,28 +132,23 @@ def test_a_closed_map_run_cannot_be_paused_or_resumed() -> None:
         api.resume_map_run(arn)
 
 
-def test_a_paused_run_whose_children_all_ended_with_nothing_left_closes() -> None:
+@pytest.mark.parametrize(("req", "status"), [
+    # every child was sent before the pause and ended: nothing is left, the run closes
+    (request(items(3), max_concurrency=5), MapRunStatus.SUCCEEDED),
+    # children sent before the pause fail past the tolerated count: the run fails
+    (request(items(6, failing=(0, 1)), max_concurrency=2, count=1), MapRunStatus.FAILED),
+], ids=["nothing-left-succeeds", "threshold-fails"])
+def test_a_paused_run_still_closes_on_the_outcomes_of_its_running_children(
+        req: Any, status: MapRunStatus) -> None:
     world = World()
     api = api_of(world)
-    arn = world.start(request(items(3), max_concurrency=5))
+    arn = world.start(req)
     world.run_control()
     api.pause_map_run(arn)
     run_sent_children(world)
     world.run_control()
     ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
-
-
-def test_a_paused_run_still_fails_when_its_running_children_cross_the_threshold() -> None:
-    world = World()
-    api = api_of(world)
-    arn = world.start(request(items(6, failing=(0, 1)), max_concurrency=2, count=1))
-    world.run_control()
-    api.pause_map_run(arn)
-    run_sent_children(world)
-    world.run_control()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.FAILED
+    assert ended is not None and ended.status is status
 
 
 def test_stopping_a_paused_run_aborts_it_and_a_redrive_runs_it_unpaused() -> None:
