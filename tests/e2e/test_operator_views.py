@@ -144,6 +144,9 @@ def _sign_in(driver: Any, base: str) -> None:
     field.clear()
     field.send_keys(TOKEN)
     driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
+    # Signed in once the list the token opened is shown: a page opened before that could be
+    # overwritten by the list arriving late (the console's views do not cancel a slow load).
+    _wait_page(driver, lambda d: _text(d, "#view h1") == "State machines", "the signed-in list")
 
 
 def test_map_run_page_shows_the_run_progressing_and_its_failures(
