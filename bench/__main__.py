@@ -1,15 +1,23 @@
 """``python -m bench`` (``make bench``): stepmap's throughput figures from one run.
 
-1. group   a plain Celery ``group`` of no-op tasks on the same Redis and children workers
-2. batch1  child executions/s of a Distributed Map with a Pass child, one item per child
-3. csv     items/s over a CSV in S3 with MaxItemsPerBatch and a ResultWriter, and the peak RSS
-           of the control worker's process tree at two dataset sizes
-4. engine  the engine micro-benchmark (``bench.engine``, in a subprocess)
+1. group    a plain Celery ``group`` of no-op tasks on the same Redis and children workers
+2. batch1   child executions/s of a Distributed Map with a Pass child, one item per child, with
+            the Redis round trips and commands per child (counted by the server)
+3. latency  100-item Pass Map Runs: StartExecution -> first child running, -> SUCCEEDED (p50)
+4. csv      items/s over a CSV in S3 with MaxItemsPerBatch and a ResultWriter, and the peak RSS
+            of the control worker's process tree at two dataset sizes
+5. engine   the engine micro-benchmark (``bench.engine``, in a subprocess)
+6. delay    group and batch1 again on a second stack whose every Redis round trip goes through
+            a loopback proxy that adds ``--redis-delay-ms`` (1 ms): Redis on another machine
+
+The control worker's idle memory (RSS and PSS of its process tree) is taken once the stack is
+up and warm.
 
 Examples::
 
     python -m bench                      # full sizes (10k group / 10k children / 1M rows)
     python -m bench --quick              # small sizes, about a minute
+    python -m bench --only delay --redis-delay-ms 2   # Redis 2 ms away
     python -m bench --only batch1 --set celery.children_per_message=64
     python -m bench --only csv --profile /tmp/prof   # cProfile in every worker process
 
@@ -31,15 +39,22 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import maprun
-from bench._stack import StackOptions, start_stack
+from bench import latency, maprun
+from bench._stack import StackOptions, start_stack, tree_memory, worker_pids
 from bench.maprun import Figure
+from bench.proxy import ProxyProcess
 
-SECTIONS = ("group", "batch1", "csv", "engine")
-FULL = {"group": 10_000, "batch1": 10_000, "csv_small": 100_000, "csv": 1_000_000}
-QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000}
+SECTIONS = ("group", "batch1", "latency", "csv", "engine", "delay")
+FULL = {"group": 10_000, "batch1": 10_000, "csv_small": 100_000, "csv": 1_000_000,
+        "delay": 3_000}
+QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000, "delay": 1_000}
 _NOUN = {"tasks/s": "task", "children/s": "child", "items/s": "item"}
-TARGETS = {"batch1": (1.0, 3.0), "csv": (100_000, 250_000)}
+TARGETS = {"csv": (100_000, 250_000)}
+#: Batch-1 children/s over the plain Celery group (issue 14).
+BATCH1_TARGETS = {"EXPRESS": 6.0, "STANDARD": 4.0, "delay": 5.0}
+#: p50 seconds from StartExecution to SUCCEEDED of a 100-item Pass Map Run (issue 14).
+LATENCY_TARGETS = {"EXPRESS": 0.300, "STANDARD": 0.500, "first_child": 0.050}
+IDLE_RSS_TARGET_MB = 150
 
 
 def _parse_set(values: list[str]) -> dict[str, Any]:
@@ -84,6 +99,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="CSV child: Pass returning the batch size (count) or a bare Pass")
     p.add_argument("--no-standard", action="store_true", help="skip the STANDARD batch-1 run")
     p.add_argument("--repeat", type=int, default=1, help="repeat each Map Run, report the best")
+    p.add_argument("--latency-runs", type=int, default=7, help="100-item Map Runs per type (7)")
+    p.add_argument("--redis-delay-ms", type=float, default=1.0,
+                   help="delay the proxy of the delay section adds per round trip (1)")
+    p.add_argument("--delay-items", type=int, help="group tasks and children of the delay section")
     p.add_argument("--engine-seconds", type=float, default=2.0)
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     p.add_argument("--profile", type=Path, metavar="DIR",
@@ -99,6 +118,8 @@ class Report:
         self.figures: dict[str, Figure] = {}
         self.failures: list[tuple[str, str]] = []
         self.notes: list[str] = []
+        #: Memory of the idle control worker (:func:`bench._stack.tree_memory`).
+        self.idle: dict[str, Any] = {}
 
     def fail(self, where: str, exc: BaseException, logs: str = "") -> None:
         text = f"{type(exc).__name__}: {exc}"
@@ -116,12 +137,25 @@ class Report:
             if key == "engine":
                 continue
             ratio = ""
-            if key.startswith("batch1") and group is not None:
-                ratio = f"{fig.rate / group.rate:.2f}x group (target >=1x, stretch 3x)"
+            if key.startswith("latency"):
+                kind = "STANDARD" if key.endswith("standard") else "EXPRESS"
+                first = fig.extra["p50_to_first_child_s"]
+                rows.append((fig.name, "", "", f"{1000 * fig.seconds:,.0f} ms p50",
+                             f"target <{1000 * LATENCY_TARGETS[kind]:.0f} ms; first child "
+                             f"{1000 * first:.0f} ms (target "
+                             f"<{1000 * LATENCY_TARGETS['first_child']:.0f} ms)"))
+                continue
+            if key.startswith("delay_batch1") and "delay_group" in self.figures:
+                base = self.figures["delay_group"].rate
+                ratio = (f"{fig.rate / base:.2f}x group through the same proxy "
+                         f"(target >={BATCH1_TARGETS['delay']:.0f}x)")
+            elif key.startswith("batch1") and group is not None:
+                kind = "STANDARD" if key.endswith("standard") else "EXPRESS"
+                ratio = f"{fig.rate / group.rate:.2f}x group (target >={BATCH1_TARGETS[kind]:.0f}x)"
             elif key.startswith("csv"):
                 lo, hi = TARGETS["csv"]
                 ratio = f"{fig.rate / lo:.2f}x target {lo:,} (stretch {hi:,})"
-            elif key == "group":
+            elif key.endswith("group"):
                 ratio = f"publish {fig.extra['publish_s']:.2f}s ({fig.extra['publish_rate']:,.0f}/s)"
             if "median_rate" in fig.extra:
                 ratio += f"; median of {len(fig.extra['rates'])} {fig.extra['median_rate']:,.0f}"
@@ -142,7 +176,8 @@ class Report:
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
         for key, fig in self.figures.items():
-            phases = {k: v for k, v in fig.extra.items() if k.endswith("_s") and k != "publish_s"}
+            phases = {k: v for k, v in fig.extra.items()
+                      if k.endswith("_s") and k != "publish_s" and not k.startswith("p50_")}
             if phases:
                 print(f"  {fig.name}: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
             cpu = fig.extra.get("cpu")
@@ -153,6 +188,16 @@ class Report:
                       f"cores; the stack {mine:.2f} = {1e6 * mine / fig.count:.0f} us per "
                       f"{_NOUN.get(fig.unit, 'unit')}): "
                       + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
+            if "redis_round_trips_per" in fig.extra:
+                noun = ("Map Run (with the bench's polling)" if "p50_to_succeeded_s" in fig.extra
+                        else _NOUN.get(fig.unit, "unit"))
+                print(f"    Redis per {noun}: {fig.extra['redis_round_trips_per']:.2f} round trips, "
+                      f"{fig.extra['redis_commands_per']:.2f} commands (incl. those in Lua): "
+                      + ", ".join(f"{k} {v}" for k, v in fig.extra["redis_commands_top"].items()))
+            p50 = {k.removeprefix("p50_"): v for k, v in fig.extra.items() if k.startswith("p50_")}
+            if p50:
+                print(f"  {fig.name} (ms from StartExecution): "
+                      + ", ".join(f"{k} {1000 * v:.0f}" for k, v in p50.items()))
         if small is not None or large is not None:
             print("\npeak RSS of the control worker tree (main + pool):")
             for run in (small, large):
@@ -163,6 +208,12 @@ class Report:
             if small is not None and large is not None:
                 print(f"  ratio {large.extra['peak_rss_mb'] / small.extra['peak_rss_mb']:.2f} for "
                       f"{large.count / small.count:.0f}x the rows")
+        if self.idle:
+            print(f"\nidle control worker (main + pool), stack up and warm: RSS "
+                  f"{self.idle['rss_mb']:.0f} MiB (target <={IDLE_RSS_TARGET_MB}), PSS "
+                  f"{self.idle['pss_mb']:.0f} MiB; per process RSS/USS MiB: "
+                  + ", ".join(f"{p['rss_mb']:.0f}/{p['uss_mb']:.0f}"
+                              for p in self.idle["processes"]))
         for note in self.notes:
             print(note)
         if self.failures:
@@ -175,7 +226,7 @@ class Report:
             "figures": {k: {"name": f.name, "count": f.count, "seconds": f.seconds,
                             "rate": f.rate, "unit": f.unit, "extra": f.extra}
                         for k, f in self.figures.items()},
-            "failures": self.failures, "notes": self.notes,
+            "failures": self.failures, "notes": self.notes, "idle_control_worker": self.idle,
         }
 
 
@@ -233,12 +284,88 @@ def _best(measure: Any, repeat: int) -> Figure:
     return best
 
 
+def _run_steps(stack: Any, steps: list[tuple[str, Any]], report: Report) -> None:
+    """Run each measurement; a failed one is reported and the others still run."""
+    for key, step in steps:
+        print(f"running {key} ...", flush=True)
+        try:
+            fig = step()
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next figure
+            report.fail(key, exc, _logs(stack))
+            continue
+        report.figures[key] = fig
+        print(f"  {fig.name}: {fig.count:,} in {fig.seconds:.2f}s = "
+              f"{fig.rate:,.0f} {fig.unit}", flush=True)
+
+
+def _batch1_steps(stack: Any, args: argparse.Namespace, prefix: str, size: int,
+                  group_size: int) -> list[tuple[str, Any]]:
+    steps: list[tuple[str, Any]] = [
+        (f"{prefix}group", lambda: maprun.measure_group(stack, group_size, args.timeout)),
+        (f"{prefix}batch1", lambda: _best(lambda: maprun.measure_batch1(
+            stack, size, "EXPRESS", args.timeout), args.repeat))]
+    if not args.no_standard:
+        steps.append((f"{prefix}batch1_standard", lambda: _best(lambda: maprun.measure_batch1(
+            stack, size, "STANDARD", args.timeout), args.repeat)))
+    return steps
+
+
+def run_delayed(options: StackOptions, args: argparse.Namespace, size: int,
+                report: Report) -> None:
+    """The group and batch-1 runs on a stack whose Redis is behind the delaying proxy."""
+    from orchestrator.devstack.servers import start_redis
+
+    redis = start_redis(appendonly=True)
+    proxy = None
+    stack = None
+    try:
+        port = int(redis.url.rsplit(":", 1)[1].split("/")[0])
+        proxy = ProxyProcess(port, args.redis_delay_ms, redis.workdir)
+        added = _added_rtt_ms(redis.url, proxy.url)
+        report.notes.append(f"delay section: Redis through bench.proxy, +{args.redis_delay_ms:g} "
+                            f"ms per request; measured PING round trip +{added:.2f} ms")
+        print(report.notes[-1], flush=True)
+        delayed = StackOptions(**{**options.__dict__, "redis_url": proxy.url})
+        stack = start_stack(delayed)
+        maprun.measure_batch1(stack, 100, "EXPRESS", timeout=120)
+        _run_steps(stack, _batch1_steps(stack, args, "delay_", size, size), report)
+    except Exception as exc:  # noqa: BLE001 - the delayed stack failed
+        report.fail("delay", exc, _logs(stack))
+    finally:
+        if stack is not None:
+            stack.stop()
+        if proxy is not None:
+            proxy.stop()
+        redis.stop(15)
+
+
+def _added_rtt_ms(direct: str, proxied: str, pings: int = 200) -> float:
+    """Milliseconds the proxy adds to a PING round trip (median of ``pings``)."""
+    import redis
+
+    def median_ms(url: str) -> float:
+        client = redis.Redis.from_url(url)
+        try:
+            client.ping()
+            times = []
+            for _ in range(pings):
+                t = time.perf_counter()
+                client.ping()
+                times.append(time.perf_counter() - t)
+            return 1000 * statistics.median(times)
+        finally:
+            client.close()
+
+    return median_ms(proxied) - median_ms(direct)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected measurements on one stack and print the table; exit code 1 on failure."""
     args = parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
     for key, value in (("group", args.group_size), ("batch1", args.batch1_items),
-                       ("csv", args.csv_rows), ("csv_small", args.csv_small_rows)):
+                       ("csv", args.csv_rows), ("csv_small", args.csv_small_rows),
+                       ("delay", args.delay_items)):
         if value:
             sizes[key] = value
     only = set(args.only or SECTIONS)
@@ -253,39 +380,33 @@ def main(argv: list[str] | None = None) -> int:
     where = "setup"
     t0 = time.perf_counter()
     try:
-        if only & {"group", "batch1", "csv"}:
+        if only & {"group", "batch1", "latency", "csv"}:
             where = "starting the local stack"
             stack = start_stack(options)
             print(f"stack up in {time.perf_counter() - t0:.1f}s: API {stack.api_url}")
             where = "warm-up Map Run"
             maprun.measure_batch1(stack, 100, "EXPRESS", timeout=120)
+            time.sleep(1.0)  # let the warm-up's last messages settle before the idle figure
+            report.idle = tree_memory(worker_pids(stack, "control"))
             steps: list[tuple[str, Any]] = []
-            if "group" in only:
-                steps.append(("group", lambda: maprun.measure_group(stack, sizes["group"],
-                                                                     args.timeout)))
-            if "batch1" in only:
-                steps.append(("batch1", lambda: _best(lambda: maprun.measure_batch1(
-                    stack, sizes["batch1"], "EXPRESS", args.timeout), args.repeat)))
-                if not args.no_standard:
-                    steps.append(("batch1_standard", lambda: _best(lambda: maprun.measure_batch1(
-                        stack, sizes["batch1"], "STANDARD", args.timeout), args.repeat)))
+            if "batch1" in only or "group" in only:
+                steps += [step for step in _batch1_steps(stack, args, "", sizes["batch1"],
+                                                         sizes["group"])
+                          if step[0] == "group" and "group" in only
+                          or step[0] != "group" and "batch1" in only]
+            if "latency" in only:
+                for kind in ("EXPRESS", "STANDARD"):
+                    steps.append((f"latency_{kind.lower()}",
+                                  lambda kind=kind: latency.measure_latency(
+                                      stack, kind, args.latency_runs)))
             if "csv" in only:
                 for key in ("csv_small", "csv"):
                     rows = sizes[key]
                     steps.append((key, lambda rows=rows: _best(lambda: maprun.measure_csv(
                         stack, rows, args.batch_size, args.csv_child, args.timeout),
                         args.repeat)))
-            for key, step in steps:
-                where = key
-                print(f"running {key} ...", flush=True)
-                try:
-                    fig = step()
-                except Exception as exc:  # noqa: BLE001 - report and go on with the next figure
-                    report.fail(key, exc, _logs(stack))
-                    continue
-                report.figures[key] = fig
-                print(f"  {fig.name}: {fig.count:,} in {fig.seconds:.2f}s = "
-                      f"{fig.rate:,.0f} {fig.unit}", flush=True)
+            where = "measurements"
+            _run_steps(stack, steps, report)
     except KeyboardInterrupt:
         report.fail(where, KeyboardInterrupt("interrupted"))
     except Exception as exc:  # noqa: BLE001 - the stack or the warm-up failed
@@ -294,6 +415,11 @@ def main(argv: list[str] | None = None) -> int:
         if stack is not None:
             print("stopping the stack ...", flush=True)
             stack.stop()
+    if "delay" in only:
+        try:
+            run_delayed(options, args, sizes["delay"], report)
+        except KeyboardInterrupt:
+            report.fail("delay", KeyboardInterrupt("interrupted"))
     if "engine" in only:
         try:
             report.figures["engine"] = run_engine(args.engine_seconds, timeout=120)

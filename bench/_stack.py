@@ -39,6 +39,8 @@ class StackOptions:
     profile_dir: Path | None = None
     celery_conf: dict[str, Any] = field(default_factory=dict)
     loglevel: str = "WARNING"
+    #: Redis the stack uses instead of starting its own (the delaying proxy's URL).
+    redis_url: str | None = None
 
     def describe(self) -> str:
         """One line for the report."""
@@ -60,11 +62,15 @@ def start_stack(options: StackOptions) -> LocalStack:
         env["BENCH_CELERY_CONF"] = json.dumps(options.celery_conf)
     if env:
         apps = {"control": "bench._profiled:control_app", "children": "bench._profiled:children_app"}
+    overrides = dict(options.overrides)
+    if options.redis_url is not None:
+        overrides["redis"] = {**overrides.get("redis", {}), "url": options.redis_url}
     stack = LocalStack(
-        options.overrides, workers=options.workers, concurrency=options.concurrency,
-        control_concurrency=options.control_concurrency, flower=False, apps=apps,
-        worker_env=env, loglevel=options.loglevel, startup_timeout=90.0, stop_timeout=15.0,
-        bucket=BUCKET, cwd=Path(__file__).resolve().parent.parent,
+        overrides, redis=options.redis_url is None, workers=options.workers,
+        concurrency=options.concurrency, control_concurrency=options.control_concurrency,
+        flower=False, apps=apps, worker_env=env, loglevel=options.loglevel,
+        startup_timeout=90.0, stop_timeout=15.0, bucket=BUCKET,
+        cwd=Path(__file__).resolve().parent.parent,
     )
     return stack.start()
 
@@ -84,20 +90,26 @@ def worker_pids(stack: LocalStack, kind: str) -> list[int]:
     return [pid for pid in pids if pid is not None]
 
 
-def tree_rss(roots: Iterable[int]) -> int:
-    """Resident bytes of the processes ``roots`` and all their descendants."""
-    total = 0
+def tree_processes(roots: Iterable[int]) -> list[psutil.Process]:
+    """The processes ``roots`` and all their descendants (those that still exist)."""
+    procs: list[psutil.Process] = []
     for pid in roots:
         try:
             root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
+            procs += [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
+    return procs
+
+
+def tree_rss(roots: Iterable[int]) -> int:
+    """Resident bytes of the processes ``roots`` and all their descendants."""
+    total = 0
+    for proc in tree_processes(roots):
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
     return total
 
 
@@ -231,3 +243,23 @@ def _system_busy() -> float:
     t = psutil.cpu_times()
     return float(t.user + t.system) + getattr(t, "nice", 0.0) + getattr(t, "irq", 0.0) + getattr(
         t, "softirq", 0.0)
+
+
+def tree_memory(roots: Iterable[int]) -> dict[str, Any]:
+    """RSS and PSS (shared pages split between the processes sharing them) of process trees.
+
+    A prefork pool's processes share their parent's pages, so the summed RSS counts those pages
+    once per process; PSS counts them once in all.
+    """
+    rss = pss = 0
+    processes: list[dict[str, Any]] = []
+    for proc in tree_processes(roots):
+        try:
+            info = proc.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+        processes.append({"pid": proc.pid, "rss_mb": round(info.rss / 2**20, 1),
+                          "uss_mb": round(getattr(info, "uss", info.rss) / 2**20, 1)})
+    return {"rss_mb": rss / 2**20, "pss_mb": pss / 2**20, "processes": processes}

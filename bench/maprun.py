@@ -28,6 +28,7 @@ from bench._stack import (
     redis_client,
     worker_pids,
 )
+from bench.redis_counts import RedisCounts
 from orchestrator.devstack.stack import LocalStack
 
 POLL = 0.05
@@ -68,12 +69,13 @@ def measure_group(stack: LocalStack, n: int, timeout: float = 300.0) -> Figure:
     queue = settings.celery.children_queue
     try:
         canvas = group(signature(messages.NOOP, queue=queue, app=app) for _ in range(n))
+        client = redis_client(stack)
+        counts = RedisCounts(client).__enter__()
         meter = CpuMeter(stack).__enter__()
         start = time.perf_counter()
         result = canvas.apply_async()
         published = time.perf_counter() - start
         # Poll the backend with one MGET per pass rather than .get() (a GET per task).
-        client = redis_client(stack)
         remaining = [app.backend.get_key_for_task(r.id) for r in result.results]
         deadline = start + timeout
         while remaining:
@@ -88,11 +90,13 @@ def measure_group(stack: LocalStack, n: int, timeout: float = 300.0) -> Figure:
                 time.sleep(POLL)
         total = time.perf_counter() - start
         meter.__exit__()
+        counts.__exit__()
         client.close()
     finally:
         app.close()
     return Figure("celery group (no-op)", n, total, "tasks/s",
-                  {"publish_s": published, "publish_rate": n / published, "cpu": meter.used})
+                  {"publish_s": published, "publish_rate": n / published, "cpu": meter.used,
+                   **counts.per(n)})
 
 
 # -- Distributed Map runs ---------------------------------------------------------------------
@@ -192,15 +196,20 @@ def measure_batch1(stack: LocalStack, n: int, execution_type: str = "EXPRESS",
     key = f"bench/items-{n}.json"
     s3.put_object(Bucket=BUCKET, Key=key,
                   Body=json.dumps([{"id": i} for i in range(n)]).encode())
-    with CpuMeter(stack) as meter:
-        seconds, arn, _ = _run(sfn, f"batch1-{execution_type.lower()}",
-                               batch1_definition(execution_type, reader=True),
-                               {"bucket": BUCKET, "key": key}, timeout)
+    client = redis_client(stack)
+    try:
+        with RedisCounts(client) as redis_counts, CpuMeter(stack) as meter:
+            seconds, arn, _ = _run(sfn, f"batch1-{execution_type.lower()}",
+                                   batch1_definition(execution_type, reader=True),
+                                   {"bucket": BUCKET, "key": key}, timeout)
+    finally:
+        client.close()
     run = _map_run(sfn, arn)
     counts = run["executionCounts"]
     if counts["succeeded"] != n:
         raise BenchError(f"batch1: {counts['succeeded']} of {n} children succeeded: {counts}")
-    extra: dict[str, Any] = {"map_run_arn": run["mapRunArn"], "cpu": meter.used}
+    extra: dict[str, Any] = {"map_run_arn": run["mapRunArn"], "cpu": meter.used,
+                             **redis_counts.per(n)}
     extra.update(_phases(stack, run, seconds))
     return Figure(f"batch 1, {execution_type} children", n, seconds, "children/s", extra)
 

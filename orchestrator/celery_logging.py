@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging.config
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +24,12 @@ from orchestrator.settings import Settings
 
 #: Keys of a message payload (a dict argument) that name what the task acts on.
 PAYLOAD_KEYS = {"map_run_arn": "map_run_arn", "execution_arn": "execution_arn"}
+
+#: The same keys at the head of a payload sent as JSON text (``run_children`` batches and
+#: ``children_done`` reports: ``orchestrator.messages.decode``), read without parsing the body.
+_TEXT_KEYS = re.compile(r'"(map_run_arn|execution_arn)":"(arn:[^"\\]+)"')
+#: How far into a JSON text payload its ARNs are looked for (they are its first fields).
+TEXT_HEAD = 2048
 
 _open: dict[str, contextlib.ExitStack] = {}
 
@@ -40,8 +47,9 @@ def task_context(args: Iterable[Any], kwargs: Mapping[str, Any]) -> dict[str, st
     """The execution and Map Run ARNs a control or children task acts on.
 
     Tasks take an ARN (``advance_execution(arn)``, ``map_run_feed(arn)``, ``close_segment(parts,
-    arn, segment)``) or a message payload with ``execution_arn`` / ``map_run_arn``
-    (``run_children``, ``children_done``, ``task_done``, ``invoke_task``); the first of each wins.
+    arn, segment)``) or a message payload with ``execution_arn`` / ``map_run_arn``, as a dict
+    (``task_done``, ``invoke_task``) or as JSON text (``run_children``, ``children_done``); the
+    first of each wins.
     """
     found: dict[str, str] = {}
     for value in [*args, *kwargs.values()]:
@@ -49,6 +57,9 @@ def task_context(args: Iterable[Any], kwargs: Mapping[str, Any]) -> dict[str, st
             field = _arn_field(value)
             if field:
                 found.setdefault(field, value)
+        elif isinstance(value, str) and value.startswith("{"):
+            for key, arn in _TEXT_KEYS.findall(value[:TEXT_HEAD]):
+                found.setdefault(PAYLOAD_KEYS[key], arn)
         elif isinstance(value, Mapping):
             for key, field in PAYLOAD_KEYS.items():
                 if isinstance(value.get(key), str) and value[key]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -131,17 +131,6 @@ class ChildrenReport(BaseModel):
     outcomes: list[ChildOutcome]
 
 
-class SegmentPart(BaseModel):
-    """What a ``run_children`` task returns to its chord: which children it reported.
-
-    The outcomes themselves go to the control plane once, as a ``children_done`` message.
-    """
-
-    v: int = SCHEMA_VERSION
-    map_run_arn: str
-    segment: str
-    indexes: list[int]
-
 
 class TaskInvocation(BaseModel):
     """A Task state of a parent execution, run on a worker."""
@@ -170,6 +159,27 @@ class QueueSettings(Protocol):
     control_queue: str
     children_queue: str
     visibility_timeout: int
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def decode(model: type[M], payload: str | dict[str, Any]) -> M:
+    """A message argument as ``model``: JSON text (how batches and reports travel) or a dict.
+
+    ``run_children`` batches and ``children_done`` reports travel as one JSON string each, so
+    the broker's JSON layer handles one string instead of a dict per child and per history
+    event, and pydantic parses the text in one call. Dicts (messages sent by an earlier
+    version) are still accepted.
+    """
+    if isinstance(payload, str):
+        return model.model_validate_json(payload)
+    return model.model_validate(payload)
+
+
+def argsrepr(name: str, subject: str, children: int) -> str:
+    """The short ``argsrepr`` of a batch or report message: Celery's own repr walks the body."""
+    return f"<{name} of {children} children of {subject}>"
 
 
 def celery_config(broker_url: str, queues: QueueSettings) -> dict[str, Any]:
@@ -246,8 +256,8 @@ class ChildLedger(Protocol):
         """
         ...
 
-    def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
-        """Put an ended child's outcome in the outbox, before its report travels.
+    def report_early(self, batch: ChildBatch, outcomes: Sequence[ChildOutcome]) -> None:
+        """Put ended children's outcomes in the outbox (one write), before their report travels.
 
         Retries until the store answers: an outcome is never dropped.
         """

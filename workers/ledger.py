@@ -109,10 +109,12 @@ class RedisLedger:
         if holders:
             self._park(keys=[batch.semaphore_key, batch.claims_key], args=[expiry_ms, *holders])
 
-    def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
-        text = outcome.model_dump_json()
-        until_answered(lambda: self._r.hset(batch.outbox_key, str(outcome.index), text),
-                       f"outbox entry of {outcome.name}")
+    def report_early(self, batch: ChildBatch, outcomes: Sequence[ChildOutcome]) -> None:
+        if not outcomes:
+            return
+        entries = {str(o.index): o.model_dump_json() for o in outcomes}
+        what = f"outbox entries of {len(entries)} children, from {outcomes[0].name}"
+        until_answered(lambda: self._r.hset(batch.outbox_key, mapping=entries), what)
 
     def keep_journal(self, batch: ChildBatch, index: int, point_json: str) -> None:
         try:

@@ -42,6 +42,7 @@ from orchestrator.asl import (
     StateMachine,
     Succeeded,
     Suspended,
+    is_instant,
     parse_definition,
     run_execution,
 )
@@ -136,25 +137,31 @@ class ChildRunner:
         self.tasks = HandOverCallbacks(self.invoker)
         self.clock = SleepingClock()
         self.map_runner = HandOverMapRunner()
-        self._machines: dict[str, StateMachine] = {}
+        self._machines: dict[str, tuple[StateMachine, bool]] = {}
 
     def machine(self, batch: messages.ChildBatch) -> StateMachine:
         """The parsed ItemProcessor (cached by content hash)."""
-        machine = self._machines.get(batch.processor_hash)
-        if machine is None:
+        return self._processor(batch)[0]
+
+    def _processor(self, batch: messages.ChildBatch) -> tuple[StateMachine, bool]:
+        """The parsed ItemProcessor and whether it is instant (``orchestrator.asl.is_instant``)."""
+        known = self._machines.get(batch.processor_hash)
+        if known is None:
             raw = self.ledger.processor(batch)
             if raw is None:
                 raise LookupError(f"ItemProcessor definition {batch.processor_key} is missing")
             machine = parse_definition(raw, machine_type="STANDARD")
-            self._machines[batch.processor_hash] = machine
-        return machine
+            known = self._machines[batch.processor_hash] = (machine, is_instant(json.loads(raw)))
+        return known
 
     def run(self, batch: messages.ChildBatch) -> messages.ChildrenReport:
         """Run every child of ``batch`` in order and report each outcome."""
         known = self.ledger.statuses(batch)
         outcomes: list[messages.ChildOutcome] = []
-        machine = self.machine(batch)
+        machine, instant = self._processor(batch)
         standard = batch.execution_type == "STANDARD"
+        # Outcomes of instant STANDARD children wait for one outbox write per message.
+        unwritten: list[messages.ChildOutcome] = []
         options = EngineOptions(payload_limit_bytes=self.payload_limit, history=standard)
         closed = _ClosedCheck(self.ledger, batch, express=not standard)
         journals: list[str | None] = [None] * len(batch.children)
@@ -190,14 +197,21 @@ class ChildRunner:
                         if outcome.error is not None:
                             log.warning("child %s %s: %s", child.name, outcome.status.value,
                                         outcome.error)
-                    if standard:
+                    if standard and instant:
+                        unwritten.append(outcome)
+                    elif standard:
                         # Only STANDARD children need it: EXPRESS ones run at least once. The
                         # report leaves only when the whole message is done; if the child's
                         # permit expires before it is recorded, the coordinator settles the
                         # child from the outbox instead of running it again.
-                        self.ledger.report_early(batch, outcome)
+                        self.ledger.report_early(batch, [outcome])
                     outcomes.append(outcome)
                 lease.finished(child.holder)
+            # An instant child (no Task, no Wait) has no effect outside its execution and the
+            # message's children all ran within milliseconds: one write per message, not per
+            # child. Were the worker to die before it, they would run again, unseen.
+            if unwritten:
+                self.ledger.report_early(batch, unwritten)
         return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
                                        outcomes=outcomes)
 

@@ -9,6 +9,7 @@ Pure and synchronous; it talks to the world only through the ports in
 
 from __future__ import annotations
 
+from orchestrator.asl._instant import is_instant
 from orchestrator.asl._interpreter import run_execution
 from orchestrator.asl._journal import Checkpoint, JournalMismatch
 from orchestrator.asl._jsonata import JsonataTemplate, QueryEvaluationError
@@ -184,6 +185,7 @@ __all__ = [
     "compile_reference_path",
     "compile_template",
     "format_timestamp",
+    "is_instant",
     "parse_definition",
     "parse_timestamp",
     "request_from_dict",

@@ -26,7 +26,8 @@ class CeleryBus:
     def send_segment(self, batches: Sequence[messages.ChildBatch], map_run_arn: str,
                      segment: str) -> None:
         """One chord: a ``run_children`` message per batch, closed by ``close_segment``."""
-        header = [signature(messages.RUN_CHILDREN, args=[b.model_dump(mode="json")],
+        header = [signature(messages.RUN_CHILDREN, args=[b.model_dump_json()],
+                            argsrepr=messages.argsrepr("batch", map_run_arn, len(b.children)),
                             queue=self.settings.celery.children_queue) for b in batches]
         body = signature(messages.CLOSE_SEGMENT, args=[map_run_arn, segment],
                          queue=self.settings.celery.control_queue)

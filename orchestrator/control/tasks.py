@@ -7,7 +7,6 @@ import threading
 import time
 from typing import Any
 
-import boto3
 from celery import Celery, signals
 
 from orchestrator import messages
@@ -26,7 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def s3_client(settings: Settings) -> Any:
-    """A boto3 S3 client for the configured endpoint."""
+    """A boto3 S3 client for the configured endpoint.
+
+    boto3 is imported here, on first use: the worker's main process (which only hands
+    messages to the pool) and pool processes that never read or write S3 do not carry it.
+    """
+    import boto3
+
     return boto3.client(
         "s3", endpoint_url=settings.s3.endpoint_url, region_name=settings.s3.region,
         aws_access_key_id=settings.s3.access_key_id.get_secret_value(),
@@ -62,10 +67,12 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=messages.ADVANCE_EXECUTION, acks_late=True)
     def advance_execution(arn: str) -> None:
         rt().parents.advance(arn)
+        rt().coordinator.feed_started()
 
     @app.task(name=messages.TASK_DONE, acks_late=True)
     def task_done(report: dict[str, Any]) -> None:
         rt().parents.task_done(messages.TaskReport.model_validate(report))
+        rt().coordinator.feed_started()
 
     @app.task(name=messages.CALLBACK_TIMER, acks_late=True)
     def callback_timer(token: str) -> None:
@@ -90,10 +97,11 @@ def register(app: Celery, settings: Settings) -> None:
         rt().coordinator.dispatch(arn)
 
     @app.task(name=messages.CHILDREN_DONE, acks_late=True)
-    def children_done(report: dict[str, Any]) -> None:
-        decoded = messages.ChildrenReport.model_validate(report)
+    def children_done(report: str | dict[str, Any]) -> None:
+        decoded = messages.decode(messages.ChildrenReport, report)
         rt().parents.host_suspended(decoded)
         rt().coordinator.children_done(decoded)
+        rt().coordinator.feed_started()
 
     @app.task(name=messages.CLOSE_SEGMENT, acks_late=True)
     def close_segment(parts: list[Any], arn: str, segment: str) -> None:

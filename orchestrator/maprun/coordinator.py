@@ -56,6 +56,8 @@ class MapRunCoordinator:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        #: Map Runs started by this process and not fed here yet (:meth:`feed_started`).
+        self._started: list[str] = []
 
     @property
     def store(self) -> MapRunStore:
@@ -64,8 +66,21 @@ class MapRunCoordinator:
 
     # -- life ------------------------------------------------------------------------------
     def start(self, request: DistributedMapRequest, execution_arn: str) -> str:
-        """Create a RUNNING Map Run for a Distributed Map state and start feeding it."""
-        return start_map_run(self.deps, request, execution_arn)
+        """Create a Map Run for a Distributed Map state; fed once admitted (at once if a slot is free)."""
+        arn = start_map_run(self.deps, request, execution_arn)
+        self._started.append(arn)
+        return arn
+
+    def feed_started(self) -> None:
+        """Feed the Map Runs this process just started, without waiting for their feed message.
+
+        Called by the control task that started them once its advance lease is released: the
+        first children leave a message hop sooner. The feed message :meth:`start` sent still
+        comes (a crash before this point loses nothing); it then finds the reader done, or
+        the feed lease held, and only checks progress.
+        """
+        while self._started:
+            self.feed(self._started.pop(0))
 
     def feed(self, arn: str) -> None:
         """Fill the dispatch window; a failing reader fails the Map Run."""

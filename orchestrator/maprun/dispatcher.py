@@ -3,9 +3,10 @@
 One store call (:meth:`MapRunStore.grant`) reclaims expired permits, computes the free ones
 under the Map Run's current limit (so UpdateMapRun applies to the very next dispatch), pops
 that many ready children and grants each a permit held by a unique holder id. The children are
-packed into broker messages (several child executions per message when the limit is large,
-one per message when it is small, so a slow child never holds others back:
-docs/architecture.md invariant 2), and the messages into bounded chord segments. Each finished
+packed into broker messages (:mod:`orchestrator.maprun.packing`: several child executions per
+message when the limit is large or the children cannot wait on anything, one per message when
+it is small, so a slow child never holds others back: docs/architecture.md invariant 2), and
+the messages into bounded chord segments. Each finished
 message reports its outcomes at once (a ``children_done`` message from the worker), which
 refills its slots; the chord body only closes the segment's books.
 
@@ -21,6 +22,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from orchestrator import messages
+from orchestrator.maprun import packing
 from orchestrator.maprun.deps import Deps, child_name
 from orchestrator.statuses import MapRunStatus
 from orchestrator.store.maprun_base import Grant, Lease, Segment
@@ -32,34 +34,8 @@ MAX_PER_CALL = 1024
 #: Child inputs fetched per grant (at least one child).
 MAX_BYTES_PER_CALL = 4 * 1024 * 1024
 
-#: Children are packed several to a message only while the backlog (children granted now plus
-#: those still queued) fills at least this many messages. Without this bound a small Map Run
-#: under a large limit (MaxConcurrency 0: 10,000) went out as ONE message of up to 32 children
-#: that a single worker process ran one after the other: 30 children ran at concurrency 1,
-#: behind the slowest of them (e2e test_maprun_invariants, convoy without a limit).
-SPREAD_MESSAGES = 64
-
 #: Applies late outcomes (from the outbox) to a Map Run.
 Settle = Callable[[str, Sequence[messages.ChildOutcome]], None]
-
-
-def children_per_message(limit: int, ceiling: int) -> int:
-    """How many child executions one broker message carries under a concurrency limit.
-
-    Small limits get one child per message, so every permit is a worker slot of its own and a
-    slow child delays nobody; large limits amortise Celery's per-message cost.
-    """
-    return max(1, min(ceiling, limit // 64))
-
-
-def spread_per_message(per_message: int, backlog: int) -> int:
-    """Children per message for a dispatch: packed only when the backlog is large.
-
-    Keeps at least :data:`SPREAD_MESSAGES` messages' worth of backlog, so that the work of a
-    small or draining Map Run spreads over every free worker slot instead of queueing inside
-    one message (docs/architecture.md invariant 2).
-    """
-    return max(1, min(per_message, backlog // SPREAD_MESSAGES))
 
 
 def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
@@ -68,7 +44,8 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
     run = store.get(arn)
     if run is None or run.status is not MapRunStatus.RUNNING:
         return 0
-    per_message = children_per_message(run.limit, deps.settings.celery.children_per_message)
+    ceiling = deps.settings.celery.children_per_message
+    instant = packing.instant_processor(run.processor_hash, lambda: run.request.processor)
     lease_ms = int(deps.settings.limits.lease_seconds * 1000)
     sent = settled = 0
     while True:
@@ -85,11 +62,11 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
                 continue
         if not grants.granted:
             break
-        packing = per_message
-        if per_message > 1:
-            backlog = len(grants.granted) + store.queue_length(arn)
-            packing = spread_per_message(per_message, backlog)
-        _send_segments(deps, run, grants.granted, packing, lease_ms)
+        backlog = len(grants.granted)
+        if not instant and packing.children_per_message(run.limit, ceiling) > 1:
+            backlog += store.queue_length(arn)
+        per_message = packing.per_message(run.limit, ceiling, backlog, instant=instant)
+        _send_segments(deps, run, grants.granted, per_message, lease_ms)
         sent += len(grants.granted)
     _maybe_feed(deps, run)
     if settled:

@@ -567,9 +567,11 @@ class MemoryLedger:
                 out.append(run.starts[starts])
             return out
 
-    def report_early(self, batch: ChildBatch, outcome: ChildOutcome) -> None:
+    def report_early(self, batch: ChildBatch, outcomes: Sequence[ChildOutcome]) -> None:
         with self._store._lock:
-            self._run(batch).outbox[outcome.index] = outcome.model_dump_json()
+            outbox = self._run(batch).outbox
+            for outcome in outcomes:
+                outbox[outcome.index] = outcome.model_dump_json()
 
     def keep_journal(self, batch: ChildBatch, index: int, point_json: str) -> None:
         with self._store._lock:

@@ -28,6 +28,16 @@ def test_a_payload_names_them_by_its_keys() -> None:
         "execution_arn": EXECUTION}
 
 
+def test_a_payload_sent_as_json_text_names_them_too() -> None:
+    from orchestrator import messages
+
+    report = messages.ChildrenReport(map_run_arn=MAP_RUN, segment="s", outcomes=[])
+    assert task_context([report.model_dump_json()], {}) == {"map_run_arn": MAP_RUN}
+    assert task_context(['{"execution_arn":"' + EXECUTION + '","ok":true}'], {}) == {
+        "execution_arn": EXECUTION}
+    assert task_context(['{"note":"no arn here"}'], {}) == {}
+
+
 def test_a_task_binds_its_context_while_it_runs_and_leaves_none_behind() -> None:
     import orchestrator.control.app  # noqa: F401 - installs the signal handlers
 

@@ -167,7 +167,7 @@ def test_an_expired_permit_whose_child_is_in_the_outbox_is_settled_not_rerun(
     (idx, holder), *_ = grant(run, now_ms=now, lease_ms=1_000)
     outcome = ChildOutcome(index=idx, name=f"c{idx}", holder=holder, status="SUCCEEDED",
                            start=1.0, stop=2.0, output="1")
-    ledger_of(run).report_early(batch_of(run, [(idx, holder)]), outcome)  # the worker's side
+    ledger_of(run).report_early(batch_of(run, [(idx, holder)]), [outcome])  # the worker's side
     grants = run.grant(ARN, now_ms=now + 5_000, lease_ms=60_000, max_children=100, tag="b",
                        max_bytes=0)
     assert grants.late == [(idx, holder)]
@@ -365,7 +365,7 @@ def test_an_early_report_in_the_outbox_is_what_the_coordinator_settles(run: MapR
     batch = batch_of(run, granted)
     outcome = ChildOutcome(index=0, name="c0", holder=granted[0][1], status="FAILED",
                            error="E", cause="C", start=1.0, stop=2.0)
-    ledger_of(run).report_early(batch, outcome)
+    ledger_of(run).report_early(batch, [outcome])
     assert run.late_outcomes(ARN, [0, 1]) == [outcome, None]
 
 

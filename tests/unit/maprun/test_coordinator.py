@@ -432,3 +432,24 @@ def test_a_child_whose_worker_dies_every_time_fails_with_states_runtime() -> Non
     world.drain()
     ended = world.coordinator.result(arn)
     assert ended is not None and ended.status is MapRunStatus.FAILED
+
+
+def test_a_started_map_run_is_fed_by_its_own_process_and_its_feed_message_changes_nothing() -> None:
+    world = World()
+    arn = world.start(request(items(5), max_concurrency=0))
+    # When the process that started it feeds it at once (no message hop to the first children)
+    world.coordinator.feed_started()
+    run = world.store.get(arn)
+    assert run is not None and run.reader_done
+    assert world.store.running_indexes(arn) == [0, 1, 2, 3, 4]
+    assert len(world.bus.segments) == 1
+    # Then the feed message the start sent still comes, and only checks progress
+    assert world.bus.control.popleft() == (messages.MAP_RUN_FEED, (arn,))
+    world.coordinator.feed(arn)
+    item_counts, exec_counts = world.store.counters(arn)
+    assert (item_counts.total, exec_counts.total, exec_counts.running) == (5, 5, 5)
+    assert len(world.bus.segments) == 1
+    world.coordinator.feed_started()  # nothing left to feed
+    assert len(world.bus.segments) == 1
+    world.drain()
+    assert world.store.get(arn).status is MapRunStatus.SUCCEEDED  # type: ignore[union-attr]

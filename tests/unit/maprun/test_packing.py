@@ -1,0 +1,73 @@
+"""Children per message: packed under large limits, spread only when a child may wait."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maprun_world import World, request
+
+from orchestrator.asl import is_instant
+from orchestrator.maprun import packing
+
+
+def _processor(*states: dict[str, Any]) -> dict[str, Any]:
+    names = [f"S{i}" for i in range(len(states))]
+    return {"StartAt": names[0], "States": dict(zip(names, states, strict=True))}
+
+
+PASS = {"Type": "Pass", "End": True}
+TASK = {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f",
+        "End": True}
+
+
+def test_only_states_that_never_wait_make_an_instant_processor() -> None:
+    choice = {"Type": "Choice", "Choices": [], "Default": "S1"}
+    assert is_instant(_processor(choice, PASS, {"Type": "Succeed"}, {"Type": "Fail"}))
+    assert not is_instant(_processor(PASS, TASK))
+    assert not is_instant(_processor({"Type": "Wait", "Seconds": 1, "End": True}))
+    assert not is_instant({"StartAt": "X", "States": {}})
+
+
+def test_inline_map_and_parallel_are_instant_only_when_what_they_run_is() -> None:
+    inline = {"Type": "Map", "ItemProcessor": _processor(PASS), "End": True}
+    parallel = {"Type": "Parallel", "Branches": [_processor(PASS), _processor(PASS)], "End": True}
+    assert is_instant(_processor(inline))
+    assert is_instant(_processor(parallel))
+    waiting_inline = {"Type": "Map", "ItemProcessor": _processor(TASK), "End": True}
+    waiting_branch = {"Type": "Parallel", "Branches": [_processor(PASS), _processor(TASK)],
+                      "End": True}
+    distributed = {"Type": "Map", "End": True, "ItemProcessor": {
+        **_processor(PASS), "ProcessorConfig": {"Mode": "DISTRIBUTED"}}}
+    for state in (waiting_inline, waiting_branch, distributed):
+        assert not is_instant(_processor(state))
+
+
+def test_a_small_map_run_of_instant_children_is_packed_and_one_that_may_wait_is_spread() -> None:
+    # MaxConcurrency 0 (10,000) and a backlog of 100 children: Pass children fill 128-child
+    # messages; Task children go one to a message so that a slow one delays nobody.
+    assert packing.per_message(10_000, 128, 100, instant=True) == 128
+    assert packing.per_message(10_000, 128, 100, instant=False) == 1
+    assert packing.per_message(10_000, 128, 64 * 128, instant=False) == 128
+    # A small limit keeps one child per message either way (every permit a worker slot).
+    assert packing.per_message(3, 128, 100, instant=True) == 1
+
+
+def test_the_dispatcher_packs_the_100_children_of_a_pass_map_run_into_one_message() -> None:
+    world = World()
+    arn = world.start(request([{"id": i} for i in range(100)], max_concurrency=0))
+    world.run_control()
+    batches = [b for segment in world.bus.segments for b in segment[0]]
+    assert [len(b.children) for b in batches] == [100]
+    assert sorted(c.index for b in batches for c in b.children) == list(range(100))
+    assert world.store.running_indexes(arn) == list(range(100))
+
+
+def test_child_names_are_the_uuid5_of_the_map_run_id_and_index() -> None:
+    import uuid
+
+    from orchestrator.maprun.deps import CHILD_NAMESPACE, child_name
+
+    for run_id in ("2eea8f24-c66e-41ee-914d-68330d7df1fb", "x"):
+        for index in (0, 1, 99, 10_000_000):
+            assert child_name(run_id, index) == str(
+                uuid.uuid5(CHILD_NAMESPACE, f"{run_id}:{index}"))
