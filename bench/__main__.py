@@ -39,7 +39,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import latency, maprun
+from bench import csvbase, latency, maprun
 from bench._stack import StackOptions, start_stack, tree_memory, worker_pids
 from bench.maprun import Figure
 from bench.proxy import ProxyProcess
@@ -94,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch1-items", type=int, help="items (= children) of the batch-1 run")
     p.add_argument("--csv-rows", type=int, help="rows of the large CSV run")
     p.add_argument("--csv-small-rows", type=int, help="rows of the small CSV run (RSS compare)")
+    p.add_argument("--csv-huge-rows", type=int, default=0,
+                   help="rows of a third CSV run (e.g. 10000000; RSS over idle vs the small run)")
     p.add_argument("--batch-size", type=int, default=1000, help="MaxItemsPerBatch of the CSV run")
     p.add_argument("--csv-child", choices=("count", "pass"), default="count",
                    help="CSV child: Pass returning the batch size (count) or a bare Pass")
@@ -208,6 +210,8 @@ class Report:
             if small is not None and large is not None:
                 print(f"  ratio {large.extra['peak_rss_mb'] / small.extra['peak_rss_mb']:.2f} for "
                       f"{large.count / small.count:.0f}x the rows")
+        for line in csvbase.report_lines(self.figures):
+            print(line)
         if self.idle:
             print(f"\nidle control worker (main + pool), stack up and warm: RSS "
                   f"{self.idle['rss_mb']:.0f} MiB (target <={IDLE_RSS_TARGET_MB}), PSS "
@@ -222,6 +226,7 @@ class Report:
                 print(f"  {where}: {text}")
 
     def to_json(self) -> dict[str, Any]:
+        csvbase.annotate(self.figures)
         return {
             "figures": {k: {"name": f.name, "count": f.count, "seconds": f.seconds,
                             "rate": f.rate, "unit": f.unit, "extra": f.extra}
@@ -400,7 +405,12 @@ def main(argv: list[str] | None = None) -> int:
                                   lambda kind=kind: latency.measure_latency(
                                       stack, kind, args.latency_runs)))
             if "csv" in only:
-                for key in ("csv_small", "csv"):
+                steps.append(("dictreader", lambda: csvbase.measure_parser(sizes["csv"])))
+                keys = ("csv_small", "csv")
+                if args.csv_huge_rows:
+                    sizes["csv_huge"] = args.csv_huge_rows
+                    keys += ("csv_huge",)
+                for key in keys:
                     rows = sizes[key]
                     steps.append((key, lambda rows=rows: _best(lambda: maprun.measure_csv(
                         stack, rows, args.batch_size, args.csv_child, args.timeout),

@@ -287,9 +287,12 @@ def upload_csv(stack: LocalStack, rows: int) -> str:
 def measure_csv(stack: LocalStack, rows: int, batch: int = 1000, child: str = "count",
                 timeout: float = 900.0) -> Figure:
     """Items/s over a ``rows``-row CSV with peak RSS of the control worker's process tree."""
+    from bench.csvbase import PendingMemorySampler
+
     sfn, _ = clients(stack)
     key = upload_csv(stack, rows)
-    with RssSampler(worker_pids(stack, "control")) as rss, CpuMeter(stack) as meter:
+    with RssSampler(worker_pids(stack, "control")) as rss, CpuMeter(stack) as meter, \
+            PendingMemorySampler(stack) as redis_memory:
         seconds, arn, described = _run(sfn, f"csv-{rows}", csv_definition(batch, child),
                                        {"bucket": BUCKET, "key": key}, timeout)
     run = _map_run(sfn, arn)
@@ -301,7 +304,7 @@ def measure_csv(stack: LocalStack, rows: int, batch: int = 1000, child: str = "c
         "peak_rss_mb": rss.peak / 2**20, "start_rss_mb": rss.first / 2**20,
         "rss_samples": rss.samples, "children": run["executionCounts"]["total"],
         "manifest": f"s3://{details.get('Bucket')}/{details.get('Key')}",
-        "map_run_arn": run["mapRunArn"], "cpu": meter.used,
+        "map_run_arn": run["mapRunArn"], "cpu": meter.used, **redis_memory.extra(),
     }
     extra.update(_phases(stack, run, seconds))
     return Figure(f"CSV {rows:,} rows, batch {batch}", rows, seconds, "items/s", extra)

@@ -63,6 +63,7 @@ def write_file(endpoint: str, rows: int, row_group: int) -> int:
 
 def read_file(endpoint: str) -> dict[str, Any]:
     """Read every item (this runs in its own process); rows, seconds and RSS figures."""
+    from orchestrator.asl import ItemReaderRequest
     from orchestrator.readers import open_items
 
     s3 = boto3.client("s3", endpoint_url=endpoint, **CREDS)
@@ -72,7 +73,7 @@ def read_file(endpoint: str) -> dict[str, Any]:
     before = _rss_mib()
     started = time.perf_counter()
     count = 0
-    with open_items(reader, None, s3) as stream:
+    with open_items(ItemReaderRequest.of_asl(reader), None, s3) as stream:
         for _ in stream:
             count += 1
     seconds = time.perf_counter() - started

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from orchestrator.resources import runs_in_control_plane
 from orchestrator.statuses import ChildStatus
 
 SCHEMA_VERSION = 2
@@ -54,12 +55,15 @@ def is_activity_resource(resource: str) -> bool:
 
 
 def waits_for_answer(resource: str) -> bool:
-    """Whether a Task with this resource waits for SendTaskSuccess/Failure (token or activity).
+    """Whether a Task with this resource waits for an answer the control plane stores.
 
+    A token (SendTaskSuccess/Failure), an activity worker, or a nested execution
+    (``states:startExecution``, started by the control plane; ``.sync`` waits for its end).
     Such a Task never waits in a worker: a Map Run child that reaches one is handed over to
-    the control plane, where the task token lives in Redis (``orchestrator/store/callbacks.py``).
+    the control plane, where the answer lives in Redis (``orchestrator/store/callbacks.py``).
     """
-    return resource.endswith(WAIT_FOR_TASK_TOKEN) or is_activity_resource(resource)
+    return (resource.endswith(WAIT_FOR_TASK_TOKEN) or is_activity_resource(resource)
+            or runs_in_control_plane(resource))
 
 
 class ChildWork(BaseModel):

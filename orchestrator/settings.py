@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -166,6 +166,76 @@ class TelemetrySettings(BaseModel):
     )
 
 
+class HttpConnection(BaseModel):
+    """Credentials an HTTP Task uses when it names ``Authentication.ConnectionArn``.
+
+    stepmap has no EventBridge: a connection is declared here (an entry of
+    ``integrations.http_connections``) with Basic or API-key authorization.
+    """
+
+    connection_arn: str = Field(min_length=1, description="The ARN the Task names.")
+    authorization_type: Literal["BASIC", "API_KEY"] = Field(
+        description="BASIC (username, password) or API_KEY (api_key_name, api_key_value)."
+    )
+    username: str | None = Field(None, description="BASIC: the user name.")
+    password: SecretStr | None = Field(None, description="BASIC: the password.")
+    api_key_name: str | None = Field(None, description="API_KEY: the header name.")
+    api_key_value: SecretStr | None = Field(None, description="API_KEY: the header value.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> HttpConnection:
+        needed = (("username", "password") if self.authorization_type == "BASIC"
+                  else ("api_key_name", "api_key_value"))
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"connection {self.connection_arn}: {self.authorization_type} "
+                             f"needs {' and '.join(missing)}")
+        return self
+
+
+class IntegrationsSettings(BaseModel):
+    """Task integrations beyond handlers and activities; each is off until enabled here.
+
+    A definition that uses one that is off is refused at create (UNSUPPORTED_FEATURE).
+    """
+
+    start_execution: bool = Field(
+        False, description="Run arn:aws:states:::states:startExecution (plain, .sync, .sync:2): "
+        "nested executions of this stepmap's state machines.",
+    )
+    http_invoke: bool = Field(
+        False, description="Run the HTTP Task (arn:aws:states:::http:invoke) against "
+        "http_allowed_hosts.",
+    )
+    http_allowed_hosts: list[str] = Field(
+        default_factory=list, description="Hosts HTTP Tasks may call: names, host:port or "
+        "*.suffix (a JSON list in env).",
+    )
+    http_connections: list[HttpConnection] = Field(
+        default_factory=list, description="Connections HTTP Tasks may name in "
+        "Authentication.ConnectionArn (JSON list of objects: connection_arn, "
+        "authorization_type BASIC/API_KEY, username/password or api_key_name/api_key_value).",
+    )
+    http_timeout_seconds: float = Field(
+        60.0, gt=0, le=3600, description="Longest an HTTP Task's request may take "
+        "(States.Http.Socket after that).",
+    )
+    @field_validator("http_allowed_hosts")
+    @classmethod
+    def _host_entries(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            name, _, port = entry.removeprefix("*.").partition(":")
+            if not name or any(c in name for c in "/@ ") or (port and not port.isdigit()):
+                raise ValueError(f"{entry!r} is not a host name, host:port or *.suffix "
+                                 "(no scheme, no path)")
+        return entries
+
+    s3_sdk: bool = Field(
+        False, description="Run arn:aws:states:::aws-sdk:s3:<action> (getObject, putObject, "
+        "listObjectsV2, headObject, deleteObject, copyObject) on the configured S3.",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of a stepmap process."""
 
@@ -179,6 +249,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    integrations: IntegrationsSettings = Field(default_factory=IntegrationsSettings)
     handler_modules: list[str] = Field(
         default_factory=lambda: ["workers.handlers.examples"],
         description="Modules imported by workers to register Task handlers.",

@@ -8,6 +8,8 @@ Supported resources:
   ``OutputPath: $.Payload`` works as on AWS.
 * ``arn:aws:lambda:{region}:{account}:function:{name}[:qualifier]`` — the handler's result
   is the Task result, as on AWS.
+* ``arn:aws:states:::http:invoke`` and ``arn:aws:states:::aws-sdk:s3:<action>`` — the
+  integrations of :mod:`workers.integrations`, where the settings enable them.
 
 A handler exception fails the Task the way Lambda reports it: error = the exception's class
 name (or :class:`HandlerError`'s ``error``), cause = Lambda's JSON error document
@@ -43,6 +45,7 @@ from orchestrator.asl import StatesError, TaskRequest, WaitRequest
 from orchestrator.asl import errors as asl_errors
 from orchestrator.asl.ports import Clock, Request
 from orchestrator.jsontext import dumps
+from workers.integrations import WorkerIntegrations
 from workers.handlers.registry import HandlerContext, HandlerError, UnknownHandler, resolve
 from workers.stack_trace import lambda_stack_trace
 
@@ -60,13 +63,18 @@ class _TaskTimedOut(BaseException):
 class WorkerTaskInvoker:
     """The engine's TaskInvoker on a worker: calls registered handlers synchronously."""
 
-    def __init__(self, *, region: str = "us-east-1", account_id: str = "000000000000") -> None:
+    def __init__(self, *, region: str = "us-east-1", account_id: str = "000000000000",
+                 integrations: WorkerIntegrations | None = None) -> None:
         self.region = region
         self.account_id = account_id
+        #: The HTTP Task and aws-sdk:s3 (workers/integrations), as the settings enable them.
+        self.integrations = integrations if integrations is not None else WorkerIntegrations()
 
     def invoke(self, request: TaskRequest) -> Any:
         """Run the Task; return its raw result or raise :class:`StatesError`."""
         resource = request.resource
+        if self.integrations.handles(resource):
+            return self.integrations.invoke(request)
         if resource == LAMBDA_INVOKE or resource.startswith(LAMBDA_INVOKE + "."):
             params = request.parameters if isinstance(request.parameters, dict) else {}
             function_name = params.get("FunctionName")

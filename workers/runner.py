@@ -48,6 +48,7 @@ from orchestrator.asl import (
 )
 from orchestrator.statuses import ChildStatus, MapRunStatus, outcome_status
 from workers.handover import HandOverCallbacks
+from workers.integrations import WorkerIntegrations
 from workers.invoker import WorkerTaskInvoker
 from workers.leases import LeaseKeeper
 
@@ -127,12 +128,14 @@ class ChildRunner:
 
     def __init__(self, ledger: messages.ChildLedger, *, payload_limit: int = 262_144,
                  region: str = "us-east-1", account_id: str = "000000000000",
-                 clock: Callable[[], float] = time.time, max_starts: int = MAX_STARTS) -> None:
+                 clock: Callable[[], float] = time.time, max_starts: int = MAX_STARTS,
+                 integrations: WorkerIntegrations | None = None) -> None:
         self.ledger = ledger
         self.max_starts = max_starts
         self.now = clock  # epoch seconds of the permits' leases (a fake clock in unit tests)
         self.payload_limit = payload_limit
-        self.invoker = WorkerTaskInvoker(region=region, account_id=account_id)
+        self.invoker = WorkerTaskInvoker(region=region, account_id=account_id,
+                                         integrations=integrations)
         #: Callback and activity Tasks suspend the child (workers/handover.py).
         self.tasks = HandOverCallbacks(self.invoker)
         self.clock = SleepingClock()

@@ -15,7 +15,7 @@ from orchestrator import messages
 from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.settings import Settings
 from workers.handlers.registry import load_handler_modules
-from workers.invoker import WorkerTaskInvoker
+from workers.integrations import WorkerIntegrations
 from workers.ledger import RedisLedger
 from workers.runner import ChildRunner
 
@@ -49,6 +49,7 @@ def register(app: Celery, settings: Settings) -> None:
                 RedisLedger.from_url(settings.redis.url),
                 payload_limit=settings.limits.payload_bytes,
                 region=settings.api.region, account_id=settings.api.account_id,
+                integrations=WorkerIntegrations.from_settings(settings),
             )
         result: ChildRunner = state["runner"]
         return result
@@ -96,8 +97,7 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=messages.INVOKE_TASK, acks_late=True, reject_on_worker_lost=True)
     def invoke_task(payload: dict[str, Any]) -> dict[str, Any]:
         invocation = messages.TaskInvocation.model_validate(payload)
-        runner()  # loads the handler modules
-        invoker = WorkerTaskInvoker(region=settings.api.region, account_id=settings.api.account_id)
+        invoker = runner().invoker  # loading the runner loads the handler modules
         try:
             result = invoker.invoke(TaskRequest.from_dict(invocation.request))
             report = messages.TaskReport(execution_arn=invocation.execution_arn,

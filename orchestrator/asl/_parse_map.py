@@ -16,6 +16,9 @@ from orchestrator.asl.model import (
     State,
 )
 
+from orchestrator.asl._jsonata import JsonataTemplate
+from orchestrator.asl._reader_config import reader_config_of
+
 if TYPE_CHECKING:
     from orchestrator.asl.parse import _Parser
 
@@ -55,11 +58,12 @@ def parse_map(
     if isinstance(raw.get("ItemReader"), Mapping):
         rr = raw["ItemReader"]
         cfg = rr.get("ReaderConfig") or {}
+        max_items = parser._maybe_jsonata(cfg, "MaxItems", f"{path}/ItemReader/ReaderConfig")
         reader = ItemReader(
             resource=rr.get("Resource", ""),
             parameters=parser._value(rr, args, f"{path}/ItemReader", ql),
-            reader_config=cfg,
-            max_items=parser._maybe_jsonata(cfg, "MaxItems", f"{path}/ItemReader/ReaderConfig"),
+            reader_config=reader_config_of(cfg),
+            max_items=max_items if isinstance(max_items, JsonataTemplate) else None,
             max_items_path=parser._ref(
                 cfg, "MaxItemsPath", f"{path}/ItemReader/ReaderConfig"
             ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
+from dataclasses import replace
 from typing import Any
 
 from orchestrator.asl._io import (
@@ -29,7 +30,7 @@ from orchestrator.asl._states_simple import Step
 from orchestrator.asl.errors import Runtime, StatesError
 from orchestrator.asl.model import MapState, ParallelState, StateMachine
 from orchestrator.asl.model.map import DISTRIBUTED
-from orchestrator.asl.ports import DistributedMapRequest
+from orchestrator.asl.ports import DistributedMapRequest, ItemReaderRequest
 
 #: At most this many inline Map iterations run at once (AWS: "up to 40 concurrent
 #: iterations" in Inline mode); a larger MaxConcurrency is capped.
@@ -279,12 +280,12 @@ class CompoundStates(Forks):
             if not 0 <= value <= 100:
                 raise Runtime("ToleratedFailurePercentage must be between 0 and 100.")
             percentage = float(value)
-        reader_json = None
+        reader_request = None
         if st.item_reader is not None:
             r = st.item_reader
-            config = {k: v for k, v in r.reader_config.items() if k != "MaxItemsPath"}
-            if "MaxItems" in config:
-                config["MaxItems"] = resolve_number(r.max_items, data, ctx)
+            max_items = r.reader_config.max_items
+            if r.max_items is not None:
+                max_items = resolve_number(r.max_items, data, ctx)
             if r.max_items_path is not None:
                 value = _numeric(select(r.max_items_path, data, ctx))
                 if not _is_int(value):
@@ -294,14 +295,12 @@ class CompoundStates(Forks):
                     )
                 # A negative value is passed on: the Map Run then fails with
                 # States.ItemReaderFailed "field MaxItems must be positive" (observed).
-                config["MaxItems"] = value
-            reader_json = {
-                "Resource": r.resource,
-                "Parameters": r.parameters.evaluate(data, ctx)
-                if r.parameters is not None
-                else {},
-                "ReaderConfig": config,
-            }
+                max_items = value
+            reader_request = ItemReaderRequest(
+                resource=r.resource,
+                parameters=r.parameters.evaluate(data, ctx) if r.parameters is not None else {},
+                config=replace(r.reader_config, max_items=max_items),
+            )
         batcher_json = None
         if st.item_batcher is not None:
             b = st.item_batcher
@@ -343,7 +342,7 @@ class CompoundStates(Forks):
             max_concurrency=max_concurrency,
             tolerated_failure_count=count,
             tolerated_failure_percentage=percentage,
-            reader=reader_json,
+            reader=reader_request,
             items=items,
             item_selector=st.item_selector_raw,
             item_selector_variables=selector_variables(

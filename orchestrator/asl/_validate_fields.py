@@ -326,9 +326,9 @@ def check_payload(
 
 def check_error_name(chk: Checker, value: Any, path: str, field_name: str, where: str) -> None:
     """Report a custom error name that uses the reserved ``States.`` prefix (spec 4.1)."""
-    from orchestrator.asl.errors import RESERVED_NAMES
+    from orchestrator.asl.errors import is_reserved_name
 
-    if isinstance(value, str) and value.startswith("States.") and value not in RESERVED_NAMES:
+    if isinstance(value, str) and value.startswith("States.") and not is_reserved_name(value):
         chk.schema(
             path,
             f"Field '{field_name}' {where} uses unknown reserved error name {show(value)}; "

@@ -67,6 +67,19 @@ RESERVED_NAMES: frozenset[str] = frozenset(
     }
 )
 
+#: The HTTP Task's error for a response status outside 2xx: ``States.Http.StatusCode.<NNN>``.
+HTTP_STATUS_CODE_PREFIX = "States.Http.StatusCode."
+
+
+def is_reserved_name(name: str) -> bool:
+    """Whether ``name`` is an error name the language reserves (``States.Http.StatusCode.404``
+    included: the HTTP Task names an unsuccessful status by its code)."""
+    if name in RESERVED_NAMES:
+        return True
+    code = name[len(HTTP_STATUS_CODE_PREFIX):] if name.startswith(HTTP_STATUS_CODE_PREFIX) else ""
+    return len(code) == 3 and code.isdigit() and code.isascii()
+
+
 #: Errors that ``States.ALL`` does not match (AWS developer guide, error handling).
 NOT_MATCHED_BY_ALL: frozenset[str] = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 

@@ -12,7 +12,15 @@ import random
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any, Protocol, runtime_checkable
+
+from orchestrator.asl._reader_config import (
+    reader_config_asl,
+    reader_config_from_dict,
+    reader_config_of,
+)
+from orchestrator.asl.model.map import ReaderConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +109,55 @@ class WaitRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemReaderRequest:
+    """A Map Run's ItemReader: its Resource, its resolved Parameters and its typed config.
+
+    ``parameters`` are the S3 request fields (``Bucket``, ``Key``, ``Prefix``, ``VersionId``,
+    ``ExpectedBucketOwner``) as the ItemReader's Parameters (or Arguments) produced them;
+    ``config.max_items`` holds the resolved ``MaxItems``/``MaxItemsPath``.
+    """
+
+    resource: str
+    parameters: dict[str, Any]
+    config: ReaderConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (enums as their values, headers as a list)."""
+        config = {name: value.value if isinstance(value, Enum) else value
+                  for name, value in asdict(self.config).items()}
+        if self.config.csv_headers is not None:
+            config["csv_headers"] = list(self.config.csv_headers)
+        return {"resource": self.resource, "parameters": self.parameters, "config": config}
+
+    def to_asl(self) -> dict[str, Any]:
+        """The ASL shape (``Resource``, ``Parameters``, ``ReaderConfig``)."""
+        return {"Resource": self.resource, "Parameters": self.parameters,
+                "ReaderConfig": reader_config_asl(self.config)}
+
+    @classmethod
+    def of_asl(cls, raw: Mapping[str, Any]) -> ItemReaderRequest:
+        """A resolved ItemReader in its ASL shape (``MaxItems`` a value), typed."""
+        params = raw.get("Parameters") or raw.get("Arguments") or {}
+        return cls(resource=str(raw.get("Resource", "")),
+                   parameters=dict(params) if isinstance(params, Mapping) else {},
+                   config=reader_config_of(raw.get("ReaderConfig")))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemReaderRequest:
+        """Inverse of :meth:`to_dict`; also reads a request stored in the ASL shape."""
+        if "Resource" in data:
+            return cls.of_asl(data)
+        return cls(resource=data["resource"], parameters=dict(data.get("parameters") or {}),
+                   config=reader_config_from_dict(data.get("config") or {}))
+
+
+@dataclass(frozen=True, slots=True)
 class DistributedMapRequest:
     """Start a Map Run for a Distributed Map state (every ``...Path`` already resolved).
 
-    ``reader``/``batcher``/``result_writer`` hold the JSON configuration with the
-    templates resolved against the Map state's effective input; ``items`` is the
-    array or object selected by ItemsPath when there is no ItemReader.
+    ``reader`` is the typed ItemReader; ``batcher``/``result_writer`` hold the JSON
+    configuration with the templates resolved against the Map state's effective input;
+    ``items`` is the array or object selected by ItemsPath when there is no ItemReader.
     """
 
     state_name: str
@@ -117,7 +168,7 @@ class DistributedMapRequest:
     max_concurrency: int
     tolerated_failure_count: int | None
     tolerated_failure_percentage: float | None
-    reader: dict[str, Any] | None
+    reader: ItemReaderRequest | None
     items: Any | None
     item_selector: Any | None
     batcher: dict[str, Any] | None
@@ -134,12 +185,16 @@ class DistributedMapRequest:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (with a ``kind`` tag)."""
-        return {"kind": self.kind, **asdict(self)}
+        data = asdict(self)
+        data["reader"] = self.reader.to_dict() if self.reader is not None else None
+        return {"kind": self.kind, **data}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DistributedMapRequest:
         """Inverse of :meth:`to_dict`."""
         fields = {k: v for k, v in data.items() if k != "kind"}
+        if fields.get("reader") is not None:
+            fields["reader"] = ItemReaderRequest.from_dict(fields["reader"])
         return cls(**fields)
 
 

@@ -40,3 +40,4 @@ class CeleryBus:
             queue=self.settings.celery.children_queue,
             link=signature(messages.TASK_DONE, queue=self.settings.celery.control_queue),
         ).apply_async()
+

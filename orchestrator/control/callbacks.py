@@ -81,10 +81,10 @@ class CallbackWaits:
                                    heartbeat=request.heartbeat_seconds, activity_arn=activity,
                                    input_text=input_text):
             return
-        self._schedule(token, request.timeout_seconds, request.heartbeat_seconds)
+        self.schedule(token, request.timeout_seconds, request.heartbeat_seconds)
         if activity is not None:
             if self.store.get_activity(activity) is None:
-                self._settle(token, arn, sequence, "States.Runtime",
+                self.settle(token, arn, sequence, "States.Runtime",
                              f"Activity '{activity}' does not exist")
                 return
             self.store.offer(activity, token)
@@ -118,16 +118,18 @@ class CallbackWaits:
         error, later = due(record, time.time() if now is None else now)
         if error is not None:
             what = "heartbeat" if error == HEARTBEAT_TIMEOUT else "task"
-            self._settle(token, record.execution_arn, record.sequence, error,
+            self.settle(token, record.execution_arn, record.sequence, error,
                          f"The {what} of Task '{record.state_name}' timed out")
         elif later is not None:
             self.bus.send_control(messages.CALLBACK_TIMER, token, countdown=later)
 
-    def _schedule(self, token: str, timeout: int | None, heartbeat: int | None) -> None:
+    def schedule(self, token: str, timeout: int | None, heartbeat: int | None) -> None:
+        """Send the first timer of a call that has TimeoutSeconds or HeartbeatSeconds."""
         first = min((s for s in (timeout, heartbeat) if s), default=None)
         if first is not None:
             self.bus.send_control(messages.CALLBACK_TIMER, token, countdown=float(first))
 
-    def _settle(self, token: str, arn: str, sequence: int, error: str, cause: str) -> None:
+    def settle(self, token: str, arn: str, sequence: int, error: str, cause: str) -> None:
+        """Answer a token with a failure and advance its execution (first answer wins)."""
         if self.store.answer(token, report_json(arn, sequence, error=error, cause=cause)):
             self.bus.send_control(messages.ADVANCE_EXECUTION, arn)

@@ -42,12 +42,14 @@ from orchestrator.asl import (
 )
 from orchestrator.asl.ports import MapRunResultRequest, Request, request_from_dict
 from orchestrator.control.callbacks import CallbackWaits
+from orchestrator.control.nested import SYNC_CALL, NestedExecutions
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
 from orchestrator.maprun.leases import LeaseHeld
+from orchestrator.resources import runs_in_control_plane
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus, outcome_status
 from orchestrator.store.maprun_base import Lease
 
@@ -92,10 +94,13 @@ class ParentRunner:
     """Advances parent executions with the engine's suspend/resume."""
 
     def __init__(self, map_runs: MapRunCoordinator, records: ExecutionRecords,
-                 bus: ParentBus, callbacks: CallbackWaits | None = None) -> None:
+                 bus: ParentBus, callbacks: CallbackWaits | None = None,
+                 nested: NestedExecutions | None = None) -> None:
         self.map_runs = map_runs
         #: Callback (.waitForTaskToken) and activity Tasks; None: not wired (unit tests).
         self.callbacks = callbacks
+        #: states:startExecution Tasks (their answers are on the callbacks' tokens).
+        self.nested = nested
         self.store = map_runs.store
         self.settings = map_runs.deps.settings
         self.records = records
@@ -169,6 +174,16 @@ class ParentRunner:
         self.store.put_task_result(report.execution_arn, report.sequence,
                                    report.model_dump_json())
         self.advance(report.execution_arn)
+
+    def stopped(self, arn: str) -> None:
+        """An execution was stopped (StopExecution, or an EXPRESS time-out).
+
+        A nested ``.sync`` execution answers the Task that waits for it; the ``.sync``
+        executions it waits for itself are stopped too (their own stop comes back here).
+        """
+        if self.nested is not None:
+            self.nested.ended(arn)
+            self.nested.stop_waited(arn)
 
     def host_suspended(self, report: messages.ChildrenReport) -> None:
         """Host every child of a report that suspended at a nested Distributed Map."""
@@ -324,6 +339,8 @@ class ParentRunner:
         failed_at = outcome.checkpoint if isinstance(outcome, Failed) else None
         self.records.set_checkpoint(arn, json.dumps(failed_at.to_dict()) if failed_at else None)
         log.info("execution %s %s", arn, fields["status"])
+        if self.nested is not None and ex.get(SYNC_CALL):
+            self.nested.ended(arn)
         if ex.get("hostedBy"):
             self._report_hosted(ex, fields)
         else:
@@ -419,7 +436,10 @@ class ParentRunner:
         self._start(arn, len(checkpoint.entries), outcome.request)
 
     def _start(self, arn: str, sequence: int, request: Request) -> None:
-        if isinstance(request, TaskRequest) and self.callbacks is not None and \
+        if isinstance(request, TaskRequest) and self.nested is not None and \
+                runs_in_control_plane(request.resource):
+            self.nested.start(arn, sequence, request)
+        elif isinstance(request, TaskRequest) and self.callbacks is not None and \
                 messages.waits_for_answer(request.resource):
             self.callbacks.start(arn, sequence, request)
         elif isinstance(request, TaskRequest):

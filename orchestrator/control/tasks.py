@@ -12,7 +12,10 @@ from celery import Celery, signals
 from orchestrator import messages
 from orchestrator.control.bus import CeleryBus
 from orchestrator.control.callbacks import CallbackWaits
+from orchestrator.control.nested import NestedExecutions
 from orchestrator.control.parent import ParentRunner
+from orchestrator.executions.publisher import CeleryPublisher
+from orchestrator.executions.service import StepFunctionsService
 from orchestrator.maprun import Deps, MapRunCoordinator
 from orchestrator.maprun.coordinator import RECONCILE_EVERY
 from orchestrator.settings import Settings
@@ -50,9 +53,13 @@ class Runtime:
             store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings,
             child_metrics=RedisChildMetrics.from_url(settings.redis.url,
                                                      settings.redis.key_prefix)))
-        callbacks = CallbackWaits(
-            CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix), bus)
-        self.parents = ParentRunner(self.coordinator, records, bus, callbacks)
+        callback_store = CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix)
+        callbacks = CallbackWaits(callback_store, bus)
+        # Nested executions start through the service, as the API starts executions.
+        service = StepFunctionsService(records, settings, CeleryPublisher(settings, app),
+                                       callbacks=callback_store)
+        nested = NestedExecutions(service, records, callbacks)
+        self.parents = ParentRunner(self.coordinator, records, bus, callbacks, nested)
 
 
 def register(app: Celery, settings: Settings) -> None:
@@ -83,6 +90,7 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=messages.STOP_EXECUTION, acks_late=True)
     def stop_execution(arn: str) -> None:
         rt().coordinator.abort(arn)
+        rt().parents.stopped(arn)
 
     @app.task(name=messages.REDRIVE_EXECUTION, acks_late=True)
     def redrive_execution(arn: str) -> None:

@@ -8,6 +8,7 @@ control plane learns about starts, stops and redrives through :class:`Publisher`
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -41,7 +42,7 @@ from orchestrator.executions.sync import SyncMixin
 from orchestrator.executions.tagging import TaggingMixin
 from orchestrator.executions.teststate import StateTestingMixin
 from orchestrator.executions.versions import VersionsMixin, configuration_fields, publish_flags
-from orchestrator.settings import Settings
+from orchestrator.settings import IntegrationsSettings, Settings
 from orchestrator.statuses import UNSUCCESSFUL, ExecutionStatus
 from orchestrator.store.base import Cursor, StateStore
 from orchestrator.store.callbacks import CallbackStore
@@ -113,7 +114,8 @@ class MapRunApi(Protocol):
     def abort_for_execution(self, execution_arn: str) -> None: ...
 
 
-def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
+def _default_validator(definition: str, *, machine_type: str,
+                       integrations: IntegrationsSettings | None = None) -> list[Any]:
     """AWS's verdict on the definition, then whether stepmap can run it.
 
     The definition is also parsed, so what only compiling finds (a JSONata expression that
@@ -131,7 +133,8 @@ def _default_validator(definition: str, *, machine_type: str) -> list[Any]:
             problems = list(exc.problems)
     if not problems:
         # What stepmap's workers and readers cannot run (runnable.py's docstring).
-        problems = list(runnable.unsupported_problems(json.loads(definition), machine_type))
+        problems = list(runnable.unsupported_problems(json.loads(definition), machine_type,
+                                                      integrations))
     return problems
 
 
@@ -192,7 +195,8 @@ class StepFunctionsService(
         self.publisher = publisher
         self.map_runs = map_runs
         self.callbacks = callbacks
-        self._validate = validator or _default_validator
+        self._validate = validator or functools.partial(
+            _default_validator, integrations=settings.integrations)
         self._clock = clock
         self._tokens = PageTokens(store)
 
@@ -361,8 +365,13 @@ class StepFunctionsService(
 
     # -- executions -----------------------------------------------------------------------------
 
-    def start_execution(self, request: Request) -> Response:
-        """StartExecution: records the execution RUNNING and asks the control plane to run it."""
+    def start_execution(self, request: Request, *,
+                        links: Mapping[str, Any] | None = None) -> Response:
+        """StartExecution: records the execution RUNNING and asks the control plane to run it.
+
+        ``links``: fields a nested execution's record gets from the Task that starts it
+        (``orchestrator/control/nested.py``).
+        """
         given = params.required_str(request, "stateMachineArn", arns.MAX_ARN_LENGTH)
         if qualified.is_qualified(given):
             qualified.parse(given)
@@ -401,6 +410,7 @@ class StepFunctionsService(
             "redriveCount": 0,
             views.MACHINE_TYPE_FIELD: machine["type"],
             "traceHeader": trace_header,
+            **(links or {}),
         }
         if not self.store.insert_execution(record):
             existing = self.store.get_execution(arn)

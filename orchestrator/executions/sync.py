@@ -33,7 +33,8 @@ class SyncMixin(ServiceParts):
 
     publisher: Any
 
-    def start_execution(self, request: Request) -> dict[str, Any]:
+    def start_execution(self, request: Request, *,
+                        links: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defined by the service."""
         raise NotImplementedError
 

@@ -11,7 +11,8 @@ so a restarted orchestrator continues exactly where the last chunk ended
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import messages
 from orchestrator.asl import StatesError, compile_item_selector
@@ -29,7 +30,13 @@ from orchestrator.store.maprun_base import (
 )
 from orchestrator.store.maprun_record import FeedState, MapRun
 
+if TYPE_CHECKING:
+    from orchestrator.readers import ItemStream
+
 log = logging.getLogger(__name__)
+
+#: Stands for an item whose ItemSelector failed (its child slot is in the failed list).
+_FAILED: Any = object()
 
 #: A chunk of children is written (with the cursor) when it holds this many children or items.
 CHUNK = 500
@@ -37,6 +44,9 @@ CHUNK_ITEMS = 20_000
 #: One feeder call reads at most this many items, then hands over to a fresh call, so that
 #: dispatching and feeding interleave on the control workers.
 ITEMS_PER_CALL = 200_000
+#: Rows a CSV reader hands over at a time when it writes their JSON itself (the cursor is exact
+#: after each block; a chunk of children may hold up to one block more than CHUNK_ITEMS).
+BLOCK_ROWS = 1000
 #: The feed lease: short, renewed while the feeder reads (a killed control process frees it
 #: within seconds; docs/architecture.md invariant 11).
 LEASE_MS = 15_000
@@ -79,42 +89,46 @@ class _Feeder:
                                           request.item_selector_variables)
                     if request.item_selector is not None else None)
         base_context = request.context or {}
-        batcher = Batcher(MapRunPlan.of(request).batching)
-        batcher.restore(state.carried)
         next_index = state.next
 
         stream = open_items(request.reader, request.items, self.deps.s3, cursor=state.cursor)
+        # Without an ItemSelector a CSV reader writes each row's JSON itself (no dict, no
+        # Item, one join per batch), a block of rows at a time: most of the control plane's
+        # time per item.
+        rule = MapRunPlan.of(request).batching
+        # A block is about one batch, so a chunk overshoots CHUNK/CHUNK_ITEMS by one at most.
+        rows = max(64, min(BLOCK_ROWS, rule.max_items or 0)) if rule is not None else 64
+        blocks = stream.json_blocks(rows) if template is None else None
+        batcher = Batcher(rule, texts=blocks is not None)
+        batcher.restore(state.carried)
         pending: list[Batch] = []
         failed: list[tuple[int, dict[str, str]]] = []
         produced = chunk_items = items_read = 0
         done = True
         more = False
         try:
-            for item in stream:
-                items_read += 1
-                if template is not None:
-                    item_ctx = dict(base_context)
-                    map_item: dict[str, Any] = {"Index": item.index, "Value": item.value,
-                                                "Source": item.source}
-                    if item.key is not None:
-                        map_item["Key"] = item.key
-                    item_ctx["Map"] = {"Item": map_item}
-                    try:
-                        value = template.evaluate(request.effective_input, item_ctx)
-                    except StatesError as exc:
-                        # A malformed item fails only its own child (invariant 9).
-                        failed.append((next_index + len(pending) + len(failed), exc.to_dict()))
-                        continue
+            for group in (blocks if blocks is not None else self._selected(
+                    stream, template, request.effective_input, base_context, failed,
+                    lambda: next_index + len(pending) + len(failed))):
+                if blocks is not None:
+                    items_read += len(group)
+                    for batch in batcher.add_texts(group):
+                        pending.append(batch)
+                        chunk_items += batch.items
                 else:
-                    value = item.value
-                for batch in batcher.add(value):
-                    pending.append(batch)
-                    chunk_items += batch.items
+                    items_read += 1
+                    if group is not _FAILED:
+                        for batch in batcher.add(group):
+                            pending.append(batch)
+                            chunk_items += batch.items
                 if len(pending) + len(failed) >= CHUNK or chunk_items >= CHUNK_ITEMS:
                     next_index = self._flush(run, pending, failed, next_index,
                                              FeedState(stream.cursor(), 0, batcher.carried))
                     produced += len(pending) + len(failed)
-                    pending, failed, chunk_items = [], [], 0
+                    # Cleared in place: the selector loop appends to this very ``failed``.
+                    pending.clear()
+                    failed.clear()
+                    chunk_items = 0
                     # Children are ready: dispatch them while this call reads on.
                     self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
                     if produced >= room or items_read >= ITEMS_PER_CALL:
@@ -130,6 +144,29 @@ class _Feeder:
         if more:
             self.deps.bus.send_control(messages.MAP_RUN_FEED, self.arn)
         log.info("map run %s: fed up to child %d (reader done: %s)", self.arn, next_index, done)
+
+    @staticmethod
+    def _selected(stream: ItemStream, template: Any, effective_input: Any,
+                  base_context: dict[str, Any], failed: list[tuple[int, dict[str, str]]],
+                  slot: Callable[[], int]) -> Iterator[Any]:
+        """Each item's value through the ItemSelector (if any); :data:`_FAILED` for an item
+        whose selector failed, recorded in ``failed`` at its child slot."""
+        for item in stream:
+            if template is None:
+                yield item.value
+                continue
+            item_ctx = dict(base_context)
+            map_item: dict[str, Any] = {"Index": item.index, "Value": item.value,
+                                        "Source": item.source}
+            if item.key is not None:
+                map_item["Key"] = item.key
+            item_ctx["Map"] = {"Item": map_item}
+            try:
+                yield template.evaluate(effective_input, item_ctx)
+            except StatesError as exc:
+                # A malformed item fails only its own child (invariant 9).
+                failed.append((slot(), exc.to_dict()))
+                yield _FAILED
 
     def _flush(self, run: MapRun, pending: list[Batch], failed: list[tuple[int, dict[str, str]]],
                next_index: int, after: FeedState, *, reader_done: bool = False) -> int:

@@ -152,8 +152,8 @@ def _results(deps: Deps, run: MapRun, held: LeaseHeld) -> Any:
                 deps, run, held, inputs_for=_inputs_for(destination)
             ):
                 out.add(status, _record(run, index, status, child, child_input))
-        except _LeaseLost:
-            out.abort()
+        except (_LeaseLost, StatesError):
+            out.abort()  # no open multipart upload (nor its upload thread) is left behind
             raise
         details = out.close()
         return {"MapRunArn": run.arn, "ResultWriterDetails": details}

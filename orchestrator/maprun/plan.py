@@ -4,8 +4,8 @@ The engine resolves ``ItemBatcher`` and ``ResultWriter`` against the Map state's
 hands them over in their ASL (PascalCase) shape inside a
 :class:`~orchestrator.asl.DistributedMapRequest`. This module is the one place of the Map Run
 that reads those names; the feeder and the finalizer work on :class:`BatchRule` and
-:class:`ResultDestination`. (The ItemReader configuration goes to ``orchestrator.readers``
-as it is: the readers turn it into S3 requests.)
+:class:`ResultDestination`. (The ItemReader arrives typed, as the engine's
+:class:`~orchestrator.asl.ItemReaderRequest`, and goes to ``orchestrator.readers`` as it is.)
 """
 
 from __future__ import annotations

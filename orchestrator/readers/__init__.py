@@ -20,13 +20,19 @@ from itertools import islice
 from types import TracebackType
 from typing import Any
 
-from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.asl import (
+    InputType,
+    ItemReaderFailed,
+    ItemReaderRequest,
+    ManifestType,
+    ReaderTransformation,
+)
 from orchestrator.readers._base import STATE_DATA, Item, Reader
 from orchestrator.readers._depth import check_item
 from orchestrator.readers._inline import InlineItems
 from orchestrator.readers._listing import FlattenItems, ListingItems
 from orchestrator.readers._manifests import ManifestItems
-from orchestrator.readers._objects import open_object
+from orchestrator.readers._objects import ObjectItems, open_object
 
 __all__ = ["MAX_ITEMS_CEILING", "STATE_DATA", "Item", "ItemStream", "open_items", "parquet_readable"]
 
@@ -62,6 +68,19 @@ class ItemStream:
             self._iter = inner if self._limit is None else islice(inner, self._limit)
         return self._iter
 
+    def json_blocks(self, rows: int) -> Iterator[list[str]] | None:
+        """The items as lists of up to ``rows`` compact JSON texts, when the source can write
+        them directly (CSV); :meth:`cursor` is exact after each list.
+
+        None when it cannot (then iterate the stream). Use one or the other, not both.
+        """
+        reader = self._reader
+        if self._iter is not None or not isinstance(reader, ObjectItems) \
+                or not reader.writes_json_texts:
+            return None
+        blocks = reader.json_blocks(rows)
+        return blocks if self._limit is None else _truncated(blocks, self._limit)
+
     def cursor(self) -> dict[str, Any]:
         """JSON-serialisable position right after the last item yielded."""
         return self._reader.cursor()
@@ -82,8 +101,18 @@ class ItemStream:
         self.close()
 
 
+def _truncated(blocks: Iterator[list[str]], limit: int) -> Iterator[list[str]]:
+    """The first ``limit`` texts of ``blocks`` (MaxItems), still in blocks."""
+    for block in blocks:
+        if len(block) >= limit:
+            yield block[:limit]
+            return
+        limit -= len(block)
+        yield block
+
+
 def open_items(
-    reader: Mapping[str, Any] | None,
+    reader: ItemReaderRequest | None,
     items: Any,
     s3: Any,
     *,
@@ -92,9 +121,9 @@ def open_items(
     """Open the item stream of a Distributed Map.
 
     Args:
-        reader: the resolved ``ItemReader`` (``Resource``, ``Parameters`` with Bucket/
-            Key/Prefix/VersionId/ExpectedBucketOwner, ``ReaderConfig`` with MaxItems an
-            int), or None to iterate ``items``.
+        reader: the run's typed ``ItemReader`` (``Parameters`` with Bucket/Key/Prefix/
+            VersionId/ExpectedBucketOwner, ``ReaderConfig`` with MaxItems resolved), or None
+            to iterate ``items``.
         items: the state-input array or object selected by ItemsPath (when no reader).
         s3: a boto3 S3 client (unused for state input).
         cursor: a value from :meth:`ItemStream.cursor` to resume after.
@@ -110,9 +139,8 @@ def open_items(
     start = int(cursor.get("index", 0))
     if reader is None:
         return ItemStream(InlineItems(items, index=start), max_items=None, start_index=start)
-    config: Mapping[str, Any] = reader.get("ReaderConfig") or {}
-    max_items = _max_items(config.get("MaxItems"))
-    source = _s3_reader(reader, config, s3, cursor)
+    max_items = _max_items(reader.config.max_items)
+    source = _s3_reader(reader, s3, cursor)
     return ItemStream(source, max_items=max_items, start_index=start)
 
 
@@ -127,37 +155,32 @@ def _max_items(value: Any) -> int | None:
     return min(value, MAX_ITEMS_CEILING) or None
 
 
-def _s3_reader(
-    reader: Mapping[str, Any], config: Mapping[str, Any], s3: Any, cursor: dict[str, Any]
-) -> Reader:
-    resource = str(reader.get("Resource", ""))
+def _s3_reader(reader: ItemReaderRequest, s3: Any, cursor: dict[str, Any]) -> Reader:
+    resource = reader.resource
     match = _RESOURCE.match(resource)
     if match is None:
         raise ItemReaderFailed(
             f"Unsupported ItemReader Resource {resource!r}; expected "
             "arn:aws:states:::s3:getObject or arn:aws:states:::s3:listObjectsV2."
         )
-    params: Mapping[str, Any] = reader.get("Parameters") or reader.get("Arguments") or {}
+    config = reader.config
+    params = reader.parameters
+    if not isinstance(params, Mapping):
+        raise ItemReaderFailed(f"The ItemReader Parameters must be an object, got {params!r}.")
     bucket = params.get("Bucket")
     if not isinstance(bucket, str) or not bucket:
         raise ItemReaderFailed("The ItemReader needs a Bucket (a non-empty string).")
     owner = params.get("ExpectedBucketOwner")
-    input_type = config.get("InputType")
+    input_type = config.input_type
     if match.group(1) == "listObjectsV2":
         prefix = params.get("Prefix")
         if prefix is not None and not isinstance(prefix, str):
             raise ItemReaderFailed(f"The ItemReader Prefix must be a string, got {prefix!r}.")
-        transformation = config.get("Transformation") or "NONE"
-        if transformation == "LOAD_AND_FLATTEN":
-            if not input_type:
+        if config.transformation is ReaderTransformation.LOAD_AND_FLATTEN:
+            if input_type is None:
                 raise ItemReaderFailed("Transformation LOAD_AND_FLATTEN needs an InputType.")
             return FlattenItems(
                 s3, bucket, prefix, config=config, cursor=cursor, expected_owner=owner
-            )
-        if transformation != "NONE":
-            raise ItemReaderFailed(
-                f"Unsupported ReaderConfig Transformation {transformation!r}; "
-                "expected NONE or LOAD_AND_FLATTEN."
             )
         return ListingItems(
             s3, bucket, prefix, index=int(cursor.get("index", 0)),
@@ -166,31 +189,29 @@ def _s3_reader(
     key = params.get("Key")
     if not isinstance(key, str) or not key:
         raise ItemReaderFailed("The s3:getObject ItemReader needs a Key (a non-empty string).")
-    manifest_type = config.get("ManifestType")
-    if manifest_type == "S3_INVENTORY" or (input_type == "MANIFEST" and not manifest_type):
+    manifest_type = config.manifest_type
+    if manifest_type is ManifestType.S3_INVENTORY or (
+        input_type is InputType.MANIFEST and manifest_type is None
+    ):
         return ManifestItems(s3, bucket, key, cursor=cursor, expected_owner=owner)
-    if manifest_type == "ATHENA_DATA":
-        if input_type not in ("CSV", "JSONL", "PARQUET"):
+    if manifest_type is ManifestType.ATHENA_DATA:
+        if input_type not in (InputType.CSV, InputType.JSONL, InputType.PARQUET):
+            shown = input_type.value if input_type is not None else None
             raise ItemReaderFailed(
                 "ManifestType ATHENA_DATA needs InputType CSV, JSONL or PARQUET, "
-                f"got {input_type!r}."
+                f"got {shown!r}."
             )
         return ManifestItems(
-            s3, bucket, key, kind="ATHENA_DATA", config=config, cursor=cursor,
+            s3, bucket, key, kind=manifest_type, config=config, cursor=cursor,
             expected_owner=owner,
         )
-    if manifest_type is not None:
-        raise ItemReaderFailed(
-            f"Unsupported ReaderConfig ManifestType {manifest_type!r}; "
-            "expected S3_INVENTORY or ATHENA_DATA."
-        )
-    if not input_type:
+    if input_type is None:
         raise ItemReaderFailed("The s3:getObject ItemReader needs ReaderConfig.InputType.")
     return open_object(
         s3,
         bucket,
         key,
-        input_type=str(input_type),
+        input_type=input_type,
         config=config,
         index=int(cursor.get("index", 0)),
         state=cursor or None,

@@ -41,7 +41,7 @@ class Reader:
     (a JSON-serialisable position right after the last item yielded).
     """
 
-    _gen: Iterator[Item] | None = None
+    _gen: Iterator[Any] | None = None
     #: Whether items can nest arrays and objects (and so need the depth check of
     #: ``readers._depth``); readers whose items are flat by construction (CSV rows, object
     #: listings) say False and skip it: it cost a third of the feeder's time on CSV.

@@ -23,6 +23,10 @@ that also keeps each chunk's line-end byte offsets, so the byte offset after any
 record is known from ``reader.line_num`` without per-row bookkeeping: that offset is
 the resume cursor, and a resumed parser starts reading at it (HTTP Range).
 
+:meth:`CsvRecords.json_blocks` gives the records as their compact JSON texts instead of dicts
+(for a Map Run without ItemSelector): a chunk is searched once for the bytes JSON would escape,
+and the one-line records of a chunk without any are formatted from their fields directly.
+
 Decisions on unverified points: blank lines (no characters at all) are skipped,
 like the trailing newline; a UTF-8 byte order mark is kept as part of the first
 header name (header names are verbatim); the header limit counts the header record
@@ -35,11 +39,13 @@ only chunks that hold two quotes in a row pay for this).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, chain
 from typing import Any
 
-from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.asl.errors import ItemReaderFailed, StatesError
+from orchestrator.jsontext import dumps
 
 DELIMITERS: dict[str, str] = {
     "COMMA": ",",
@@ -62,6 +68,13 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 # field may be as large as an item may be.
 if csv.field_size_limit() < MAX_RECORD_BYTES:
     csv.field_size_limit(MAX_RECORD_BYTES)
+
+
+def _escapes_pattern(delimiter: str) -> re.Pattern[bytes]:
+    """Bytes that make a field need JSON escaping: quote (quoting rules too), backslash, and
+    control characters except line ends and a TAB delimiter (never inside an unquoted field)."""
+    controls = [c for c in range(0x20) if c not in (0x0A, 0x0D) and chr(c) != delimiter]
+    return re.compile(b'["\\\\' + b"".join(re.escape(bytes([c])) for c in controls) + b"]")
 
 
 def check_headers(headers: Sequence[str]) -> list[str]:
@@ -128,6 +141,10 @@ class CsvRecords:
         self._first_line = 0
         self._reader: Any = None
         self._doubled: set[int] = set()
+        # Whether the chunk being parsed holds no character that JSON escapes (line ends
+        # aside): then the fields of its one-line records are written into JSON as they are.
+        self._plain = False
+        self._escapes = _escapes_pattern(self._delimiter)
 
     # -- position -------------------------------------------------------------------------
 
@@ -143,31 +160,11 @@ class CsvRecords:
     # -- iteration ------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict[str, str]]:
-        reader = csv.reader(
-            chain.from_iterable(self._lines()),
-            delimiter=self._delimiter,
-            quotechar='"',
-            escapechar="\\",
-            doublequote=True,
-            skipinitialspace=False,
-            strict=False,
-        )
-        self._reader = reader
+        reader = self._open()
         try:
-            headers = self._headers
+            headers = self._header(reader)
             if headers is None:
-                for row in reader:
-                    if row:
-                        consumed = self._ends[reader.line_num - self._first_line]
-                        if consumed - self._start_offset > MAX_HEADER_BYTES:
-                            raise ItemReaderFailed(
-                                f"The CSV header of {self._where} is larger than "
-                                f"{MAX_HEADER_BYTES} bytes (10 KiB)."
-                            )
-                        headers = self._headers = check_headers(row)
-                        break
-                else:
-                    return
+                return
             width = len(headers)
             pad = [""] * width
             last = reader.line_num
@@ -182,10 +179,78 @@ class CsvRecords:
                     row += pad[size:]
                 yield dict(zip(headers, row))
         except csv.Error as exc:
-            line = self._start_line + reader.line_num
-            raise ItemReaderFailed(
-                f"Cannot parse CSV {self._where} at line {line}: {exc}"
-            ) from exc
+            raise self._parse_error(reader, exc) from exc
+
+    def json_blocks(self, rows: int) -> Iterator[list[str]]:
+        """The records as compact JSON object texts (``jsontext.dumps`` of each dict), in
+        lists of up to ``rows``; :meth:`position` is right after the last record of a list.
+
+        A record on one line of a chunk that holds nothing JSON escapes (no quote, backslash
+        or control character) is formatted straight from its fields, without a dict or the
+        encoder; any other record goes through ``dumps``. One loop per block, no generator
+        per record: this is the control plane's whole cost per CSV item.
+        """
+        reader = self._open()
+        try:
+            headers = self._header(reader)
+            if headers is None:
+                return
+            fmt = "{" + ",".join(dumps(h).replace("%", "%%") + ':"%s"' for h in headers) + "}"
+            width = len(headers)
+            pad = [""] * width
+            block: list[str] = []
+            last = reader.line_num
+            for row in reader:
+                line = reader.line_num
+                if self._doubled:
+                    row = self._undouble(row, last, line)
+                size = len(row)
+                if size == width and line == last + 1 and self._plain:
+                    block.append(fmt % tuple(row))
+                elif size:
+                    if size < width:
+                        row += pad[size:]
+                    block.append(dumps(dict(zip(headers, row))))
+                last = line
+                if len(block) >= rows:
+                    yield block
+                    block = []
+            if block:
+                yield block
+        except csv.Error as exc:
+            raise self._parse_error(reader, exc) from exc
+
+    def _open(self) -> Any:
+        self._reader = csv.reader(
+            chain.from_iterable(self._lines()),
+            delimiter=self._delimiter,
+            quotechar='"',
+            escapechar="\\",
+            doublequote=True,
+            skipinitialspace=False,
+            strict=False,
+        )
+        return self._reader
+
+    def _header(self, reader: Any) -> list[str] | None:
+        """The header (read from the first record for FIRST_ROW); None for no records."""
+        if self._headers is not None:
+            return self._headers
+        for row in reader:
+            if row:
+                consumed = self._ends[reader.line_num - self._first_line]
+                if consumed - self._start_offset > MAX_HEADER_BYTES:
+                    raise ItemReaderFailed(
+                        f"The CSV header of {self._where} is larger than "
+                        f"{MAX_HEADER_BYTES} bytes (10 KiB)."
+                    )
+                self._headers = check_headers(row)
+                return self._headers
+        return None
+
+    def _parse_error(self, reader: Any, exc: csv.Error) -> StatesError:
+        line = self._start_line + reader.line_num
+        return ItemReaderFailed(f"Cannot parse CSV {self._where} at line {line}: {exc}")
 
     def _undouble(self, row: list[str], last: int, line: int) -> list[str]:
         """Collapse ``""`` to ``"`` when a line of this record held ``""``."""
@@ -215,14 +280,19 @@ class CsvRecords:
                 continue
             carry = data[cut:]
             lines = data[:cut].splitlines(True)
-            yield self._table(lines, offset, local_line, b'""' in data)
+            yield self._table(lines, offset, local_line, b'""' in data, self._is_plain(data))
             offset = self._ends[-1]
             local_line += len(lines)
         if carry:
-            yield self._table(carry.splitlines(True), offset, local_line, b'""' in carry)
+            yield self._table(carry.splitlines(True), offset, local_line, b'""' in carry,
+                              self._is_plain(carry))
+
+    def _is_plain(self, data: bytes) -> bool:
+        """Whether no field of these lines can hold a character JSON escapes."""
+        return self._escapes.search(data) is None
 
     def _table(
-        self, lines: list[bytes], offset: int, local_line: int, doubled: bool
+        self, lines: list[bytes], offset: int, local_line: int, doubled: bool, plain: bool
     ) -> list[str]:
         try:
             decoded = list(map(bytes.decode, lines))
@@ -231,6 +301,7 @@ class CsvRecords:
             raise  # pragma: no cover - _bad_utf8 always raises
         self._ends = list(accumulate(map(len, lines), initial=offset))
         self._first_line = local_line
+        self._plain = plain
         if doubled:
             self._doubled = {local_line + i + 1 for i, text in enumerate(decoded)
                              if '""' in text}

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from orchestrator.asl import ReaderConfig
 from orchestrator.readers._base import Item, Reader, s3_source
 from orchestrator.readers._objects import ObjectItems, open_object
 from orchestrator.readers._s3 import s3_errors
@@ -133,7 +134,7 @@ class FlattenItems(Reader):
         s3: a boto3 S3 client.
         bucket: bucket to list.
         prefix: optional raw key prefix.
-        config: the ``ReaderConfig`` (``InputType`` and its options).
+        config: the typed ``ReaderConfig`` (``InputType`` and its options).
         cursor: a cursor previously returned by :meth:`cursor`.
         expected_owner: optional ``ExpectedBucketOwner``.
     """
@@ -144,7 +145,7 @@ class FlattenItems(Reader):
         bucket: str,
         prefix: str | None,
         *,
-        config: Mapping[str, Any],
+        config: ReaderConfig,
         cursor: Mapping[str, Any] | None = None,
         expected_owner: str | None = None,
     ) -> None:
@@ -172,7 +173,7 @@ class FlattenItems(Reader):
             self._s3,
             self._bucket,
             key,
-            input_type=str(self._config.get("InputType")),
+            input_type=self._config.input_type,
             config=self._config,
             index=self._next,
             state=state,

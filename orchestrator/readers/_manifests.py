@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.asl import InputType, ItemReaderFailed, ManifestType, ReaderConfig
 from orchestrator.readers._base import Item, Reader
 from orchestrator.readers._objects import ObjectItems, open_object
 from orchestrator.readers._s3 import describe, read_small_object
@@ -108,7 +108,7 @@ class ManifestItems(Reader):
         bucket: bucket of the manifest.
         key: key of the manifest.
         kind: ``S3_INVENTORY`` or ``ATHENA_DATA``.
-        config: the ``ReaderConfig`` (Athena: InputType and CSV options).
+        config: the typed ``ReaderConfig`` (Athena: InputType and CSV options).
         cursor: a cursor previously returned by :meth:`cursor`.
         expected_owner: optional ``ExpectedBucketOwner``.
     """
@@ -119,8 +119,8 @@ class ManifestItems(Reader):
         bucket: str,
         key: str,
         *,
-        kind: str = "S3_INVENTORY",
-        config: Mapping[str, Any] | None = None,
+        kind: ManifestType = ManifestType.S3_INVENTORY,
+        config: ReaderConfig | None = None,
         cursor: Mapping[str, Any] | None = None,
         expected_owner: str | None = None,
     ) -> None:
@@ -129,7 +129,7 @@ class ManifestItems(Reader):
         self._bucket = bucket
         self._key = key
         self._kind = kind
-        self._config: Mapping[str, Any] = config or {}
+        self._config = config or ReaderConfig()
         self._owner = expected_owner
         self._next = int(cursor.get("index", 0))
         self._file = int(cursor.get("file", 0))
@@ -146,14 +146,14 @@ class ManifestItems(Reader):
     def _generate(self) -> Iterator[Item]:
         raw = read_small_object(self._s3, self._bucket, self._key, limit=MAX_MANIFEST_BYTES)
         columns: list[str] | None = None
-        input_type = "CSV"
-        config: Mapping[str, Any] = {"CSVDelimiter": "COMMA"}
-        if self._kind == "S3_INVENTORY":
+        input_type: InputType | None = InputType.CSV
+        config = ReaderConfig(input_type=InputType.CSV)
+        if self._kind is ManifestType.S3_INVENTORY:
             data_bucket, columns, keys = parse_inventory_manifest(raw, self._bucket, self._key)
             files = [(data_bucket, k) for k in keys]
         else:
             files = parse_athena_manifest(raw, self._bucket, self._key)
-            input_type = str(self._config.get("InputType"))
+            input_type = self._config.input_type
             config = self._config
         state = self._inner_state
         for number in range(self._file, len(files)):

@@ -15,13 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.asl import CsvHeaderLocation, InputType, ItemReaderFailed, ReaderConfig
 from orchestrator.readers._base import Item, Reader, s3_source
 from orchestrator.readers._csv import CsvRecords
 from orchestrator.readers._json import JsonArrayItems, JsonLines
 from orchestrator.readers._s3 import describe, iter_object
 
-INPUT_TYPES = ("CSV", "JSON", "JSONL")
+#: The input types one object is parsed as here (PARQUET: ``_parquet``).
+INPUT_TYPES = (InputType.CSV, InputType.JSON, InputType.JSONL)
 
 
 def open_object(s3: Any, bucket: str, key: str, **options: Any) -> ObjectItems:
@@ -30,7 +31,7 @@ def open_object(s3: Any, bucket: str, key: str, **options: Any) -> ObjectItems:
     PARQUET needs the optional dependency pyarrow (``pip install 'stepmap[parquet]'``);
     without it the Map Run fails with a cause that says so.
     """
-    if options.get("input_type") != "PARQUET":
+    if options.get("input_type") is not InputType.PARQUET:
         return ObjectItems(s3, bucket, key, **options)
     try:
         from orchestrator.readers._parquet import ParquetItems
@@ -50,7 +51,8 @@ class ObjectItems(Reader):
         bucket: bucket of the object.
         key: key of the object.
         input_type: ``CSV``, ``JSON`` or ``JSONL``.
-        config: the ``ReaderConfig`` (CSV header location/headers/delimiter, ItemsPointer).
+        config: the typed ``ReaderConfig`` (CSV header location/headers/delimiter,
+            ItemsPointer).
         index: dataset index of the first item this reader yields.
         state: this object's part of a cursor previously returned by :meth:`cursor`.
         version_id: optional ``VersionId``.
@@ -64,8 +66,8 @@ class ObjectItems(Reader):
         bucket: str,
         key: str,
         *,
-        input_type: str,
-        config: Mapping[str, Any],
+        input_type: InputType,
+        config: ReaderConfig,
         index: int = 0,
         state: Mapping[str, Any] | None = None,
         version_id: str | None = None,
@@ -74,14 +76,15 @@ class ObjectItems(Reader):
     ) -> None:
         if input_type not in INPUT_TYPES:
             raise ItemReaderFailed(
-                f"Cannot read {describe(bucket, key)}: unsupported InputType {input_type!r}; "
-                f"expected one of {', '.join(INPUT_TYPES)}."
+                f"Cannot read {describe(bucket, key)}: unsupported InputType "
+                f"{input_type.value!r}; expected one of "
+                f"{', '.join(t.value for t in INPUT_TYPES)}."
             )
         self._s3 = s3
         self._bucket = bucket
         self._key = key
         self._type = input_type
-        self.nested_items = input_type != "CSV"  # a CSV row is a flat object of strings
+        self.nested_items = input_type is not InputType.CSV  # a CSV row is a flat object of strings
         self._config = config
         self._next = index
         self._state = dict(state or {})
@@ -99,7 +102,7 @@ class ObjectItems(Reader):
     def cursor(self) -> dict[str, Any]:
         """Position after the last item: index plus the format's resume fields."""
         cursor: dict[str, Any] = {"index": self._next, "etag": self._meta.get("ETag")}
-        if self._type == "JSON":
+        if self._type is InputType.JSON:
             cursor["done"] = self._state.get("done", 0) + self._yielded
         elif self._parser is not None:
             cursor.update(self._parser.position())
@@ -109,10 +112,33 @@ class ObjectItems(Reader):
 
     _yielded = 0
 
-    def _generate(self) -> Iterator[Item]:
+    @property
+    def writes_json_texts(self) -> bool:
+        """Whether :meth:`json_blocks` can give the items as JSON texts (CSV rows)."""
+        return self._type is InputType.CSV and self._gen is None
+
+    def json_blocks(self, rows: int) -> Iterator[list[str]]:
+        """The items as lists of compact JSON texts instead of :class:`Item` values (CSV).
+
+        Same items, order and indexes as iterating; :meth:`cursor` is exact after each list.
+        For a consumer that needs only the JSON of each item (no ItemSelector).
+        """
+        if not self.writes_json_texts:
+            raise ValueError("json_blocks() is for a CSV reader that has not started")
+        self._gen = gen = self._blocks(rows)
+        return gen
+
+    def _blocks(self, rows: int) -> Iterator[list[str]]:
+        records = self._records()
+        assert isinstance(records, CsvRecords)
+        for block in records.json_blocks(rows):
+            self._next += len(block)
+            yield block
+
+    def _records(self) -> Any:
         state = self._state
         where = describe(self._bucket, self._key)
-        offset = int(state.get("offset", 0)) if self._type != "JSON" else 0
+        offset = int(state.get("offset", 0)) if self._type is not InputType.JSON else 0
         chunks = iter_object(
             self._s3,
             self._bucket,
@@ -125,30 +151,34 @@ class ObjectItems(Reader):
         )
         line = int(state.get("line", 0))
         records: Any
-        if self._type == "CSV":
+        if self._type is InputType.CSV:
             config = self._config
             headers = self._headers or state.get("headers")
-            location = "GIVEN" if self._headers else config.get("CSVHeaderLocation")
-            if location == "GIVEN" and not headers:
-                headers = config.get("CSVHeaders")
+            location = CsvHeaderLocation.GIVEN if self._headers else config.csv_header_location
+            if location is CsvHeaderLocation.GIVEN and not headers:
+                headers = config.csv_headers
             self._parser = records = CsvRecords(
                 chunks,
-                delimiter=config.get("CSVDelimiter"),
+                delimiter=config.csv_delimiter.value,
                 header_location=location,
                 headers=headers,
                 where=where,
                 offset=offset,
                 line=line,
             )
-        elif self._type == "JSONL":
+        elif self._type is InputType.JSONL:
             self._parser = records = JsonLines(chunks, where=where, offset=offset, line=line)
         else:
-            records = JsonArrayItems(chunks, where=where, pointer=self._config.get("ItemsPointer"))
+            records = JsonArrayItems(chunks, where=where, pointer=self._config.items_pointer)
             done = int(state.get("done", 0))
             if done:
                 records = islice(records, done, None)
+        return records
+
+    def _generate(self) -> Iterator[Item]:
+        records = self._records()
         source = s3_source(self._bucket, self._key)
-        if self._type == "JSON":
+        if self._type is InputType.JSON:
             for value in records:
                 index = self._next
                 self._next = index + 1

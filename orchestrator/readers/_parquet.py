@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.asl import InputType, ItemReaderFailed, ReaderConfig
 from orchestrator.readers._base import Item, s3_source
 from orchestrator.readers._objects import ObjectItems
 from orchestrator.readers._s3 import describe, s3_errors
@@ -166,8 +166,8 @@ class ParquetItems(ObjectItems):
         bucket: str,
         key: str,
         *,
-        input_type: str = "PARQUET",
-        config: Mapping[str, Any] | None = None,
+        input_type: InputType = InputType.PARQUET,
+        config: ReaderConfig | None = None,
         index: int = 0,
         state: Mapping[str, Any] | None = None,
         version_id: str | None = None,
@@ -182,8 +182,8 @@ class ParquetItems(ObjectItems):
         self._s3 = s3
         self._bucket = bucket
         self._key = key
-        self._type = "PARQUET"
-        self._config = config or {}
+        self._type = InputType.PARQUET
+        self._config = config or ReaderConfig(input_type=InputType.PARQUET)
         self._next = index
         self._state = dict(state or {})
         self._owner = expected_owner

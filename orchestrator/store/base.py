@@ -31,6 +31,7 @@ JSON_FIELDS = frozenset(
         "encryptionConfiguration",
         "tags",
         "routingConfiguration",
+        "syncCall",  # the .sync call a nested execution answers (control/nested.py)
     }
 )
 

@@ -76,6 +76,8 @@ class TokenRecord:
     activity_arn: str | None
     answer: str | None
     input: str | None = None
+    #: The nested execution a ``states:startExecution`` call started (control/nested.py).
+    child: str | None = None
 
 
 def _optional_int(raw: bytes | None) -> int | None:
@@ -135,6 +137,7 @@ class CallbackStore:
             activity_arn=raw.get(b"activity", b"").decode() or None,
             answer=answer.decode() if answer is not None else None,
             input=raw.get(b"input", b"").decode() or None,
+            child=raw.get(b"child", b"").decode() or None,
         )
 
     def token_of_call(self, execution_arn: str, sequence: int) -> str | None:
@@ -149,6 +152,10 @@ class CallbackStore:
             return False
         self.r.expire(key, ANSWERED_TTL_SECONDS)
         return True
+
+    def attach_child(self, token: str, execution_arn: str) -> None:
+        """Record the nested execution a waiting ``states:startExecution`` call started."""
+        self.r.hset(self.keys.callback(token), "child", execution_arn)
 
     def answer_of_call(self, execution_arn: str, sequence: int) -> str | None:
         """The answer (TaskReport JSON) of a call waiting on a token, once there is one."""

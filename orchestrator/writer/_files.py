@@ -17,6 +17,7 @@ A file is closed and the next one started when adding a record would take it pas
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -60,9 +61,15 @@ def result_prefix(prefix: str | None, map_run_arn: str) -> str:
 
 
 class _StreamedObject:
-    """One S3 object written incrementally (PutObject, or multipart once large)."""
+    """One S3 object written incrementally (PutObject, or multipart once large).
 
-    def __init__(self, s3: Any, bucket: str, key: str, part_size: int) -> None:
+    A full part is uploaded by ``uploads`` (one background thread of the writer) while the
+    next part is encoded; at most one part per object is in flight, so memory stays at two
+    parts per object. An upload's failure is raised by the next part or by :meth:`finish`.
+    """
+
+    def __init__(self, s3: Any, bucket: str, key: str, part_size: int,
+                 uploads: ThreadPoolExecutor | None = None) -> None:
         self._s3 = s3
         self._bucket = bucket
         self.key = key
@@ -70,6 +77,8 @@ class _StreamedObject:
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
+        self._uploads = uploads
+        self._in_flight: Future[dict[str, Any]] | None = None
         self.size = 0
 
     def write(self, data: bytes) -> None:
@@ -79,24 +88,35 @@ class _StreamedObject:
             self._flush_part()
 
     def _flush_part(self) -> None:
-        with s3_write_errors(self._bucket, self.key):
-            if self._upload_id is None:
+        self._settle()
+        if self._upload_id is None:
+            with s3_write_errors(self._bucket, self.key):
                 started = self._s3.create_multipart_upload(
                     Bucket=self._bucket, Key=self.key, ContentType="application/json"
                 )
-                self._upload_id = started["UploadId"]
-            number = len(self._parts) + 1
-            sent = self._s3.upload_part(
-                Bucket=self._bucket,
-                Key=self.key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=bytes(self._buffer),
-            )
-        self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
+            self._upload_id = started["UploadId"]
+        number = len(self._parts) + 1
+        body = bytes(self._buffer)
         self._buffer.clear()
+        if self._uploads is None:
+            self._parts.append(self._upload(self._upload_id, number, body))
+        else:
+            self._in_flight = self._uploads.submit(self._upload, self._upload_id, number, body)
+
+    def _upload(self, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
+        with s3_write_errors(self._bucket, self.key):
+            sent = self._s3.upload_part(Bucket=self._bucket, Key=self.key, UploadId=upload_id,
+                                        PartNumber=number, Body=body)
+        return {"ETag": sent["ETag"], "PartNumber": number}
+
+    def _settle(self) -> None:
+        """Wait for the part in flight (raising its failure) and record it."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            self._parts.append(in_flight.result())
 
     def finish(self) -> None:
+        self._settle()
         with s3_write_errors(self._bucket, self.key):
             if self._upload_id is None:
                 self._s3.put_object(
@@ -109,6 +129,7 @@ class _StreamedObject:
                 return
         if self._buffer:
             self._flush_part()
+        self._settle()
         with s3_write_errors(self._bucket, self.key):
             self._s3.complete_multipart_upload(
                 Bucket=self._bucket,
@@ -118,6 +139,10 @@ class _StreamedObject:
             )
 
     def abort(self) -> None:
+        try:
+            self._settle()
+        except ResultWriterFailed:
+            pass  # aborting anyway
         if self._upload_id is None:
             return
         try:
@@ -170,6 +195,8 @@ class ResultFileWriter:
         self._open: dict[str, _StreamedObject] = {}
         self._done: dict[str, list[dict[str, Any]]] = {c: [] for c in _CATEGORIES}
         self._closed = False
+        # Parts go up while the next ones are encoded (the tail after the last child).
+        self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="result-parts")
 
     @property
     def manifest_key(self) -> str:
@@ -213,7 +240,7 @@ class ResultFileWriter:
             number = len(self._done[category])
             key = f"{self._folder}{category}_{number}{self._extension}"
             current = self._open[category] = _StreamedObject(
-                self._s3, self._bucket, key, self._part_size
+                self._s3, self._bucket, key, self._part_size, self._uploads
             )
             if not self._jsonl:
                 current.write(b"[")
@@ -245,9 +272,14 @@ class ResultFileWriter:
             ResultWriterFailed: on an S3 failure.
         """
         if not self._closed:
-            for category in _CATEGORIES:
-                if category in self._open:
-                    self._finish(category)
+            try:
+                for category in _CATEGORIES:
+                    if category in self._open:
+                        self._finish(category)
+            except ResultWriterFailed:
+                self.abort()
+                raise
+            self._uploads.shutdown()
             manifest = {
                 "DestinationBucket": self._bucket,
                 "MapRunArn": self._map_run_arn,
@@ -268,3 +300,4 @@ class ResultFileWriter:
         for current in self._open.values():
             current.abort()
         self._open.clear()
+        self._uploads.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.asl.model.retry_catch import Catcher, Retrier
@@ -27,17 +28,89 @@ class ProcessorConfig:
     execution_type: str | None = None
 
 
+class InputType(str, Enum):
+    """``ReaderConfig.InputType``: how the object (or each listed object) is parsed."""
+
+    CSV = "CSV"
+    JSON = "JSON"
+    JSONL = "JSONL"
+    PARQUET = "PARQUET"
+    MANIFEST = "MANIFEST"
+
+
+class ReaderTransformation(str, Enum):
+    """``ReaderConfig.Transformation`` of an ``s3:listObjectsV2`` reader."""
+
+    NONE = "NONE"
+    LOAD_AND_FLATTEN = "LOAD_AND_FLATTEN"
+
+
+class ManifestType(str, Enum):
+    """``ReaderConfig.ManifestType``: an S3 Inventory or an Athena UNLOAD manifest."""
+
+    S3_INVENTORY = "S3_INVENTORY"
+    ATHENA_DATA = "ATHENA_DATA"
+
+
+class CsvHeaderLocation(str, Enum):
+    """``ReaderConfig.CSVHeaderLocation``: the first record, or ``CSVHeaders``."""
+
+    FIRST_ROW = "FIRST_ROW"
+    GIVEN = "GIVEN"
+
+
+class CsvDelimiter(str, Enum):
+    """``ReaderConfig.CSVDelimiter``; :attr:`char` is the character it names."""
+
+    COMMA = "COMMA"
+    PIPE = "PIPE"
+    SEMICOLON = "SEMICOLON"
+    SPACE = "SPACE"
+    TAB = "TAB"
+
+    @property
+    def char(self) -> str:
+        """The separator character."""
+        return _DELIMITER_CHARS[self.value]
+
+
+_DELIMITER_CHARS = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderConfig:
+    """ItemReader.ReaderConfig, typed (spec 2.2, 2.3).
+
+    Parsed once from the definition; ``max_items`` holds a literal ``MaxItems`` there and the
+    resolved value (``MaxItems`` expression or ``MaxItemsPath``) in a run's
+    :class:`~orchestrator.asl.ports.ItemReaderRequest`. It is an ``int`` after validation; a
+    negative value (from ``MaxItemsPath``) is passed on and fails the Map Run when read, as
+    on AWS. ``None`` means the field is absent.
+    """
+
+    input_type: InputType | None = None
+    transformation: ReaderTransformation = ReaderTransformation.NONE
+    manifest_type: ManifestType | None = None
+    csv_header_location: CsvHeaderLocation = CsvHeaderLocation.FIRST_ROW
+    csv_headers: tuple[str, ...] | None = None
+    csv_delimiter: CsvDelimiter = CsvDelimiter.COMMA
+    items_pointer: str | None = None
+    max_items: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ItemReader:
     """ItemReader: a Resource, Parameters resolved against the effective input, ReaderConfig.
 
-    ``max_items_path`` is the compiled ``ReaderConfig.MaxItemsPath`` (resolved at run time).
+    ``max_items`` is ``ReaderConfig.MaxItems`` when it is a JSONata expression and
+    ``max_items_path`` the compiled ``ReaderConfig.MaxItemsPath`` (both resolved at run time
+    into the run's ``ReaderConfig.max_items``).
     """
 
     resource: str
     parameters: Template | JsonataTemplate | None
-    reader_config: Mapping[str, Any]
-    max_items: int | JsonataTemplate | None = None
+    reader_config: ReaderConfig
+    max_items: JsonataTemplate | None = None
     max_items_path: ReferencePath | None = None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.asl import ItemReaderRequest
 from orchestrator.asl.errors import ItemReaderFailed
 from orchestrator.readers import Item, open_items
 
@@ -23,12 +24,12 @@ def listing(bucket: str, prefix: str | None = None, **config: Any) -> dict[str, 
 
 
 def read_all(reader: dict[str, Any], s3: Any, cursor: dict[str, Any] | None = None) -> list[Item]:
-    with open_items(reader, None, s3, cursor=cursor) as stream:
+    with open_items(ItemReaderRequest.of_asl(reader), None, s3, cursor=cursor) as stream:
         return list(stream)
 
 
 def resumed_at(reader: dict[str, Any], s3: Any, cut: int) -> list[Item]:
-    stream = open_items(reader, None, s3)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, s3)
     iterator = iter(stream)
     head = [next(iterator) for _ in range(cut)]
     cursor = json.loads(json.dumps(stream.cursor()))

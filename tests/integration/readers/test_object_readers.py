@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from orchestrator.asl import ItemReaderRequest
 from orchestrator.asl.errors import ItemReaderFailed
+from orchestrator.jsontext import dumps
 from orchestrator.readers import Item, open_items
 
 Put = Callable[[str, bytes], str]
@@ -24,7 +26,7 @@ def get_object(bucket: str, key: str, **config: Any) -> dict[str, Any]:
 
 
 def read_all(reader: dict[str, Any], s3: Any, cursor: dict[str, Any] | None = None) -> list[Item]:
-    with open_items(reader, None, s3, cursor=cursor) as stream:
+    with open_items(ItemReaderRequest.of_asl(reader), None, s3, cursor=cursor) as stream:
         return list(stream)
 
 
@@ -33,7 +35,7 @@ def resumed_everywhere(reader: dict[str, Any], s3: Any) -> list[list[Item]]:
     results = []
     total = len(read_all(reader, s3))
     for cut in range(total + 1):
-        stream = open_items(reader, None, s3)
+        stream = open_items(ItemReaderRequest.of_asl(reader), None, s3)
         iterator = iter(stream)
         head = [next(iterator) for _ in range(cut)]
         cursor = json.loads(json.dumps(stream.cursor()))  # must survive a JSON round trip
@@ -73,7 +75,7 @@ def test_csv_resume_reads_from_the_byte_offset_not_the_start(
 ) -> None:
     put("c.csv", CSV)
     reader = get_object(bucket, "c.csv", InputType="CSV", CSVHeaderLocation="FIRST_ROW")
-    stream = open_items(reader, None, recording_s3)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, recording_s3)
     next(iter(stream))
     cursor = stream.cursor()
     stream.close()
@@ -101,7 +103,7 @@ def test_max_items_truncates_and_holds_across_resume(s3_client: Any, bucket: str
     put("n.csv", b"n\n" + b"".join(b"%d\n" % i for i in range(10)))
     reader = get_object(bucket, "n.csv", InputType="CSV", CSVHeaderLocation="FIRST_ROW", MaxItems=4)
     assert [item.value["n"] for item in read_all(reader, s3_client)] == ["0", "1", "2", "3"]
-    stream = open_items(reader, None, s3_client)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, s3_client)
     iterator = iter(stream)
     next(iterator), next(iterator), next(iterator)
     assert [item.value["n"] for item in read_all(reader, s3_client, stream.cursor())] == ["3"]
@@ -234,7 +236,7 @@ def test_bad_utf8_in_csv_names_bucket_key_and_line(s3_client: Any, bucket: str, 
 def test_resume_fails_when_the_object_was_replaced(s3_client: Any, bucket: str, put: Put) -> None:
     put("c.csv", CSV)
     reader = get_object(bucket, "c.csv", InputType="CSV", CSVHeaderLocation="FIRST_ROW")
-    stream = open_items(reader, None, s3_client)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, s3_client)
     next(iter(stream))
     cursor = stream.cursor()
     stream.close()
@@ -256,7 +258,7 @@ def test_a_json_item_nested_too_deeply_fails_the_reader_naming_item_and_position
     s3_client: Any, bucket: str, put: Put, depth: int
 ) -> None:
     put("deep.json", b'[{"ok": 1}, ' + nested(depth) + b"]")
-    with open_items(get_object(bucket, "deep.json", InputType="JSON"), None, s3_client) as stream:
+    with open_items(ItemReaderRequest.of_asl(get_object(bucket, "deep.json", InputType="JSON")), None, s3_client) as stream:
         items = iter(stream)
         assert next(items).value == {"ok": 1}
         with pytest.raises(ItemReaderFailed) as caught:
@@ -282,3 +284,36 @@ def test_an_item_nested_at_the_limit_is_read(s3_client: Any, bucket: str, put: P
     put("edge.json", b"[" + nested(256) + b"]")
     items = read_all(get_object(bucket, "edge.json", InputType="JSON"), s3_client)
     assert len(items) == 1
+
+
+@pytest.mark.parametrize("max_items", [None, 2])
+def test_csv_json_blocks_match_the_items_and_resume_at_every_cut(
+    s3_client: Any, bucket: str, put: Put, max_items: int | None
+) -> None:
+    put("exports/texts.csv", CSV + b"c-004,3,EU\r\n\r\nc-005,\\,,US\n")
+    config: dict[str, Any] = {"InputType": "CSV"}
+    if max_items is not None:
+        config["MaxItems"] = max_items
+    reader = ItemReaderRequest.of_asl(get_object(bucket, "exports/texts.csv", **config))
+    expected = [dumps(item.value) for item in read_all(reader.to_asl(), s3_client)]
+    assert len(expected) == (max_items or 5)
+    for cut in range(len(expected) + 1):
+        stream = open_items(reader, None, s3_client)
+        blocks = stream.json_blocks(1)
+        assert blocks is not None
+        head = [text for _ in range(cut) for text in next(blocks)]
+        cursor = json.loads(json.dumps(stream.cursor()))
+        stream.close()
+        with open_items(reader, None, s3_client, cursor=cursor) as rest:
+            tail = rest.json_blocks(2)
+            assert tail is not None
+            assert head + [text for block in tail for text in block] == expected, cut
+
+
+def test_json_objects_have_no_json_texts_path(s3_client: Any, bucket: str, put: Put) -> None:
+    put("exports/rows.json", b'[{"a": 1}]')
+    with open_items(ItemReaderRequest.of_asl(get_object(bucket, "exports/rows.json",
+                                                        InputType="JSON")),
+                    None, s3_client) as stream:
+        assert stream.json_blocks(10) is None
+        assert [item.value for item in stream] == [{"a": 1}]

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from orchestrator.asl import ItemReaderRequest
 from orchestrator.asl.errors import ItemReaderFailed
 from orchestrator.readers import Item, open_items
 
@@ -36,7 +37,7 @@ def reader_of(bucket: str, key: str, **extra: Any) -> dict[str, Any]:
 
 
 def read_all(reader: dict[str, Any], s3: Any, cursor: dict[str, Any] | None = None) -> list[Item]:
-    with open_items(reader, None, s3, cursor=cursor) as stream:
+    with open_items(ItemReaderRequest.of_asl(reader), None, s3, cursor=cursor) as stream:
         return list(stream)
 
 
@@ -78,7 +79,7 @@ def test_row_groups_are_read_with_ranged_gets_and_resume_anywhere(
     gets = [params for name, params in recording_s3.calls if name == "get_object"]
     assert gets and all("Range" in params and "IfMatch" in params for params in gets)
     for cut in range(26):
-        stream = open_items(reader, None, s3_client)
+        stream = open_items(ItemReaderRequest.of_asl(reader), None, s3_client)
         iterator = iter(stream)
         head = [next(iterator) for _ in range(cut)]
         cursor = json.loads(json.dumps(stream.cursor()))
@@ -146,7 +147,7 @@ def test_version_id_and_missing_object_are_refused(s3_client: Any, bucket: str) 
 def test_an_object_replaced_before_resume_fails(s3_client: Any, bucket: str, put: Put) -> None:
     put("r.parquet", parquet_bytes(numbers(4), 2))
     reader = reader_of(bucket, "r.parquet")
-    stream = open_items(reader, None, s3_client)
+    stream = open_items(ItemReaderRequest.of_asl(reader), None, s3_client)
     next(iter(stream))
     cursor = stream.cursor()
     stream.close()

@@ -226,3 +226,25 @@ def test_unknown_writer_config_values_fail(s3_client: Any, bucket: str) -> None:
     assert raised.value.cause == (
         "Unsupported WriterConfig OutputType 'CSV'; expected JSON or JSONL."
     )
+
+
+def test_a_part_that_fails_in_the_background_fails_the_export_naming_the_file(
+    s3_client: Any, bucket: str
+) -> None:
+    writer = ResultFileWriter(s3_client, bucket=bucket, prefix="gone", map_run_arn=MAP_RUN_ARN,
+                              writer_config={"OutputType": "JSONL"}, part_size=5 * 1024 * 1024)
+    payload = "x" * 100_000
+    for n in range(60):  # ~6 MB: the first part is started
+        writer.add("SUCCEEDED", record(n, output={"n": n, "pad": payload}))
+    # Someone aborts the multipart upload while its parts go up (as a lifecycle rule would).
+    [upload] = s3_client.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    s3_client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+    with pytest.raises(ResultWriterFailed) as raised:
+        for n in range(60, 120):
+            writer.add("SUCCEEDED", record(n, output={"n": n, "pad": payload}))
+        writer.close()
+    # (moto answers the part of an aborted upload with a 500 where S3 says NoSuchUpload)
+    assert raised.value.cause.startswith(f"Failed to write s3://{bucket}/{upload['Key']}: ")
+    assert not s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    with pytest.raises(s3_client.exceptions.ClientError):
+        s3_client.head_object(Bucket=bucket, Key=f"gone/{RUN_ID}/manifest.json")

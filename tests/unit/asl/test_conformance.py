@@ -236,6 +236,8 @@ def _info(overrides: Mapping[str, Any]) -> ExecutionInfo:
 
 
 def _request_field(request: DistributedMapRequest, name: str) -> Any:
+    if name == "reader" and request.reader is not None:
+        return request.reader.to_asl()  # cases write the reader in its ASL shape
     return getattr(request, name)
 
 

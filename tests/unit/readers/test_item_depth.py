@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.asl import InputType, ReaderConfig
 from orchestrator.readers._depth import MAX_ITEM_DEPTH, depth_exceeds
 from orchestrator.readers._listing import ListingItems
 from orchestrator.readers._objects import ObjectItems
@@ -35,6 +36,6 @@ def test_a_depth_of_thousands_is_found_without_recursion() -> None:
 
 @pytest.mark.parametrize(("input_type", "nested_items"), [("CSV", False), ("JSON", True), ("JSONL", True)])
 def test_only_readers_whose_items_can_nest_pay_for_the_check(input_type: str, nested_items: bool) -> None:
-    reader = ObjectItems(None, "b", "k", input_type=input_type, config={})
+    reader = ObjectItems(None, "b", "k", input_type=InputType(input_type), config=ReaderConfig())
     assert reader.nested_items is nested_items
     assert ListingItems.nested_items is False

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.asl import ItemReaderRequest
 from orchestrator.asl.errors import ItemReaderFailed
 from orchestrator.readers import Item, open_items
 from orchestrator.readers._json import JsonArrayItems, JsonLines
@@ -122,5 +123,5 @@ def test_invalid_max_items_fails(max_items: Any, cause: str) -> None:
         "ReaderConfig": {"InputType": "JSON", "MaxItems": max_items},
     }
     with pytest.raises(ItemReaderFailed) as raised:
-        open_items(reader, None, s3=None)
+        open_items(ItemReaderRequest.of_asl(reader), None, s3=None)
     assert raised.value.cause == cause

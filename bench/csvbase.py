@@ -1,0 +1,159 @@
+"""What the CSV Map Run is measured against, and what it leaves in Redis.
+
+* :func:`dictreader_rate`: rows/s of Python's ``csv.DictReader`` over the same CSV bytes, on one
+  core of this machine, in the benchmark process: the "as fast as the parser" yardstick of
+  issue 14 (a Map Run's items/s divided by it is the ratio the bench prints).
+* :class:`PendingMemorySampler`: Redis memory per pending item (read from the dataset but not
+  yet dispatched) while a Map Run runs: the growth of Redis ``used_memory`` over its value before
+  the run, divided by the pending items, at the sample with the most pending items. Every byte
+  Redis grew by is charged to the pending items, so the figure is an upper bound.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from typing import Any, Self
+
+from bench._stack import redis_client
+from orchestrator.devstack.stack import LocalStack
+
+SAMPLE_SECONDS = 0.1
+
+
+def dictreader_rate(data: bytes, repeat: int = 2) -> tuple[int, float]:
+    """(rows, best seconds) of ``csv.DictReader`` over ``data`` (UTF-8 bytes, decoded too)."""
+    best = float("inf")
+    rows = 0
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        rows = 0
+        for _row in csv.DictReader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8",
+                                                    newline="")):
+            rows += 1
+        best = min(best, time.perf_counter() - start)
+    return rows, best
+
+
+class PendingMemorySampler:
+    """Samples Redis ``used_memory`` and the open Map Runs' pending items in a thread."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        from orchestrator.store.connect import open_stores
+
+        assert stack.settings is not None
+        self._client = redis_client(stack)
+        self._store = open_stores(stack.settings).map_runs
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="pending-memory", daemon=True)
+        self.idle_bytes = 0
+        self.max_pending = 0
+        self.bytes_at_max = 0
+        self.peak_bytes = 0
+        self.samples = 0
+
+    def __enter__(self) -> Self:
+        self.idle_bytes = self._used()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._client.close()
+
+    @property
+    def bytes_per_pending_item(self) -> float | None:
+        """Redis growth per pending item at the most-pending sample (None: never pending)."""
+        if not self.max_pending:
+            return None
+        return (self.bytes_at_max - self.idle_bytes) / self.max_pending
+
+    def _used(self) -> int:
+        return int(self._client.info("memory")["used_memory"])
+
+    def _loop(self) -> None:
+        while not self._stop.wait(SAMPLE_SECONDS):
+            try:
+                pending = 0
+                for arn in self._store.open_runs():
+                    items, _ = self._store.counters(arn)
+                    pending += max(0, items.total - items.dispatched)
+                used = self._used()
+            except Exception:  # noqa: BLE001 - a sample lost to a busy Redis is skipped
+                continue
+            self.samples += 1
+            self.peak_bytes = max(self.peak_bytes, used)
+            if pending > self.max_pending:
+                self.max_pending, self.bytes_at_max = pending, used
+
+    def extra(self) -> dict[str, Any]:
+        """The figures for a measurement's ``extra``."""
+        per_item = self.bytes_per_pending_item
+        return {"redis_idle_mb": self.idle_bytes / 2**20,
+                "redis_peak_mb": self.peak_bytes / 2**20,
+                "redis_max_pending_items": self.max_pending,
+                "redis_bytes_per_pending_item": per_item,
+                "redis_samples": self.samples}
+
+
+# -- the report's CSV lines ------------------------------------------------------------------------
+
+#: Issue 14's goals for the figures below.
+GOAL_RATIO, MOONSHOT_RATIO = 0.6, 1.0
+GOAL_BYTES_PER_PENDING = 200
+GOAL_RSS_OVER_IDLE_RATIO = 1.2
+CSV_KEYS = ("csv_small", "csv", "csv_huge")
+
+
+def measure_parser(rows: int) -> Any:
+    """The ``dictreader`` figure: ``csv.DictReader`` over the bench's ``rows``-row CSV."""
+    from bench.maprun import Figure, make_csv
+
+    count, seconds = dictreader_rate(make_csv(rows))
+    return Figure("csv.DictReader, one core", count, seconds, "rows/s")
+
+
+def annotate(figures: dict[str, Any]) -> None:
+    """Put the ratios of the CSV runs into their ``extra`` (so the JSON output has them)."""
+    parser = figures.get("dictreader")
+    small = figures.get("csv_small")
+    for key in CSV_KEYS:
+        fig = figures.get(key)
+        if fig is None:
+            continue
+        if parser is not None and parser.rate:
+            fig.extra["ratio_to_dictreader"] = fig.rate / parser.rate
+        fig.extra["rss_over_idle_mb"] = fig.extra["peak_rss_mb"] - fig.extra["start_rss_mb"]
+        if small is not None and key != "csv_small" and small.extra["rss_over_idle_mb"] > 0:
+            fig.extra["rss_over_idle_ratio_to_small"] = (
+                fig.extra["rss_over_idle_mb"] / small.extra["rss_over_idle_mb"])
+
+
+def report_lines(figures: dict[str, Any]) -> list[str]:
+    """The CSV runs against the parser, Redis per pending item and RSS over idle, with goals."""
+    annotate(figures)
+    lines: list[str] = []
+    parser = figures.get("dictreader")
+    for key in CSV_KEYS:
+        fig = figures.get(key)
+        if fig is None:
+            continue
+        parts = [f"  {fig.count:>10,} rows: {fig.rate:,.0f} items/s"]
+        if "ratio_to_dictreader" in fig.extra:
+            parts.append(f"{fig.extra['ratio_to_dictreader']:.2f}x csv.DictReader "
+                         f"({parser.rate:,.0f} rows/s on one core; goal >= {GOAL_RATIO}x, "
+                         f"moonshot {MOONSHOT_RATIO}x)")
+        per_item = fig.extra.get("redis_bytes_per_pending_item")
+        if per_item is not None:
+            parts.append(f"Redis {per_item:,.0f} B per pending item at "
+                         f"{fig.extra['redis_max_pending_items']:,} pending "
+                         f"(goal <= {GOAL_BYTES_PER_PENDING})")
+        parts.append(f"control RSS over idle {fig.extra['rss_over_idle_mb']:.0f} MiB")
+        if "rss_over_idle_ratio_to_small" in fig.extra:
+            parts.append(f"{fig.extra['rss_over_idle_ratio_to_small']:.2f}x the small run's "
+                         f"(goal <= {GOAL_RSS_OVER_IDLE_RATIO}x)")
+        lines.append("; ".join(parts))
+    return (["\nCSV runs against the parser (same CSV, same sitting):"] + lines) if lines else []
