@@ -9,6 +9,9 @@
 5. engine   the engine micro-benchmark (``bench.engine``, in a subprocess)
 6. delay    group and batch1 again on a second stack whose every Redis round trip goes through
             a loopback proxy that adds ``--redis-delay-ms`` (1 ms): Redis on another machine
+7. limits   rate limits and pools (``bench.limits``, on a stack of its own with --limits-workers
+            children workers): the rate limiter's accuracy at --rate items/s, and batch-1
+            children/s with a pool vs without (ratio, alternated in one sitting)
 
 The control worker's idle memory (RSS and PSS of its process tree) is taken once the stack is
 up and warm.
@@ -39,15 +42,16 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import csvbase, latency, maprun
+from bench import csvbase, latency, limits, maprun
 from bench._stack import StackOptions, start_stack, tree_memory, worker_pids
 from bench.maprun import Figure
 from bench.proxy import ProxyProcess
 
-SECTIONS = ("group", "batch1", "latency", "csv", "engine", "delay")
+SECTIONS = ("group", "batch1", "latency", "csv", "engine", "delay", "limits")
 FULL = {"group": 10_000, "batch1": 10_000, "csv_small": 100_000, "csv": 1_000_000,
-        "delay": 3_000}
-QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000, "delay": 1_000}
+        "delay": 3_000, "rate_items": 100_000, "pool_children": 5_000}
+QUICK = {"group": 2_000, "batch1": 2_000, "csv_small": 20_000, "csv": 100_000, "delay": 1_000,
+         "rate_items": 30_000, "pool_children": 2_000}
 _NOUN = {"tasks/s": "task", "children/s": "child", "items/s": "item"}
 TARGETS = {"csv": (100_000, 250_000)}
 #: Batch-1 children/s over the plain Celery group (issue 14).
@@ -106,6 +110,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="delay the proxy of the delay section adds per round trip (1)")
     p.add_argument("--delay-items", type=int, help="group tasks and children of the delay section")
     p.add_argument("--engine-seconds", type=float, default=2.0)
+    p.add_argument("--rate", type=float, default=10_000.0, help="items/s limit (10000)")
+    p.add_argument("--rate-batch", type=int, default=50, help="MaxItemsPerBatch (50)")
+    p.add_argument("--limits-workers", type=int, default=4,
+                   help="children workers of the limits stack (4)")
+    p.add_argument("--pool-rounds", type=int, default=2,
+                   help="pools off/on alternations (2; the best of each is compared)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="run cProfile in every worker process, dump stats into DIR")
@@ -147,7 +157,12 @@ class Report:
                              f"{1000 * first:.0f} ms (target "
                              f"<{1000 * LATENCY_TARGETS['first_child']:.0f} ms)"))
                 continue
-            if key.startswith("delay_batch1") and "delay_group" in self.figures:
+            if key == "rate":
+                ratio = (f"measured {fig.extra['measured_rate']:,.0f}/s = "
+                         f"{100 * fig.extra['accuracy']:+.1f}% of the limit (target +-5%)")
+            elif key == "pools":
+                ratio = f"pools on / off = {fig.extra['ratio']:.2f}"
+            elif key.startswith("delay_batch1") and "delay_group" in self.figures:
                 base = self.figures["delay_group"].rate
                 ratio = (f"{fig.rate / base:.2f}x group through the same proxy "
                          f"(target >={BATCH1_TARGETS['delay']:.0f}x)")
@@ -287,6 +302,36 @@ def _best(measure: Any, repeat: int) -> Figure:
         best.extra["rates"] = rates
         best.extra["median_rate"] = statistics.median(rates)
     return best
+
+
+def _run_limits(args: argparse.Namespace, sizes: dict[str, int], options: StackOptions,
+                report: Report) -> None:
+    """The limits section on a stack of its own (--limits-workers children workers)."""
+    own = StackOptions(workers=args.limits_workers, concurrency=options.concurrency,
+                       control_concurrency=options.control_concurrency,
+                       overrides=options.overrides, celery_conf=options.celery_conf)
+    print(f"limits stack: {own.describe()}", flush=True)
+    stack = None
+    where = "limits: starting the stack"
+    try:
+        stack = start_stack(own)
+        maprun.measure_batch1(stack, 100, "EXPRESS", timeout=120)
+        where = "rate"
+        print(f"running rate ({sizes['rate_items']:,} items at {args.rate:,.0f}/s) ...",
+              flush=True)
+        report.figures["rate"] = limits.measure_rate(stack, sizes["rate_items"], args.rate,
+                                                     args.rate_batch, args.timeout)
+        where = "pools"
+        print("running pools (on vs off) ...", flush=True)
+        report.figures["pools"] = limits.measure_pools_overhead(
+            stack, sizes["pool_children"], args.pool_rounds, args.timeout)
+    except KeyboardInterrupt:
+        report.fail(where, KeyboardInterrupt("interrupted"))
+    except Exception as exc:  # noqa: BLE001 - report and go on
+        report.fail(where, exc, _logs(stack))
+    finally:
+        if stack is not None:
+            stack.stop()
 
 
 def _run_steps(stack: Any, steps: list[tuple[str, Any]], report: Report) -> None:
@@ -430,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
             run_delayed(options, args, sizes["delay"], report)
         except KeyboardInterrupt:
             report.fail("delay", KeyboardInterrupt("interrupted"))
+    if "limits" in only:
+        _run_limits(args, sizes, options, report)
     if "engine" in only:
         try:
             report.figures["engine"] = run_engine(args.engine_seconds, timeout=120)

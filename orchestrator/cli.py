@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.cli_client import admission_app, map_run_app
+from orchestrator.cli_limits import map_run_rate, pools_app
 from orchestrator.devstack import commands
 from orchestrator.settings import Settings
 from orchestrator.settings_loader import ConfigError, load_settings
@@ -46,6 +47,8 @@ ADVANCED = "Advanced"
 
 app.add_typer(map_run_app, name="map-run")
 app.add_typer(admission_app, name="admission")
+app.add_typer(pools_app)
+app.command("map-run-rate")(map_run_rate)
 
 
 class WorkerChoice(str, enum.Enum):

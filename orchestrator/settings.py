@@ -140,6 +140,11 @@ class LimitsSettings(BaseModel):
     result_file_bytes: int = Field(
         5 * 1024**3, description="ResultWriter files roll over at this size."
     )
+    rate_burst_seconds: float = Field(
+        0.1, gt=0, le=60, description="Burst of a Map Run's or pool's rate limit (stepmap "
+        "extension, docs/limits.md): its token bucket holds this many seconds of its rate "
+        "(at least one item)."
+    )
     finalize_lease_seconds: float = Field(
         10.0, gt=0, description="Lease of the control process closing a Map Run; renewed while "
         "it writes the results, so a crashed one is taken over within seconds.",

@@ -65,6 +65,8 @@ class StartExecutionInput(AwsModel):
     name: str | None = None
     input: str | None = None
     trace_header: str | None = None
+    #: stepmap extension (docs/limits.md): pools and rates of the execution's Map Runs.
+    stepmap_binding: dict[str, Any] | None = None
 
 
 class DescribeExecutionInput(AwsModel):

@@ -33,6 +33,7 @@ from orchestrator.asl import (
     InvalidDefinition,
     Ports,
     StateMachine,
+    StatesError,
     Succeeded,
     Suspended,
     TaskRequest,
@@ -45,6 +46,13 @@ from orchestrator.control.callbacks import CallbackWaits
 from orchestrator.control.nested import SYNC_CALL, NestedExecutions
 from orchestrator.control.ports import ControlClock, ControlMapRunner, ControlTaskInvoker
 from orchestrator.executions.arns import parse_execution_arn
+from orchestrator.executions.binding import (
+    REQUEST_FIELD,
+    BindingError,
+    MapRunBinding,
+    binding_from_tags,
+    with_request,
+)
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
@@ -311,7 +319,8 @@ class ParentRunner:
                           if ex.get("redriveDate") else None),
         )
         ports = Ports(tasks=ControlTaskInvoker(), clock=ControlClock(),
-                      map_runner=ControlMapRunner(self.map_runs, arn))
+                      map_runner=ControlMapRunner(self.map_runs, arn,
+                                                  lambda request: self._binding(arn, request)))
         options = EngineOptions(payload_limit_bytes=self.settings.limits.payload_bytes)
         outcome = run_execution(machine, json.loads(ex["input"]), info, ports,
                                 options=options, checkpoint=checkpoint)
@@ -384,6 +393,18 @@ class ParentRunner:
             checkpoint.resolve(answer.get("v"))
         return True
 
+    def _binding(self, arn: str, request: DistributedMapRequest) -> MapRunBinding:
+        """The rate limits and pools of this Map Run: the state machine's stepmap tags, and
+        the execution's explicit binding over them (docs/limits.md)."""
+        ex = self.records.get_execution(arn) or {}
+        sm = self.records.get_state_machine(ex.get("stateMachineArn") or "") if ex else None
+        try:
+            binding = binding_from_tags((sm or {}).get("tags") or [], request.state_name)
+        except BindingError as exc:
+            raise StatesError(RUNTIME, str(exc)) from None
+        explicit = ex.get(REQUEST_FIELD)  # StartExecution's stepmapBinding, checked there
+        return with_request(binding, json.loads(explicit)) if explicit else binding
+
     def _answer(self, arn: str, sequence: int, request: Request, *,
                 retime: bool) -> dict[str, Any] | None:
         """The answer to one request in journal form (``{"v"}`` / ``{"e", "c"}``), or None.
@@ -411,7 +432,10 @@ class ParentRunner:
                 return None
             return {"v": None}
         if isinstance(request, DistributedMapRequest):
-            return {"v": self.map_runs.start(request, arn)}
+            try:
+                return {"v": self.map_runs.start(request, arn, self._binding(arn, request))}
+            except StatesError as exc:  # bound to a pool that does not exist, a bad tag
+                return {"e": exc.error, "c": exc.cause}
         if isinstance(request, MapRunResultRequest):
             try:
                 ended = self.map_runs.result(request.map_run_arn)

@@ -8,6 +8,7 @@ Distributed Map starts a Map Run and suspends until the Map Run resumes the pare
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from orchestrator.asl import (
     WaitRequest,
 )
 from orchestrator.asl.ports import MapRunResultRequest
+from orchestrator.executions.binding import MapRunBinding
 from orchestrator.maprun import MapRunCoordinator
 from orchestrator.statuses import MapRunStatus
 
@@ -52,12 +54,16 @@ class ControlTaskInvoker:
 class ControlMapRunner:
     """Starts Map Runs through the coordinator and reads how they ended."""
 
-    def __init__(self, map_runs: MapRunCoordinator, execution_arn: str) -> None:
+    def __init__(self, map_runs: MapRunCoordinator, execution_arn: str,
+                 binding: Callable[[DistributedMapRequest], MapRunBinding] | None = None) -> None:
         self.map_runs = map_runs
         self.execution_arn = execution_arn
+        #: The rate limits and pools of a Map Run (docs/limits.md); may raise StatesError.
+        self.binding = binding
 
     def start(self, request: DistributedMapRequest) -> str:
-        return self.map_runs.start(request, self.execution_arn)
+        binding = self.binding(request) if self.binding is not None else None
+        return self.map_runs.start(request, self.execution_arn, binding)
 
     def result(self, map_run_arn: str) -> Any:
         try:

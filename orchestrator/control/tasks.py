@@ -22,6 +22,7 @@ from orchestrator.settings import Settings
 from orchestrator.store.callbacks import CallbackStore
 from orchestrator.store.child_metrics import RedisChildMetrics
 from orchestrator.store.maprun_redis import RedisMapRunStore
+from orchestrator.store.pools import RedisPoolStore
 from orchestrator.store.redis_store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class Runtime:
         self.coordinator = MapRunCoordinator(Deps(
             store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings,
             child_metrics=RedisChildMetrics.from_url(settings.redis.url,
-                                                     settings.redis.key_prefix)))
+                                                     settings.redis.key_prefix),
+            pools=RedisPoolStore.from_url(settings.redis.url, settings.redis.key_prefix)))
         callback_store = CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix)
         callbacks = CallbackWaits(callback_store, bus)
         # Nested executions start through the service, as the API starts executions.

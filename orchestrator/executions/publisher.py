@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.messages import ADVANCE_EXECUTION, REDRIVE_EXECUTION, STOP_EXECUTION
+from orchestrator.messages import (
+    ADVANCE_EXECUTION,
+    MAP_RUN_DISPATCH,
+    REDRIVE_EXECUTION,
+    STOP_EXECUTION,
+)
 from orchestrator.settings import Settings
 
 
@@ -44,3 +49,7 @@ class CeleryPublisher:
     def redrive_execution(self, execution_arn: str) -> None:
         """Ask the control plane to resume a redriven execution."""
         self._send(REDRIVE_EXECUTION, execution_arn)
+
+    def dispatch_map_run(self, map_run_arn: str) -> None:
+        """Ask the control plane to grant a Map Run's free permits now (a limit was raised)."""
+        self._send(MAP_RUN_DISPATCH, map_run_arn)

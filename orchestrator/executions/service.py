@@ -36,6 +36,8 @@ from orchestrator.executions.errors import (
     ValidationException,
     validation_message,
 )
+from orchestrator.executions.binding import REQUEST_FIELD
+from orchestrator.executions.limits import LimitsApi, LimitsMixin
 from orchestrator.executions.map_run_control import MapRunControlMixin
 from orchestrator.executions.pagination import PageTokens
 from orchestrator.executions.sync import SyncMixin
@@ -161,6 +163,7 @@ def _problem_dict(problem: Any) -> dict[str, str]:
 class StepFunctionsService(
     VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin,
     MapRunControlMixin,
+    LimitsMixin,
 ):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
@@ -177,6 +180,7 @@ class StepFunctionsService(
         validator: ``(definition, *, machine_type) -> problems``; defaults to
             :func:`orchestrator.asl.validate_definition`.
         clock: epoch seconds (injectable for tests).
+        limits: pools and Map Run rates (stepmap extensions, ``executions/limits.py``).
     """
 
     def __init__(
@@ -189,8 +193,10 @@ class StepFunctionsService(
         validator: Validator | None = None,
         clock: Callable[[], float] = time.time,
         callbacks: CallbackStore | None = None,
+        limits: LimitsApi | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.settings = settings
         self.publisher = publisher
         self.map_runs = map_runs
@@ -397,6 +403,7 @@ class StepFunctionsService(
                 f"Invalid State Machine Execution Input: '{exc}' (field 'input')"
             ) from None
         trace_header = params.optional_str(request, "traceHeader", 256, min_length=0)
+        binding = self.stepmap_binding(request)  # a stepmap extension (docs/limits.md)
         target = starts.resolve(self.store, given, self._machine)
         machine = target.machine
         arn = arns.execution_arn(machine["stateMachineArn"], name)
@@ -412,6 +419,8 @@ class StepFunctionsService(
             "traceHeader": trace_header,
             **(links or {}),
         }
+        if binding is not None:
+            record[REQUEST_FIELD] = binding
         if not self.store.insert_execution(record):
             existing = self.store.get_execution(arn)
             # AWS: idempotent while the first one runs with the same input.

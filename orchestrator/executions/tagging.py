@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.executions import family, params
 from orchestrator.executions.arns import MAX_ARN_LENGTH, parse_arn
+from orchestrator.executions.binding import BindingError, check_tags
 from orchestrator.executions.errors import (
     ResourceNotFound,
     ValidationException,
@@ -52,6 +53,10 @@ def checked_tags(request: Request, field: str = "tags") -> list[dict[str, str]]:
         if key.lower().startswith("aws:"):
             raise ValidationException(f"Tag keys starting with 'aws:' are reserved: '{key}'")
         tags.append({"key": key, "value": value or ""})
+    try:
+        check_tags(tags)  # stepmap:pools, stepmap:itemsPerSecond ... (binding.py)
+    except BindingError as exc:
+        raise ValidationException(str(exc)) from None
     return tags
 
 

@@ -25,6 +25,7 @@ from orchestrator.executions.errors import (
 )
 from orchestrator.maprun.control_api import MapRunControlMixin, extension_fields
 from orchestrator.maprun.deps import child_name
+from orchestrator.maprun.limits_api import map_run_limits
 from orchestrator.settings import Settings
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus
 from orchestrator.store.maprun_base import ChildRecord, MapRunStore
@@ -133,6 +134,7 @@ class MapRunApi(MapRunControlMixin):
             out["stopDate"] = run.stop_date
         if run.redrive_date:
             out["redriveDate"] = run.redrive_date
+        out.update(map_run_limits(run))  # stepmap extensions (docs/limits.md)
         # stepmap extensions: one member AWS SDKs do not know and skip (docs/extensions.md).
         out["stepmap"] = extension_fields(self.store, run, self.clock())
         return out

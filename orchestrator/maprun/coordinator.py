@@ -20,6 +20,7 @@ from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl import DistributedMapRequest, StatesError
+from orchestrator.executions.binding import MapRunBinding
 from orchestrator.maprun import (
     admission,
     dispatcher,
@@ -65,9 +66,13 @@ class MapRunCoordinator:
         return self.deps.store
 
     # -- life ------------------------------------------------------------------------------
-    def start(self, request: DistributedMapRequest, execution_arn: str) -> str:
-        """Create a Map Run for a Distributed Map state; fed once admitted (at once if a slot is free)."""
-        arn = start_map_run(self.deps, request, execution_arn)
+    def start(self, request: DistributedMapRequest, execution_arn: str,
+              binding: MapRunBinding | None = None) -> str:
+        """Create a Map Run for a Distributed Map state; fed once admitted (at once if free).
+
+        ``binding``: its rate limits and pools (docs/limits.md).
+        """
+        arn = start_map_run(self.deps, request, execution_arn, binding)
         self._started.append(arn)
         return arn
 

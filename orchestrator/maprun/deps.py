@@ -19,6 +19,7 @@ from orchestrator.messages import ChildBatch
 from orchestrator.settings import Settings
 from orchestrator.store.child_metrics import ChildMetrics, MemoryChildMetrics
 from orchestrator.store.maprun_base import MapRunStore
+from orchestrator.store.pools import PoolStore
 
 #: Namespace of deterministic child names: uuid5(CHILD_NAMESPACE, "{mapRunId}:{index}").
 CHILD_NAMESPACE = uuid.UUID("6f0c51d2-3c0e-5a8e-9a51-7d7f0c1e5e10")
@@ -70,6 +71,8 @@ class Deps:
     clock: Clock = time.time
     #: Where finished children are counted for ``/metrics`` (Redis in the control worker).
     child_metrics: ChildMetrics = field(default_factory=MemoryChildMetrics)
+    #: Named pools (docs/limits.md); ``None``: no pool exists, a binding to one fails.
+    pools: PoolStore | None = None
     _s3: Any = field(default=None, init=False, repr=False)
 
     @property

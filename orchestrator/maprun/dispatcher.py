@@ -51,7 +51,9 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
     while True:
         grants = store.grant(arn, now_ms=deps.now_ms(), lease_ms=lease_ms,
                              max_children=MAX_PER_CALL, tag=uuid.uuid4().hex[:10],
-                             max_bytes=MAX_BYTES_PER_CALL)
+                             max_bytes=MAX_BYTES_PER_CALL,
+                             burst_seconds=deps.settings.limits.rate_burst_seconds)
+        _follow_limits(deps, arn, grants.retry_ms, grants.wake)
         if grants.reclaimed:
             log.warning("map run %s: reclaimed %d expired permits", arn, grants.reclaimed)
         if grants.late:
@@ -75,6 +77,19 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
         # is done).
         deps.bus.send_control(messages.MAP_RUN_FEED, arn)
     return sent
+
+
+def _follow_limits(deps: Deps, arn: str, retry_ms: int, wake: Sequence[str]) -> None:
+    """Act on what rate limits and pools asked for (docs/limits.md).
+
+    A rate stopped the grant: dispatch again when its bucket has the tokens (nothing else may
+    come: the run's children may all have ended). A pool left permits to runs below their fair
+    share: dispatch those runs now, since no report of their own may come either.
+    """
+    if retry_ms > 0:
+        deps.bus.send_control(messages.MAP_RUN_DISPATCH, arn, countdown=retry_ms / 1000.0)
+    for other in wake:
+        deps.bus.send_control(messages.MAP_RUN_DISPATCH, other)
 
 
 def _settle_late(deps: Deps, arn: str, late: list[tuple[int, str]], settle: Settle) -> int:

@@ -17,6 +17,7 @@ from orchestrator.settings import Settings
 from orchestrator.store.callbacks import CallbackStore
 from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_redis import RedisMapRunStore
+from orchestrator.store.pools import RedisPoolStore
 from orchestrator.store.redis_store import RedisStore
 from orchestrator.store.sync_redis import sync
 
@@ -44,6 +45,7 @@ class Stores:
     records: RedisStore
     map_runs: RedisMapRunStore
     callbacks: CallbackStore
+    pools: RedisPoolStore
 
 
 def open_stores(settings: Settings) -> Stores:
@@ -51,7 +53,7 @@ def open_stores(settings: Settings) -> Stores:
     client = redis.Redis.from_url(settings.redis.url)
     keys = Keys(settings.redis.key_prefix)
     return Stores(RedisStore(client, keys), RedisMapRunStore(client, keys),
-                  CallbackStore(client, keys))
+                  CallbackStore(client, keys), RedisPoolStore(client, keys))
 
 
 def broker_queues(settings: Settings) -> BrokerQueues:

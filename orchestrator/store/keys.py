@@ -23,6 +23,11 @@ mr:{arn}:status:outbox    hash    child index -> ChildOutcome JSON a worker wrot
 mr:{arn}:status:redrive   hash    child index -> a failed STANDARD child's journal (redrive point)
 mr:{arn}:queue            zset    child indexes ready to dispatch (score = index)
 mr:{arn}:sem              zset    concurrency permits: holder -> lease expiry (ms)
+mr:{arn}:sem:wake         string  200-ms mark: a pool already woke this hungry Map Run
+mr:{arn}:sem:wake-rate    string  mark: a delayed dispatch waits for this Map Run's rate tokens
+pool:{name}               hash    named pool: maxConcurrency, itemsPerSecond, dates, bucket state
+pool:{name}:runs          hash    open Map Runs in the pool: arn -> "{sem key}\t{queue key}\t{run key}"
+pool-index                zset    pool names by creation time
 mr:{arn}:segments         hash    chord segment id -> JSON {children, deadline, closed}
 mr:{arn}:results          hash    child index -> result record (JSON), spooled for the writer
 mr:{arn}:feed             string  feeder lease
@@ -171,6 +176,19 @@ class Keys:
 
     def worker_ready(self, name: str, nonce: str) -> str:
         return f"{self.base}:devstack:ready:{name}:{nonce}"
+
+    # named pools (store/pools.py); the grant script builds pool keys from ``pool_base``
+    def pool_base(self) -> str:
+        return f"{self.base}:pool:"
+
+    def pool(self, name: str) -> str:
+        return f"{self.pool_base()}{name}"
+
+    def pool_runs(self, name: str) -> str:
+        return f"{self.pool_base()}{name}:runs"
+
+    def pool_index(self) -> str:
+        return f"{self.base}:pool-index"
 
     # operator metrics (store/child_metrics.py)
     def child_metrics(self) -> str:

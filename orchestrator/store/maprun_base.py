@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -129,11 +129,19 @@ class Grants:
 
     ``late`` lists ``(index, holder)`` of expired permits whose child already ended (its
     outcome waits in the outbox): their permits were renewed, for the caller to settle them.
+    Rate limits and pools (the Map Run's ``itemsPerSecond``, ``childrenPerSecond`` and
+    ``pools``) are applied in the same atomic step.
     """
 
     reclaimed: int
     late: list[tuple[int, str]]
     granted: list[Grant]
+    #: A rate limit stopped the grant: try again in this many ms (0: no need; deduplicated
+    #: across grants, so only one caller is told).
+    retry_ms: int = 0
+    #: Map Runs of a shared pool that wait below their fair share while this one could take
+    #: more: dispatch them (docs/limits.md).
+    wake: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +243,11 @@ class MapRunStore(Protocol):
         """Change the limit and thresholds in force (``None`` keeps a value)."""
         ...
 
+    def set_rates(self, arn: str, *, items_per_second: float | None,
+                  children_per_second: float | None) -> None:
+        """Set the Map Run's rate limits (stepmap extension; ``None`` removes one)."""
+        ...
+
     def begin_closing(self, arn: str, closing: Closing) -> None:
         """Mark the Map Run CLOSING, remembering the status it will end with."""
         ...
@@ -315,7 +328,7 @@ class MapRunStore(Protocol):
 
     # -- permits ---------------------------------------------------------------------------
     def grant(self, arn: str, *, now_ms: int, lease_ms: int, max_children: int, tag: str,
-              max_bytes: int) -> Grants:
+              max_bytes: int, burst_seconds: float = 0.1) -> Grants:
         """Reclaim expired permits, then grant free ones to ready children (one atomic step).
 
         No permit is granted once the Map Run is not RUNNING or its failures exceed the

@@ -124,6 +124,13 @@ class MemoryMapRunStore:
         with self._lock:
             self._change(arn, **{k: v for k, v in changes.items() if v is not None})
 
+    def set_rates(self, arn: str, *, items_per_second: float | None,
+                  children_per_second: float | None) -> None:
+        # Stored only: this store's grant applies no rate and no pool (docs/limits.md).
+        with self._lock:
+            self._change(arn, items_per_second=items_per_second,
+                         children_per_second=children_per_second)
+
     def begin_closing(self, arn: str, closing: Closing) -> None:
         with self._lock:
             self._change(arn, status=MapRunStatus.CLOSING, closing=closing)
@@ -273,7 +280,7 @@ class MemoryMapRunStore:
 
     # -- permits ---------------------------------------------------------------------------
     def grant(self, arn: str, *, now_ms: int, lease_ms: int, max_children: int, tag: str,
-              max_bytes: int) -> Grants:
+              max_bytes: int, burst_seconds: float = 0.1) -> Grants:
         with self._lock:
             run = self._run(arn)
             reclaimed = 0

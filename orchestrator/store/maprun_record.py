@@ -104,6 +104,12 @@ class MapRun:
     result: str | None = None
     error: str | None = None
     cause: str | None = None
+    #: stepmap extensions (docs/limits.md): rate limits (None: none) and the named pools the
+    #: Map Run draws permits from, read by the grant script (``store/lua/grant_limits.lua``).
+    items_per_second: float | None = None
+    children_per_second: float | None = None
+    pools: tuple[str, ...] = ()
+
     # stepmap extensions (docs/extensions.md): pause, resume and admission.
     #: When the current pause began (``None``: not paused; a paused run grants no permit).
     paused_at: float | None = None
@@ -179,6 +185,11 @@ class MapRun:
             out["closing"] = self.closing.to_json()
         texts = {"result": self.result, "error": self.error, "cause": self.cause}
         out.update({k: v for k, v in texts.items() if v is not None})
+        rates = {"itemsPerSecond": self.items_per_second,
+                 "childrenPerSecond": self.children_per_second}
+        out.update({k: repr(float(v)) for k, v in rates.items() if v is not None})
+        if self.pools:
+            out["pools"] = ",".join(self.pools)
         return out
 
     @classmethod
@@ -212,6 +223,9 @@ class MapRun:
             result=raw.get("result"),
             error=raw.get("error"),
             cause=raw.get("cause"),
+            items_per_second=_optional_float(raw.get("itemsPerSecond")),
+            children_per_second=_optional_float(raw.get("childrenPerSecond")),
+            pools=tuple(p for p in (raw.get("pools") or "").split(",") if p),
             paused_at=_optional_float(raw.get("pausedAt")),
             paused_seconds=float(raw.get("pausedSeconds") or 0.0),
             admission_key=raw.get("admissionKey", ""),

@@ -59,7 +59,8 @@ class RedisMapRunStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = sync(client)
         self._keys = keys
-        self._grant = client.register_script(lua("grant_permits"))
+        # One script: the rate-limit and pool functions, then the grant that calls them.
+        self._grant = client.register_script(lua("grant_limits") + "\n" + lua("grant_permits"))
         self._record = client.register_script(lua("record_outcomes"))
         self._abort = client.register_script(lua("abort_running"))
         self._park = client.register_script(lua("park_permits"))
@@ -97,6 +98,30 @@ class RedisMapRunStore:
             pipe.rpush(k.admission_queue(run.admission_key), run.arn)
         else:
             pipe.zadd(k.open_map_runs(), {run.arn: run.start_date})
+        self._join_pools(pipe, run.arn, run.pools)
+        pipe.execute()
+
+    def _join_pools(self, pipe: Any, arn: str, pools: Sequence[str]) -> None:
+        """Make an open Map Run a member of its pools (the grant script counts its permits)."""
+        k = self._keys
+        member = f"{k.map_run_semaphore(arn)}\t{k.map_run_queue(arn)}\t{k.map_run(arn)}"
+        for name in pools:
+            pipe.hset(k.pool_runs(name), arn, member)
+
+    def _pools_of(self, arn: str) -> list[str]:
+        raw = self._r.hget(self._keys.map_run(arn), "pools")
+        return [p for p in _text(raw).split(",") if p] if raw is not None else []
+
+    def set_rates(self, arn: str, *, items_per_second: float | None,
+                  children_per_second: float | None) -> None:
+        key = self._keys.map_run(arn)
+        pipe = self._r.pipeline(transaction=True)
+        for name, value in (("itemsPerSecond", items_per_second),
+                            ("childrenPerSecond", children_per_second)):
+            if value is None:
+                pipe.hdel(key, name)
+            else:
+                pipe.hset(key, name, repr(float(value)))
         pipe.execute()
 
     def get(self, arn: str) -> MapRun | None:
@@ -138,12 +163,15 @@ class RedisMapRunStore:
             fields["result"] = result
         if error is not None:
             fields.update(error=error, cause=cause or "")
+        pools = self._pools_of(arn)
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(k.map_run(arn), mapping=_fields(fields))
         pipe.zrem(k.open_map_runs(), arn)
         if key is not None:  # a queued run that was aborted leaves the backlog
             pipe.lrem(k.admission_queue(_text(key)), 0, arn)
         pipe.delete(k.map_run_segments(arn))
+        for name in pools:
+            pipe.hdel(k.pool_runs(name), arn)
         pipe.execute()
 
     def redrive(self, arn: str, *, now: float) -> int:
@@ -167,6 +195,7 @@ class RedisMapRunStore:
                                                    "redriveDate": repr(now)}))
         pipe.delete(k.map_run_finalize_lock(arn))
         pipe.zadd(k.open_map_runs(), {arn: now})
+        self._join_pools(pipe, arn, self._pools_of(arn))
         pipe.execute()
         return count
 
@@ -262,20 +291,24 @@ class RedisMapRunStore:
 
     # -- permits ---------------------------------------------------------------------------
     def grant(self, arn: str, *, now_ms: int, lease_ms: int, max_children: int, tag: str,
-              max_bytes: int) -> Grants:
+              max_bytes: int, burst_seconds: float = 0.1) -> Grants:
         k = self._keys
         out = self._grant(
             keys=[k.map_run_semaphore(arn), k.map_run_queue(arn), k.map_run(arn),
                   k.map_run_inputs(arn), k.map_run_status(arn), k.map_run_counters(arn),
                   k.map_run_outbox(arn)],
-            args=[now_ms, lease_ms, max_children, tag, max_bytes],
+            args=[now_ms, lease_ms, max_children, tag, max_bytes, k.pool_base(),
+                  repr(float(burst_seconds))],
         )
         late_raw = out[1]
         late = [(int(late_raw[i]), _text(late_raw[i + 1])) for i in range(0, len(late_raw), 2)]
-        rest = out[2:]
+        info = out[2]
+        rest = out[3:]
         granted = [Grant(index=int(rest[i]), holder=_text(rest[i + 1]), input=_text(rest[i + 2]))
                    for i in range(0, len(rest), 3)]
-        return Grants(reclaimed=int(out[0]), late=late, granted=granted)
+        return Grants(reclaimed=int(out[0]), late=late, granted=granted,
+                      retry_ms=int(info[0]) if info else 0,
+                      wake=[_text(a) for a in info[1:]])
 
     def renew_permits(self, arn: str, holders: Sequence[str], expiry_ms: int) -> int:
         if not holders:

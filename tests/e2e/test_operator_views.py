@@ -131,6 +131,16 @@ def _retry_stale(action: Callable[[], Any]) -> Any:
     return action()
 
 
+def _type_and_submit(driver: Any, field_id: str, value: str, form_css: str) -> None:
+    """Replace a field's value and press its form's submit button."""
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.ID, field_id)
+    box.clear()
+    box.send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
+
+
 def _count(driver: Any, kind: str, name: str) -> int | None:
     text = _text(driver, f"#counts tr[data-kind={kind}] td[data-count={name}]")
     return int(text) if text.isdigit() else None
@@ -172,13 +182,7 @@ def test_map_run_page_shows_the_run_progressing_and_its_failures(
     screenshots = tmp_path_factory.mktemp("console")
     driver.save_screenshot(str(screenshots / "map-run-running.png"))
     # When the operator raises MaxConcurrency from the controls
-    def raise_limit() -> None:
-        box = driver.find_element(By.ID, "max-concurrency")
-        box.clear()
-        box.send_keys("4")
-        driver.find_element(By.CSS_SELECTOR, "#controls button[type=submit]").click()
-
-    _retry_stale(raise_limit)
+    _retry_stale(lambda: _type_and_submit(driver, "max-concurrency", "4", "#controls"))
     _until(lambda: api.get(f"/v1/map-runs/{map_run}").json()["maxConcurrency"] == 4,
            "UpdateMapRun took the new limit")
     # Then the run ends and the failures table lists each failed child with its error and input
@@ -300,3 +304,81 @@ def test_the_pause_button_pauses_and_resumes_a_map_run(
     described = api.get(f"/v1/map-runs/{map_run}").json()
     assert described["stepmap"]["paused"] is False and described["stepmap"]["pausedSeconds"] > 0
     assert api.get(f"/v1/executions/{execution}").json()["status"] == "SUCCEEDED"
+
+
+def _pool_row(driver: Any, name: str) -> list[str]:
+    rows = driver.execute_script(
+        "var r = document.querySelector('#pools tr[data-pool=\"' + arguments[0] + '\"]');"
+        " return r ? Array.from(r.cells).map(function (c) {"
+        "   var i = c.querySelector('input'); return i ? i.value : c.innerText; }) : [];", name)
+    return [str(c) for c in rows]
+
+
+def _click_in_pool_row(driver: Any, name: str, action: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR,
+                        f'#pools tr[data-pool="{name}"] button[data-action={action}]').click()
+
+
+def test_pools_page_creates_changes_and_removes_a_pool_and_refuses_one_in_use(
+        e2e: E2E, api: httpx.Client, driver: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, pool = e2e.stack.api_url, e2e.unique("console-pool")
+    _sign_in(driver, base)
+    # Given the pools page, when the operator creates a pool of 5 at 20 items/s
+    driver.get(f"{base}/console/#/pools")
+    _wait_page(driver, lambda d: d.find_elements(By.ID, "pool-form"), "the pool form")
+    driver.find_element(By.ID, "pool-name").send_keys(pool)
+    driver.find_element(By.ID, "pool-limit").send_keys("5")
+    driver.find_element(By.ID, "pool-rate").send_keys("20")
+    driver.find_element(By.CSS_SELECTOR, "#pool-form button[type=submit]").click()
+    _wait_page(driver, lambda d: _pool_row(d, pool)[1:4] == ["5", "20", "0"], "the new pool")
+    assert api.get(f"/v1/pools/{pool}").json()["itemsPerSecond"] == 20
+    # When they raise its limit and clear its rate
+    def change() -> None:
+        row = f'#pools tr[data-pool="{pool}"]'
+        limit = driver.find_element(By.CSS_SELECTOR, f"{row} input[data-field=maxConcurrency]")
+        limit.clear()
+        limit.send_keys("7")
+        driver.find_element(By.CSS_SELECTOR, f"{row} input[data-field=itemsPerSecond]").clear()
+        _click_in_pool_row(driver, pool, "save")
+
+    _retry_stale(change)
+    _until(lambda: api.get(f"/v1/pools/{pool}").json()["maxConcurrency"] == 7, "the new limit")
+    assert "itemsPerSecond" not in api.get(f"/v1/pools/{pool}").json()
+    # Given a Map Run bound to the pool by its machine's tag, running
+    machine = _machine(api, e2e.unique("pooled"))
+    tagged = api.post(f"/v1/tags/{machine}",
+                      json={"tags": [{"key": "stepmap:pools", "value": pool}]})
+    assert tagged.status_code == 200, tagged.text
+    out = api.post("/v1/executions", json={"stateMachineArn": machine, "input": {"items": [
+        {"probe": e2e.unique("pooled"), "id": i, "sleep": 0.5, "fail_ids": []}
+        for i in range(8)]}})
+    execution = str(out.json()["executionArn"])
+    map_run = _wait_map_run(api, execution)
+    # Then removing the pool is refused, naming the Map Run
+    driver.get(f"{base}/console/#/pools")
+    _wait_page(driver, lambda d: _pool_row(d, pool), "the pool row")
+    _retry_stale(lambda: _click_in_pool_row(driver, pool, "delete"))
+    driver.switch_to.alert.accept()
+    _wait_page(driver, lambda d: "in use" in _text(d, "#notice"), "the refusal")
+    assert map_run in _text(driver, "#notice")
+    # And the Map Run's page shows its pool and sets a rate limit live
+    driver.get(f"{base}/console/#/mr/{map_run}")
+    _wait_page(driver, lambda d: pool in _text(d, "#map-run-pools"), "the Map Run's pool")
+    _retry_stale(lambda: _type_and_submit(driver, "children-per-second", "50",
+                                          "#rate-controls"))
+    _until(lambda: api.get(f"/v1/map-runs/{map_run}").json().get("stepmapChildrenPerSecond")
+           == 50, "the new rate")
+    # Once the run ended, the pool can be removed from the page
+    _until(lambda: api.get(f"/v1/executions/{execution}").json()["status"] == "SUCCEEDED",
+           "the run to end")
+    driver.get(f"{base}/console/#/pools")
+    _wait_page(driver, lambda d: _pool_row(d, pool), "the pool row")
+    _retry_stale(lambda: _click_in_pool_row(driver, pool, "delete"))
+    driver.switch_to.alert.accept()
+    _wait_page(driver, lambda d: not _pool_row(d, pool) and "removed" in _text(d, "#notice"),
+               "the pool gone")
+    assert api.get(f"/v1/pools/{pool}").status_code == 404

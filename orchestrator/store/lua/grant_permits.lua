@@ -1,7 +1,9 @@
 -- Grant concurrency permits: reclaim expired ones, then grant free ones to ready children.
 -- KEYS: sem, queue, control (the Map Run hash), inputs, status, counters, outbox
--- ARGV: now_ms, lease_ms, max_n, tag, max_bytes
--- Returns: {reclaimed_count, {late_idx1, late_holder1, ...}, idx1, holder1, input1, idx2, ...}
+-- ARGV: now_ms, lease_ms, max_n, tag, max_bytes, pool key base, rate burst seconds
+-- Returns: {reclaimed_count, {late_idx1, late_holder1, ...}, {retry_ms, wake_arn1, ...},
+--           idx1, holder1, input1, idx2, ...}
+-- Rate limits and pools: the limits_* functions of grant_limits.lua, prepended by the store.
 --
 -- An expired permit whose child is in the outbox is not requeued: the child already ran and
 -- only its report is late (control worker down, report lost with a crashed process, a long
@@ -45,6 +47,8 @@ if #expired > 0 then
 end
 local out = {reclaimed}
 if outbox then table.insert(out, settle) end
+local info = {}
+table.insert(out, info)
 if redis.call('HGET', control, 'status') ~= 'RUNNING' then return out end
 -- A paused Map Run (stepmap extension) grants nothing; expired permits are still reclaimed.
 if redis.call('HEXISTS', control, 'pausedAt') == 1 then return out end
@@ -64,8 +68,12 @@ if bad > 0 then
 end
 local limit = tonumber(redis.call('HGET', control, 'limit') or '10000')
 local free = limit - redis.call('ZCARD', sem)
-local n = math.min(free, max_n)
-if n <= 0 then return out end
+local L = limits_open(control, sem, ARGV[6], ARGV[7])
+local n = math.min(free, max_n, L.cap)
+if n <= 0 then
+  limits_close(L, sem, info)
+  return out
+end
 -- At most max_bytes of inputs per reply (at least one child), so that dispatching large
 -- batches never pulls tens of megabytes into the control process at once.
 local max_bytes = tonumber(ARGV[5] or '0')
@@ -74,10 +82,14 @@ for _, idx in ipairs(redis.call('ZRANGE', queue, 0, n - 1)) do
   local input = nil
   if redis.call('HEXISTS', status, idx) == 0 then input = redis.call('HGET', inputs, idx) end
   if input and max_bytes > 0 and granted > 0 and bytes + #input > max_bytes then break end
+  local w = 1
+  if input then
+    w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+    if not limits_take(L, w) then break end
+  end
   redis.call('ZREM', queue, idx)
   if input then
     local holder = idx .. ':' .. tag
-    local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
     redis.call('ZADD', sem, now + lease, holder)
     redis.call('HINCRBY', counters, 'i.dispatched', w)
     redis.call('HINCRBY', counters, 'e.dispatched', 1)
@@ -87,4 +99,5 @@ for _, idx in ipairs(redis.call('ZRANGE', queue, 0, n - 1)) do
     bytes, granted = bytes + #input, granted + 1
   end
 end
+limits_close(L, sem, info)
 return out

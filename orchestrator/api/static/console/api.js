@@ -46,6 +46,11 @@ const Api = (() => {
     mapRun: (arn) => call("GET", "/v1/map-runs/" + arnPath(arn)),
     children: (arn, p) => call("GET", "/v1/map-runs/" + arnPath(arn) + "/executions" + query(p || {})),
     updateMapRun: (arn, body) => call("PATCH", "/v1/map-runs/" + arnPath(arn), body),
+    pools: () => call("GET", "/v1/pools"),
+    createPool: (body) => call("POST", "/v1/pools", body),
+    updatePool: (name, body) => call("PATCH", "/v1/pools/" + encodeURIComponent(name), body),
+    deletePool: (name) => call("DELETE", "/v1/pools/" + encodeURIComponent(name)),
+    updateMapRunRate: (arn, body) => call("PATCH", "/v1/map-runs/" + arnPath(arn) + "/rate", body),
     failures: (arn, p) => call("GET", "/console/api/map-runs/" + arnPath(arn) + "/failures" + query(p || {})),
   };
 })();

@@ -1,4 +1,4 @@
-/* The console's router: #/ state machines, #/sm/<arn>, #/ex/<arn>, #/mr/<arn>. */
+/* The console's router: #/ state machines, #/sm/<arn>, #/ex/<arn>, #/mr/<arn>, #/pools. */
 "use strict";
 const Console = (() => {
   const view = () => document.getElementById("view");
@@ -21,11 +21,16 @@ const Console = (() => {
     const alive = () => mine === generation;
     const [, kind, arn] = (location.hash.match(/^#\/(sm|ex|mr)\/(.+)$/) || []);
     notify("");
+    /* Each route renders into a root of its own: a slower earlier route that ends later
+       fills a root no longer on the page instead of replacing the current view. */
+    const root = document.createElement("div");
+    view().replaceChildren(root);
     try {
-      if (kind === "sm") await Views.machine(view(), decodeURIComponent(arn));
-      else if (kind === "ex") await Views.execution(view(), decodeURIComponent(arn));
-      else if (kind === "mr") await MapRunView.show(view(), decodeURIComponent(arn), alive);
-      else await Views.machines(view());
+      if (kind === "sm") await Views.machine(root, decodeURIComponent(arn));
+      else if (kind === "ex") await Views.execution(root, decodeURIComponent(arn));
+      else if (kind === "mr") await MapRunView.show(root, decodeURIComponent(arn), alive);
+      else if (location.hash === "#/pools") await PoolsView.show(root);
+      else await Views.machines(root);
     } catch (error) {
       if (!alive()) return;
       if (error.status === 401) notify("The API needs a token: enter it at the top right.", true);

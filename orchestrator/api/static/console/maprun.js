@@ -75,6 +75,24 @@ const MapRunView = (() => {
       } }, "Redrive"));
   }
 
+  /* Rate limits (a stepmap extension): an emptied field removes its limit (0). */
+  function rateControls(run, refresh) {
+    const items = h("input", { id: "items-per-second", type: "number", min: 0, step: "any", placeholder: "none",
+      value: run.stepmapItemsPerSecond === undefined ? "" : run.stepmapItemsPerSecond });
+    const children = h("input", { id: "children-per-second", type: "number", min: 0, step: "any", placeholder: "none",
+      value: run.stepmapChildrenPerSecond === undefined ? "" : run.stepmapChildrenPerSecond });
+    const value = (input) => (input.value.trim() === "" ? 0 : Number(input.value));
+    return h("form", { className: "controls card", id: "rate-controls", onsubmit: async (event) => {
+      event.preventDefault();
+      const body = { itemsPerSecond: value(items), childrenPerSecond: value(children) };
+      await Console.act(() => Api.updateMapRunRate(run.mapRunArn, body), "Rate limits updated");
+      refresh();
+    } },
+      h("label", {}, "Items/s ", items), h("label", {}, "Children/s ", children),
+      h("button", { type: "submit", disabled: run.status !== "RUNNING" }, "Set rate limits"),
+      run.stepmapPools ? h("span", { className: "muted", id: "map-run-pools" }, " pools: " + run.stepmapPools.join(", ")) : null);
+  }
+
   function failureRows(data) {
     return table(["Child", "Index", "Error", "Cause", "Input", "History"], data.failures.map((f) => h("tr", {},
       h("td", {}, link("ex", f.executionArn, f.name.slice(0, 8) + "…")),
@@ -125,7 +143,9 @@ const MapRunView = (() => {
           " · MaxConcurrency ", run.maxConcurrency, " · redrives ", run.redriveCount));
       live.replaceChildren(progress(run, meter), countsTable(run));
       Throughput.draw(canvas, meter.series);
-      if (!controlBox.contains(document.activeElement)) controlBox.replaceChildren(controls(run, run.executionArn, refresh));
+      if (!controlBox.contains(document.activeElement)) {
+        controlBox.replaceChildren(controls(run, run.executionArn, refresh), rateControls(run, refresh));
+      }
     }
 
     root.replaceChildren(header, live, h("h2", {}, "Throughput (items/s)"), canvas,
