@@ -59,6 +59,8 @@ class RecordingBus:
         self.control: deque[tuple[str, tuple[Any, ...]]] = deque()
         self.segments: deque[tuple[list[messages.ChildBatch], str, str]] = deque()
         self.invocations: list[messages.TaskInvocation] = []
+        #: What ``children_waiting`` answers (the broker's count of queued child messages).
+        self.waiting: int | None = 0
 
     def send_control(self, name: str, *args: Any, countdown: float | None = None) -> None:
         self.control.append((name, args))
@@ -69,6 +71,9 @@ class RecordingBus:
 
     def send_task_invocation(self, invocation: messages.TaskInvocation) -> None:
         self.invocations.append(invocation)
+
+    def children_waiting(self) -> int | None:
+        return self.waiting
 
     def sent(self, name: str) -> list[tuple[Any, ...]]:
         return [args for n, args in self.control if n == name]

@@ -184,13 +184,15 @@ class ChildRunner:
                     outcomes.append(messages.ChildOutcome(
                         index=child.index, name=child.name, holder=child.holder,
                         status=ChildStatus.SUCCEEDED, start=now, stop=now, skipped=True))
+                elif not mine:
+                    # Not reported either, also when the run has closed: a stale delivery's
+                    # ABORTED, recorded after a redrive, would take the child out of it.
+                    log.warning("child %s%s: its permit is not this delivery's; not run here",
+                                batch.execution_prefix, child.name)
                 elif closed():
                     outcomes.append(messages.ChildOutcome(
                         index=child.index, name=child.name, holder=child.holder,
                         status=ChildStatus.ABORTED, start=now, stop=now, skipped=True))
-                elif not mine:
-                    log.warning("child %s%s: its permit is not this delivery's; not run here",
-                                batch.execution_prefix, child.name)
                 elif mine > self.max_starts:
                     outcomes.append(self._gave_up(batch, child, mine))
                 else:

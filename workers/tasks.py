@@ -13,10 +13,12 @@ from celery import Celery, signals
 
 from orchestrator import messages
 from orchestrator.asl import StatesError, TaskRequest
+from orchestrator.renewal import Renewal
 from orchestrator.settings import Settings
 from workers.handlers.registry import load_handler_modules
 from workers.integrations import WorkerIntegrations
 from workers.ledger import RedisLedger
+from workers.pool_leases import PoolLeases
 from workers.runner import ChildRunner
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,18 @@ def register(app: Celery, settings: Settings) -> None:
             state["ledger"].start_leases(batch, holders, int(time.time() * 1000) + batch.lease_ms)
         except Exception:  # noqa: BLE001 - a shortcut: the claim at the start still holds
             log.warning("could not start the leases of a received message", exc_info=True)
+
+    @signals.worker_ready.connect(weak=False)
+    def _renew_from_main(**_: Any) -> None:  # pragma: no cover - runs in the worker
+        # The main process renews the permits of what its pool runs: a handler holding the
+        # GIL in a pool process cannot starve it (workers/pool_leases.py).
+        from celery.worker import state as worker_state
+
+        if "ledger" not in state:
+            state["ledger"] = RedisLedger.from_url(settings.redis.url)
+        leases = PoolLeases(state["ledger"], lambda: worker_state.active_requests)
+        state["pool_leases"] = Renewal(leases.renew_now, settings.limits.lease_seconds / 3,
+                                       "pool-permits").__enter__()
 
     @signals.worker_process_init.connect(weak=False)
     def _warm(**_: Any) -> None:  # pragma: no cover - runs in pool processes

@@ -158,6 +158,7 @@ def run_execution(
             pending_kind=journal.in_flight,
             request=pending.request.to_dict(),
             floors=floors,
+            redrives=checkpoint.redrives if checkpoint is not None else 0,
         )
         return Suspended(suspended, pending.request, run.events)
     except StatesError as exc:
@@ -180,6 +181,7 @@ def run_execution(
             entries=journal.entries,
             last_event_id=max(run.eid, skip_until),
             floors=floors,
+            redrives=checkpoint.redrives if checkpoint is not None else 0,
         )
         return Failed(exc.error, exc.cause, run.events, timed_out, failed_at)
     run.emit(
@@ -227,5 +229,6 @@ def _suspend_calls(
         floors=floors,
         pending=pending,
         calls=calls,
+        redrives=checkpoint.redrives if checkpoint is not None else 0,
     )
     return Suspended(suspended, blocked.calls[0][2], run.events, fresh=tuple(fresh))

@@ -9,8 +9,9 @@ Grammar (JSONPath states only)::
 
 At most 10 calls may be nested in one field (AWS's documented limit). Inside a string
 literal ``\\{`` and ``\\}`` are literal braces and never form a States.Format placeholder.
-A backslash before any other character is an "open escape"; AWS reports it at run time, so
-compiling succeeds and evaluating raises ``States.Runtime`` (decision).
+AWS documents exactly four escape sequences (``\\'``, ``\\{``, ``\\}``, ``\\\\``); a backslash before
+any other character is refused when the call is compiled, so a definition holding one is
+refused at create naming the state and field, never failed at run time (decision).
 
 Randomness (States.UUID, States.MathRandom without a seed) comes from the object stored under
 :data:`RANDOM_SOURCE_KEY` in the context mapping, else from a module-level ``random.Random``.
@@ -69,12 +70,11 @@ class IntrinsicSyntaxError(ValueError):
 class _StringLiteral:
     """A quoted string argument: its value and, for States.Format, its placeholder split."""
 
-    __slots__ = ("value", "parts", "open_escape")
+    __slots__ = ("value", "parts")
 
-    def __init__(self, value: str, parts: list[str], open_escape: str | None) -> None:
+    def __init__(self, value: str, parts: list[str]) -> None:
         self.value = value
         self.parts = parts
-        self.open_escape = open_escape
 
 
 class _Parser:
@@ -160,7 +160,6 @@ class _Parser:
         self.pos += 1
         chars: list[str] = []
         parts: list[str] = []
-        open_escape: str | None = None
         while True:
             if self.pos >= len(text):
                 raise self.error("unterminated string literal")
@@ -172,8 +171,10 @@ class _Parser:
                 if self.pos + 1 >= len(text):
                     raise self.error("unterminated string literal")
                 escaped = text[self.pos + 1]
-                if escaped not in _RESERVED_ESCAPES and open_escape is None:
-                    open_escape = f"\\{escaped}"
+                if escaped not in _RESERVED_ESCAPES:
+                    self.pos += 1
+                    raise self.error(f"invalid escape sequence '\\{escaped}' in a string literal "
+                                     "(only \\', \\{, \\} and \\\\ are allowed)")
                 chars.append(escaped)
                 self.pos += 2
                 continue
@@ -185,7 +186,7 @@ class _Parser:
             chars.append(char)
             self.pos += 1
         parts.append("".join(chars))
-        return _StringLiteral("{}".join(parts), parts, open_escape)
+        return _StringLiteral("{}".join(parts), parts)
 
     def path(self) -> Any:
         text = self.text
@@ -237,16 +238,6 @@ def _arg_evaluator(arg: Any) -> tuple[bool, Any, _ArgEval | None]:
     if isinstance(arg, _Const):
         return True, arg.value, None
     if isinstance(arg, _StringLiteral):
-        if arg.open_escape is not None:
-            cause = (
-                f"Invalid escape sequence '{arg.open_escape}' in an intrinsic function string "
-                "literal: only \\', \\{, \\} and \\\\ are allowed"
-            )
-
-            def open_escape(data: Any, context: Mapping[str, Any] | None) -> Any:
-                raise Runtime(cause)
-
-            return False, None, open_escape
         return True, arg.value, None
     if isinstance(arg, Intrinsic):
         return False, None, arg.evaluate_raw
@@ -280,8 +271,7 @@ class Intrinsic:
         # so escaped braces (\{ \}) never count as '{}'.
         self._format_parts: list[str] | None = None
         if name == "States.Format" and args and isinstance(args[0], _StringLiteral):
-            if args[0].open_escape is None:
-                self._format_parts = args[0].parts
+            self._format_parts = args[0].parts
 
     def evaluate(
         self, data: Any, context: Mapping[str, Any] | None = None, *, field: str | None = None
@@ -296,8 +286,7 @@ class Intrinsic:
         Raises:
             IntrinsicFailure: wrong argument count or types (cause names the function,
                 argument, value found and value expected).
-            Runtime: a definite path argument selected nothing, or an open escape in a
-                string literal.
+            Runtime: a definite path argument selected nothing.
         """
         try:
             return self.evaluate_raw(data, context)

@@ -139,6 +139,9 @@ class Checkpoint:
             ``{"kind", "request", "seq"}``; ``seq`` is a negative number, unique in this
             execution, that names the call outside the engine (the Task result key).
         calls: how many such numbers were handed out.
+        redrives: the execution's ``redriveCount`` this journal was made for: a larger count
+            on the execution means a RedriveExecution that was not applied to it yet (its
+            message may have been lost), so whoever advances the execution applies it first.
     """
 
     input: Any
@@ -150,6 +153,7 @@ class Checkpoint:
     floors: list[list[int]] = field(default_factory=list)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: int = 0
+    redrives: int = 0
 
     @property
     def waiting(self) -> bool:
@@ -208,7 +212,7 @@ class Checkpoint:
                 entries.pop()
         floors = [f for f in self.floors if f[0] < len(entries)] + [[len(entries), history_length]]
         return Checkpoint(input=self.input, entries=entries, last_event_id=self.last_event_id,
-                          floors=floors)
+                          floors=floors, redrives=self.redrives)
 
     def pending_request(self) -> Request | None:
         """The pending request as an object, if any."""
@@ -226,6 +230,7 @@ class Checkpoint:
             "floors": [list(f) for f in self.floors],
             "pending": {k: dict(v) for k, v in self.pending.items()},
             "calls": self.calls,
+            "redrives": self.redrives,
         }
 
     @classmethod
@@ -244,6 +249,7 @@ class Checkpoint:
             floors=[[int(p), int(n)] for p, n in data.get("floors") or ()],
             pending={str(k): dict(v) for k, v in (data.get("pending") or {}).items()},
             calls=int(data.get("calls", 0)),
+            redrives=int(data.get("redrives", 0)),
         )
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from orchestrator.asl._jsonata_library import (
     CONTEXT,
+    check_syntax,
     compile_expression,
     library_message,
-    on_main_thread,
 )
 from orchestrator.asl._paths import PRIVATE_PREFIX, VARIABLES_KEY
 from orchestrator.asl.errors import QUERY_EVALUATION_ERROR, StatesError
@@ -90,8 +90,7 @@ class _Expression:
     def __init__(self, source: str) -> None:
         self.source = source
         self.text = source[2:-2].strip()
-        if on_main_thread():  # a syntax error surfaces when the definition is parsed
-            compile_expression(self.text)
+        check_syntax(self.text)  # a syntax error surfaces when the definition is parsed
         used = set(_STATES_PART.findall(self.text))
         bare = self.text.count("$states") > len(_STATES_PART.findall(self.text))
         self.parts = STATES_PARTS if bare else tuple(p for p in STATES_PARTS if p in used)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import queue
 import random
 import re
 import threading
@@ -140,8 +141,7 @@ def compile_expression(text: str) -> Any:
     crashes the process). So only the main thread caches them, per text (Celery's prefork
     children and the coordinator evaluate there); another thread compiles per use and the
     expression dies with the call. A definition parsed on another thread (the API's request
-    threads) is not compiled at parse time: a syntax error there was seen to crash the
-    process inside the library, so it surfaces when the state runs instead.
+    threads) is checked by :func:`check_syntax` on its own thread instead.
 
     Raises:
         ValueError: the expression does not parse.
@@ -154,6 +154,72 @@ def compile_expression(text: str) -> Any:
             _MAIN_CACHE.clear()
         expr = _MAIN_CACHE[text] = _compile_new(text)
     return expr
+
+
+def check_syntax(text: str) -> None:
+    """Compile ``text`` to check it, from any thread, without a compiled object leaving the
+    thread that made it.
+
+    The main thread compiles (and caches) as :func:`compile_expression` does. Any other thread
+    (the API's request threads, many at once) hands the text to one dedicated checker thread,
+    which compiles it, drops the result at once and answers with the error message only, so
+    every jsonatapy object lives and dies on that thread (see :func:`compile_expression`).
+
+    Raises:
+        ValueError: the expression does not parse (the library's message).
+    """
+    if on_main_thread():
+        compile_expression(text)
+        return
+    verdict = _CHECKER.verdict(text)
+    if verdict is not None:
+        raise ValueError(verdict)
+
+
+class _SyntaxChecker:
+    """The thread that compiles expressions for :func:`check_syntax` (started on first use)."""
+
+    _CACHE_SIZE = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[str, queue.SimpleQueue[str | None]]] = \
+            queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._verdicts: dict[str, str | None] = {}
+
+    def verdict(self, text: str) -> str | None:
+        """None when ``text`` parses, else the library's error message."""
+        with self._lock:
+            if text in self._verdicts:
+                return self._verdicts[text]
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                 name="stepmap-jsonata-check")
+                self._thread.start()
+        reply: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._jobs.put((text, reply))
+        answer = reply.get()
+        with self._lock:
+            if len(self._verdicts) >= self._CACHE_SIZE:
+                self._verdicts.clear()
+            self._verdicts[text] = answer
+        return answer
+
+    def _serve(self) -> None:
+        import jsonatapy
+
+        while True:
+            text, reply = self._jobs.get()
+            answer: str | None = None
+            try:
+                jsonatapy.compile(text)  # freed right here, on this thread
+            except Exception as exc:  # noqa: BLE001 - the library's parse errors
+                answer = str(exc)
+            reply.put(answer)
+
+
+_CHECKER = _SyntaxChecker()
 
 
 def on_main_thread() -> bool:
@@ -178,4 +244,4 @@ def _compile_new(text: str) -> Any:
 
 
 
-__all__ = ["CONTEXT", "compile_expression", "library_message", "on_main_thread"]
+__all__ = ["CONTEXT", "check_syntax", "compile_expression", "library_message", "on_main_thread"]

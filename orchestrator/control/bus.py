@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,8 @@ from celery import Celery, chord, signature
 
 from orchestrator import messages
 from orchestrator.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class CeleryBus:
@@ -32,6 +35,19 @@ class CeleryBus:
         body = signature(messages.CLOSE_SEGMENT, args=[map_run_arn, segment],
                          queue=self.settings.celery.control_queue)
         chord(header, body).apply_async()
+
+    def children_waiting(self) -> int | None:
+        """Messages waiting in the children queue, as the broker counts them."""
+        try:
+            with self.app.connection_for_read() as conn:
+                # Not passive: on Redis an empty queue does not exist, and a passive declare
+                # of it fails; declaring it creates nothing there.
+                declared = conn.default_channel.queue_declare(
+                    queue=self.settings.celery.children_queue)
+            return int(declared.message_count)
+        except Exception:  # noqa: BLE001 - not declared yet, broker down: unknown
+            log.debug("could not count the children queue", exc_info=True)
+            return None
 
     def send_task_invocation(self, invocation: messages.TaskInvocation) -> None:
         """Run a parent's Task on a worker; its result comes back as ``task_done``."""

@@ -71,8 +71,13 @@ class CallbackWaits:
         self.store = store
         self.bus = bus
 
-    def start(self, arn: str, sequence: int, request: TaskRequest) -> None:
-        """Start a callback or activity call (idempotent per call: a replay sends nothing)."""
+    def start(self, arn: str, sequence: int, request: TaskRequest, *,
+              again: bool = False) -> None:
+        """Start a callback or activity call (idempotent per call: a replay sends nothing).
+
+        ``again``: the call was registered but maybe never sent (its control process died in
+        between): send it all the same, under the token it was registered with.
+        """
         activity = request.resource if messages.is_activity_resource(request.resource) else None
         token = task_token(request) or f"{uuid.uuid4().hex}{uuid.uuid4().hex}"
         input_text = dumps(request.parameters) if activity else None
@@ -80,8 +85,12 @@ class CallbackWaits:
                                    timeout=request.timeout_seconds,
                                    heartbeat=request.heartbeat_seconds, activity_arn=activity,
                                    input_text=input_text):
-            return
-        self.schedule(token, request.timeout_seconds, request.heartbeat_seconds)
+            registered = self.store.token_of_call(arn, sequence) if again else None
+            if registered is None:
+                return
+            token = registered
+        else:
+            self.schedule(token, request.timeout_seconds, request.heartbeat_seconds)
         if activity is not None:
             if self.store.get_activity(activity) is None:
                 self.settle(token, arn, sequence, "States.Runtime",
@@ -110,6 +119,28 @@ class CallbackWaits:
         """The TaskReport JSON answering a waiting call, once it is answered."""
         return self.store.answer_of_call(arn, sequence)
 
+    def enforce(self, arn: str, sequence: int, *, rearm_within: float,
+                now: float | None = None) -> None:
+        """Apply the timers of a waiting call without waiting for its timer message.
+
+        Timer messages are delayed messages that a control worker holds until they are due; a
+        worker killed meanwhile takes them along (until the broker's visibility timeout, an
+        hour). Every advance of the execution, the liveness sweep's included, therefore times
+        out a call whose deadline passed, and sends a timer again when the deadline comes
+        within ``rearm_within`` seconds (a spare timer finds the call answered and does
+        nothing). The caller advances the execution, so no advance is sent here.
+        """
+        token = self.store.token_of_call(arn, sequence)
+        record = self.store.get(token) if token is not None else None
+        if token is None or record is None or record.answer is not None:
+            return
+        error, later = due(record, time.time() if now is None else now)
+        if error is not None:
+            self.store.answer(token, report_json(arn, sequence, error=error,
+                                                 cause=_timed_out(error, record.state_name)))
+        elif later is not None and later <= rearm_within:
+            self.bus.send_control(messages.CALLBACK_TIMER, token, countdown=later)
+
     def timer(self, token: str, now: float | None = None) -> None:
         """A timer of ``token`` is due: time the call out, or look again later."""
         record = self.store.get(token)
@@ -117,9 +148,8 @@ class CallbackWaits:
             return
         error, later = due(record, time.time() if now is None else now)
         if error is not None:
-            what = "heartbeat" if error == HEARTBEAT_TIMEOUT else "task"
             self.settle(token, record.execution_arn, record.sequence, error,
-                         f"The {what} of Task '{record.state_name}' timed out")
+                        _timed_out(error, record.state_name))
         elif later is not None:
             self.bus.send_control(messages.CALLBACK_TIMER, token, countdown=later)
 
@@ -133,3 +163,9 @@ class CallbackWaits:
         """Answer a token with a failure and advance its execution (first answer wins)."""
         if self.store.answer(token, report_json(arn, sequence, error=error, cause=cause)):
             self.bus.send_control(messages.ADVANCE_EXECUTION, arn)
+
+
+def _timed_out(error: str, state_name: str) -> str:
+    """The cause of a call timed out with ``error``."""
+    what = "heartbeat" if error == HEARTBEAT_TIMEOUT else "task"
+    return f"The {what} of Task '{state_name}' timed out"

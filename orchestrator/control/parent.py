@@ -56,6 +56,7 @@ from orchestrator.executions.binding import (
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
+from orchestrator.maprun.coordinator import RECONCILE_EVERY
 from orchestrator.maprun.leases import LeaseHeld
 from orchestrator.resources import runs_in_control_plane
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus, outcome_status
@@ -129,6 +130,7 @@ class ParentRunner:
                 self._give_up(arn, started - 1)
                 return
             try:
+                self._apply_redrive(arn)
                 self._advance(arn)
             except Exception:
                 self.store.end_advance(arn)
@@ -236,21 +238,38 @@ class ParentRunner:
             calls.append((len(checkpoint.entries), request))
         for sequence, call in calls:
             if isinstance(call, TaskRequest):
-                self._start(arn, sequence, call)
+                self._start(arn, sequence, call, redrive=checkpoint.redrives)
 
     def redrive(self, arn: str) -> None:
         """Continue a redriven execution from the call that failed it (spec 3.6).
 
-        The service has already set it RUNNING and appended ExecutionRedriven. A Distributed
-        Map that failed re-uses its Map Run, whose unsuccessful children are redriven (a new
-        Map Run starts after States.DataLimitExceeded or States.Runtime, as on AWS).
+        The service has already set it RUNNING, raised its ``redriveCount`` and appended
+        ExecutionRedriven; the advance applies the redrive (:meth:`_apply_redrive`). Any other
+        advance applies it too, so a redrive message lost with a killed control worker is
+        applied by the liveness sweep's advance.
+        """
+        self.advance(arn)
+
+    def _apply_redrive(self, arn: str) -> None:
+        """Prepare the journal of a redriven execution, once per redrive (under the lease).
+
+        Pending when the execution's ``redriveCount`` is above the count its checkpoint was
+        made for (``Checkpoint.redrives``); the redriven checkpoint carries the new count, so
+        the redrive is applied by exactly one advance whatever message brings it. A
+        Distributed Map that failed re-uses its Map Run, whose unsuccessful children are
+        redriven (a new Map Run starts after States.DataLimitExceeded or States.Runtime, as
+        on AWS).
         """
         ex = self.records.get_execution(arn)
-        raw = self.records.get_checkpoint(arn)
-        if ex is None or ex.get("status") != ExecutionStatus.RUNNING or raw is None:
-            self.advance(arn)
+        if ex is None or ex.get("status") != ExecutionStatus.RUNNING:
             return
+        count = int(ex.get("redriveCount") or 0)
+        raw = self.records.get_checkpoint(arn) if count else None
+        if raw is None:
+            return  # never redriven, or no journal: the engine starts from the beginning
         checkpoint = Checkpoint.from_dict(json.loads(raw))
+        if checkpoint.redrives >= count:
+            return
         last = checkpoint.entries[-1] if checkpoint.entries else {}
         restart = last.get("k") == "map_result" and last.get("e") in (DATA_LIMIT_EXCEEDED, RUNTIME)
         # Stopped while it waited for its Map Run (the journal ends at the Map Run's start):
@@ -258,23 +277,42 @@ class ParentRunner:
         stopped_in_map_run = last.get("k") == "map_start"
         if (last.get("k") == "map_result" and "e" in last and not restart) or stopped_in_map_run:
             map_run_arn = next(e["v"] for e in reversed(checkpoint.entries) if e["k"] == "map_start")
-            try:
-                count = self.map_runs.redrive(map_run_arn)
-            except MapRunNotRedrivable as exc:
-                log.warning("%s", exc)
-                restart = True
-            else:
-                length = self.records.history_length(arn)
-                self.records.append_history(arn, [{
-                    "timestamp": time.time(), "type": "MapRunRedriven", "id": length + 1,
-                    "previousEventId": length,
-                    "mapRunRedrivenEventDetails": {"mapRunArn": map_run_arn, "redriveCount": count},
-                }])
+            restart = not self._redrive_map_run(arn, map_run_arn, float(ex.get("redriveDate") or 0))
         redriven = checkpoint.for_redrive(self.records.history_length(arn), restart_map_run=restart)
+        redriven.redrives = count
+        if last.get("k") == "task" and "e" in last:
+            # The failed call is made again with the same number: its old result is not the
+            # new call's answer (an advance before the new result would fail it again).
+            self.store.forget_task_result(arn, len(redriven.entries))
         self.records.set_checkpoint(arn, json.dumps(redriven.to_dict()))
-        self.advance(arn)
+
+    def _redrive_map_run(self, arn: str, map_run_arn: str, since: float) -> bool:
+        """Redrive the Map Run of a redriven execution; False when it cannot be (start anew).
+
+        An advance that died after redriving it and before saving its checkpoint left it
+        redriven (open, or redriven since the execution's redrive): it is not redriven twice.
+        """
+        run = self.store.get(map_run_arn)
+        if run is not None and (run.status.is_open or (run.redrive_date or 0.0) >= since):
+            return True
+        try:
+            count = self.map_runs.redrive(map_run_arn)
+        except MapRunNotRedrivable as exc:
+            log.warning("%s", exc)
+            return False
+        length = self.records.history_length(arn)
+        self.records.append_history(arn, [{
+            "timestamp": time.time(), "type": "MapRunRedriven", "id": length + 1,
+            "previousEventId": length,
+            "mapRunRedrivenEventDetails": {"mapRunArn": map_run_arn, "redriveCount": count},
+        }])
+        return True
 
     # -- internals ----------------------------------------------------------------------
+    def _sweep_interval(self) -> float:
+        """The longest time until the liveness sweep advances a waiting execution again."""
+        return self.settings.limits.stranded_execution_seconds + RECONCILE_EVERY
+
     def _machine(self, ex: dict[str, Any]) -> StateMachine | None:
         if ex.get("processorKey"):
             definition, machine_type = self.store.processor(ex["processorKey"]), "STANDARD"
@@ -329,6 +367,8 @@ class ParentRunner:
         ):
             return  # stopped meanwhile: StopExecution already closed it
         if isinstance(outcome, Suspended):
+            # Made for the execution's current redrive (started anew when it had no journal).
+            outcome.checkpoint.redrives = int(ex.get("redriveCount") or 0)
             self.records.set_checkpoint(arn, json.dumps(outcome.checkpoint.to_dict()))
             self._act(arn, outcome)
             return
@@ -346,6 +386,8 @@ class ParentRunner:
             return
         # A failed execution keeps its journal: RedriveExecution continues from it.
         failed_at = outcome.checkpoint if isinstance(outcome, Failed) else None
+        if failed_at is not None:
+            failed_at.redrives = int(ex.get("redriveCount") or 0)
         self.records.set_checkpoint(arn, json.dumps(failed_at.to_dict()) if failed_at else None)
         log.info("execution %s %s", arn, fields["status"])
         if self.nested is not None and ex.get(SYNC_CALL):
@@ -376,7 +418,7 @@ class ParentRunner:
             progressed = False
             for key, call in list(checkpoint.pending.items()):
                 answer = self._answer(arn, int(call["seq"]), request_from_dict(call["request"]),
-                                      retime=False)
+                                      retime=False, redrive=checkpoint.redrives)
                 if answer is not None:
                     progressed |= checkpoint.answer(key, answer.get("v"), error=answer.get("e"),
                                                     cause=answer.get("c") or "")
@@ -384,7 +426,8 @@ class ParentRunner:
         request = checkpoint.pending_request()
         if request is None:
             return False
-        answer = self._answer(arn, len(checkpoint.entries), request, retime=True)
+        answer = self._answer(arn, len(checkpoint.entries), request, retime=True,
+                              redrive=checkpoint.redrives)
         if answer is None:
             return False
         if "e" in answer:
@@ -405,20 +448,29 @@ class ParentRunner:
         explicit = ex.get(REQUEST_FIELD)  # StartExecution's stepmapBinding, checked there
         return with_request(binding, json.loads(explicit)) if explicit else binding
 
-    def _answer(self, arn: str, sequence: int, request: Request, *,
-                retime: bool) -> dict[str, Any] | None:
+    def _answer(self, arn: str, sequence: int, request: Request, *, retime: bool,
+                redrive: int = 0) -> dict[str, Any] | None:
         """The answer to one request in journal form (``{"v"}`` / ``{"e", "c"}``), or None.
 
         ``sequence`` names the call's Task result; ``retime``: a Wait not due yet asks for an
-        advance when it is (branch waits only when their own timer came early).
+        advance when it is (branch waits only when their own timer came early); ``redrive``:
+        the execution's redrive the waiting call belongs to.
         """
         if isinstance(request, TaskRequest):
             if self.callbacks is not None and messages.waits_for_answer(request.resource):
                 # Answered on its token only (a redriven call's old result is not its answer).
+                # Its timers hold even when their messages were lost with a killed worker.
+                self.callbacks.enforce(arn, sequence, rearm_within=self._sweep_interval())
                 raw = self.callbacks.answer_of(arn, sequence)
             else:
                 raw = self.store.get_task_result(arn, sequence)
             if raw is None:
+                if not runs_in_control_plane(request.resource) and \
+                        self.store.task_sent(arn, sequence) != redrive:
+                    # The advance that saved this wait died before it sent the call (we hold
+                    # the advance lease, so it is not sending it right now): send it now.
+                    log.warning("%s: call %d was never sent; sending it", arn, sequence)
+                    self._start(arn, sequence, request, redrive=redrive, again=True)
                 return None
             report = messages.TaskReport.model_validate_json(raw)
             if report.ok:
@@ -455,22 +507,33 @@ class ParentRunner:
         if checkpoint.pending:
             for key in outcome.fresh:
                 call = checkpoint.pending[key]
-                self._start(arn, int(call["seq"]), request_from_dict(call["request"]))
+                self._start(arn, int(call["seq"]), request_from_dict(call["request"]),
+                            redrive=checkpoint.redrives)
             return
-        self._start(arn, len(checkpoint.entries), outcome.request)
+        self._start(arn, len(checkpoint.entries), outcome.request, redrive=checkpoint.redrives)
 
-    def _start(self, arn: str, sequence: int, request: Request) -> None:
+    def _start(self, arn: str, sequence: int, request: Request, *, redrive: int = 0,
+               again: bool = False) -> None:
+        """Start one call the execution waits for.
+
+        A Task call the broker carries to a worker is marked sent once the broker took it, so
+        that a control process that died between saving the checkpoint and sending leaves it
+        unmarked and the next advance sends it (``again``) — once: that advance holds the
+        lease and marks it too. (Nested executions are started by the control plane itself.)
+        """
         if isinstance(request, TaskRequest) and self.nested is not None and \
                 runs_in_control_plane(request.resource):
             self.nested.start(arn, sequence, request)
         elif isinstance(request, TaskRequest) and self.callbacks is not None and \
                 messages.waits_for_answer(request.resource):
-            self.callbacks.start(arn, sequence, request)
+            self.callbacks.start(arn, sequence, request, again=again)
+            self.store.mark_task_sent(arn, sequence, redrive)
         elif isinstance(request, TaskRequest):
             invocation = messages.TaskInvocation(
                 execution_arn=arn, sequence=sequence, request=request.to_dict()
             )
             self.bus.send_task_invocation(invocation)
+            self.store.mark_task_sent(arn, sequence, redrive)
         elif isinstance(request, WaitRequest):
             remaining = max(0.0, (request.until - datetime.now(UTC)).total_seconds())
             self.bus.send_control(messages.ADVANCE_EXECUTION, arn, countdown=remaining)

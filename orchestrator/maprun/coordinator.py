@@ -26,6 +26,7 @@ from orchestrator.maprun import (
     dispatcher,
     feeder,
     finalizer,
+    lost_messages,
     outcomes,
     progress,
     segments,
@@ -156,8 +157,13 @@ class MapRunCoordinator:
             admission.admit(self.deps)  # a limit raised live, a lost trigger
         except Exception:  # noqa: BLE001 - the open runs are reconciled all the same
             log.exception("admission pass failed")
-        for arn in self.deps.store.open_runs():
+        runs = self.deps.store.open_runs()
+        # Parked permits are only right while their messages wait in the queue.
+        queue_empty = bool(runs) and self.deps.bus.children_waiting() == 0
+        for arn in runs:
             try:
+                if queue_empty:
+                    lost_messages.unpark_lost(self.deps, arn, older_than=overdue)
                 segments.close_overdue_segments(self.deps, arn, older_than=overdue)
                 self.progress(arn)
                 # Reclaims expired permits even when nothing is queued.

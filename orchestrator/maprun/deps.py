@@ -53,6 +53,10 @@ class Bus(Protocol):
         """Send one chord segment: the child messages, closed by ``close_segment``."""
         ...
 
+    def children_waiting(self) -> int | None:
+        """Messages waiting in the children queue (None: the broker did not say)."""
+        ...
+
 
 class Clock(Protocol):
     """Wall-clock time in epoch seconds."""

@@ -168,6 +168,10 @@ class Keys:
     def task_result(self, arn: str, sequence: int) -> str:
         return f"{self.base}:ex:{arn}:task:{sequence}"
 
+    def task_sent(self, arn: str, sequence: int) -> str:
+        """String: the redrive in which a parent's Task call went to the broker."""
+        return f"{self.base}:ex:{arn}:sent:{sequence}"
+
     def child(self, name: str) -> str:
         return f"{self.base}:child:{name}"
 

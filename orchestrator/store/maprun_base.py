@@ -357,6 +357,10 @@ class MapRunStore(Protocol):
         """Indexes of the children that hold a permit."""
         ...
 
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        """Holders of the permits expiring after ``after_ms`` and until ``until_ms``."""
+        ...
+
     def abort_running(self, arn: str) -> list[int]:
         """Record every child holding a permit as ABORTED and drop all permits."""
         ...
@@ -449,4 +453,20 @@ class MapRunStore(Protocol):
 
     def get_task_result(self, execution_arn: str, sequence: int) -> str | None:
         """The result of a parent's Task, if it arrived."""
+        ...
+
+    def forget_task_result(self, execution_arn: str, sequence: int) -> None:
+        """Drop the result of a parent's Task call that a redrive makes again."""
+        ...
+
+    def mark_task_sent(self, execution_arn: str, sequence: int, redrive: int) -> None:
+        """Note that a parent's Task call was handed to the broker in redrive ``redrive``."""
+        ...
+
+    def task_sent(self, execution_arn: str, sequence: int) -> int | None:
+        """The redrive in which a parent's Task call was last handed to the broker, if any.
+
+        A control process that died between saving the parent's checkpoint and sending the
+        call left no mark: whoever advances the execution next sends it.
+        """
         ...

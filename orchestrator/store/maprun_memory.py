@@ -76,6 +76,7 @@ class MemoryMapRunStore:
         self._backlog: dict[str, list[str]] = {}
         self._ring: dict[str, float] = {}
         self._open_limit: int | None = None
+        self._task_sent: dict[tuple[str, int], int] = {}
 
     def _run(self, arn: str) -> _Run:
         return self._runs[arn]
@@ -151,6 +152,7 @@ class MemoryMapRunStore:
                 queue = self._backlog.get(self._runs[arn].record.admission_key, [])
                 if arn in queue:
                     queue.remove(arn)
+                self._runs[arn].claims.clear()
 
     def redrive(self, arn: str, *, now: float) -> int:
         with self._lock:
@@ -169,6 +171,7 @@ class MemoryMapRunStore:
                 status=MapRunStatus.RUNNING, redrive_count=count, redrive_date=now,
                 stop_date=None, error=None, cause=None, closing=None, result=None)
             self._leases.pop((Lease.FINALIZE, arn), None)
+            run.claims.clear()
             self._open[arn] = now
             return count
 
@@ -364,6 +367,12 @@ class MemoryMapRunStore:
         with self._lock:
             self._run(arn).permits[holder] = expiry_ms
 
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        with self._lock:
+            run = self._runs.get(arn)
+            return sorted(h for h, expiry in (run.permits.items() if run else ())
+                          if after_ms < expiry <= until_ms)
+
     def running_indexes(self, arn: str) -> list[int]:
         with self._lock:
             run = self._runs.get(arn)
@@ -519,6 +528,18 @@ class MemoryMapRunStore:
     def get_task_result(self, execution_arn: str, sequence: int) -> str | None:
         with self._lock:
             return self._task_results.get((execution_arn, sequence))
+
+    def forget_task_result(self, execution_arn: str, sequence: int) -> None:
+        with self._lock:
+            self._task_results.pop((execution_arn, sequence), None)
+
+    def mark_task_sent(self, execution_arn: str, sequence: int, redrive: int) -> None:
+        with self._lock:
+            self._task_sent[(execution_arn, sequence)] = redrive
+
+    def task_sent(self, execution_arn: str, sequence: int) -> int | None:
+        with self._lock:
+            return self._task_sent.get((execution_arn, sequence))
 
     # -- the workers' side -----------------------------------------------------------------
     def ledger(self) -> MemoryLedger:

@@ -37,6 +37,8 @@ from orchestrator.store.scripts import lua
 
 #: A parent Task's result is kept this long (its execution reads it when it advances).
 TASK_RESULT_TTL = 7 * 24 * 3600
+#: A sent mark outlives the longest wait of a call (a STANDARD execution runs a year at most).
+TASK_SENT_TTL = 367 * 24 * 3600
 
 
 def _text(value: object) -> str:
@@ -169,7 +171,8 @@ class RedisMapRunStore:
         pipe.zrem(k.open_map_runs(), arn)
         if key is not None:  # a queued run that was aborted leaves the backlog
             pipe.lrem(k.admission_queue(_text(key)), 0, arn)
-        pipe.delete(k.map_run_segments(arn))
+        # Claims name permits of this run's deliveries; the run holds no permit any more.
+        pipe.delete(k.map_run_segments(arn), k.map_run_claims(arn))
         for name in pools:
             pipe.hdel(k.pool_runs(name), arn)
         pipe.execute()
@@ -193,7 +196,7 @@ class RedisMapRunStore:
         pipe.hset(k.map_run(arn), mapping=_fields({"status": MapRunStatus.RUNNING.value,
                                                    "redriveCount": str(count),
                                                    "redriveDate": repr(now)}))
-        pipe.delete(k.map_run_finalize_lock(arn))
+        pipe.delete(k.map_run_finalize_lock(arn), k.map_run_claims(arn))
         pipe.zadd(k.open_map_runs(), {arn: now})
         self._join_pools(pipe, arn, self._pools_of(arn))
         pipe.execute()
@@ -327,6 +330,10 @@ class RedisMapRunStore:
     def hold_permit(self, arn: str, holder: str, expiry_ms: int) -> None:
         self._r.zadd(self._keys.map_run_semaphore(arn), {holder: expiry_ms})
 
+    def parked_holders(self, arn: str, after_ms: int, until_ms: int) -> list[str]:
+        raw = self._r.zrangebyscore(self._keys.map_run_semaphore(arn), f"({after_ms}", until_ms)
+        return [_text(h) for h in raw]
+
     def running_indexes(self, arn: str) -> list[int]:
         holders = self._r.zrange(self._keys.map_run_semaphore(arn), 0, -1)
         return sorted({index_of(_text(h)) for h in holders})
@@ -457,4 +464,15 @@ class RedisMapRunStore:
     def get_task_result(self, execution_arn: str, sequence: int) -> str | None:
         raw = self._r.get(self._keys.task_result(execution_arn, sequence))
         return _text(raw) if raw is not None else None
+
+    def forget_task_result(self, execution_arn: str, sequence: int) -> None:
+        self._r.delete(self._keys.task_result(execution_arn, sequence))
+
+    def mark_task_sent(self, execution_arn: str, sequence: int, redrive: int) -> None:
+        self._r.set(self._keys.task_sent(execution_arn, sequence), str(redrive),
+                    ex=TASK_SENT_TTL)
+
+    def task_sent(self, execution_arn: str, sequence: int) -> int | None:
+        raw = self._r.get(self._keys.task_sent(execution_arn, sequence))
+        return int(raw) if raw is not None else None
 

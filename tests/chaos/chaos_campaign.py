@@ -20,9 +20,9 @@ The figures (docs/architecture.md invariants 3, 6, 10 and 11):
 * ``differs_from_clean``: executions whose result set differs from an undisturbed run's.
 
 Besides the random faults, the control worker is killed at three chosen moments: while it
-holds the first execution's resume message (its 1-s Wait) and when a Map Run's children
-have all ended (it finalizes); that first execution is also stopped during its Map Run and
-redriven while the faults go on. The broker's visibility timeout stays at an hour, so whatever comes back comes
+holds the first execution's resume message (its 1-s Wait), right after that execution was
+stopped during its Map Run and redriven, and when a Map Run's children have all ended (it
+finalizes). The broker's visibility timeout stays at an hour, so whatever comes back comes
 back through stepmap's leases and liveness sweep.
 
 Run the long form with ``python -m tests.chaos --worker-kills 50 --control-kills 20
@@ -82,6 +82,7 @@ class Figures:
     worker_kills: int = 0
     control_kills: int = 0
     control_kills_in_finalize: int = 0
+    control_kills_in_redrive: int = 0
     control_kills_holding_resume: int = 0
     api_kills: int = 0
     redis_restarts: int = 0
@@ -254,8 +255,11 @@ class Campaign:
             time.sleep(0.2)
         patiently(lambda: sfn.redrive_execution(executionArn=arn))
         self.figures.stopped_and_redriven += 1
-        # Not yet: killing the control worker right after RedriveExecution (a lost redrive
-        # message is not recovered by the liveness sweep; see docs/decisions.md).
+        try:
+            self.kill_control()
+            self.figures.control_kills_in_redrive += 1
+        except Exception as exc:  # noqa: BLE001
+            self.figures.notes.append(f"redrive kill failed: {exc!r}"[:300])
 
     def _faults(self) -> None:
         stack = self.e2e.stack

@@ -165,12 +165,17 @@ class E2E:
 
 
 def make_stack(settings_overrides: Mapping[str, Any] | None = None, *, workers: int = 1,
-               concurrency: int = 4, worker_env: Mapping[str, str] | None = None) -> Iterator[E2E]:
-    """Start a LocalStack with the probe handlers loaded; yields an :class:`E2E`."""
+               concurrency: int = 4, worker_env: Mapping[str, str] | None = None,
+               pool: str | None = None) -> Iterator[E2E]:
+    """Start a LocalStack with the probe handlers loaded; yields an :class:`E2E`.
+
+    ``pool``: the workers' Celery pool (prefork when None).
+    """
     env = {"PYTHONPATH": str(REPO), "STEPMAP_HANDLER_MODULES": HANDLER_MODULES,
            **(worker_env or {})}
     stack = LocalStack(settings_overrides, workers=workers, concurrency=concurrency,
-                       worker_env=env, cwd=REPO, loglevel="WARNING", stop_timeout=5.0)
+                       worker_env=env, cwd=REPO, loglevel="WARNING", stop_timeout=5.0,
+                       pool=pool)
     stack.start()
     client = redis.Redis.from_url(stack.redis_url)
     try:

@@ -87,3 +87,48 @@ def test_jsonata_item_selector_reads_parent_variables_and_items(e2e: E2E) -> Non
 
     assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
     assert json.loads(described["output"]) == ["t1", "t2", "t3"]
+
+
+def _pass_machine(expression: str) -> str:
+    return json.dumps({"QueryLanguage": "JSONata", "StartAt": "Shape", "States": {
+        "Shape": {"Type": "Pass", "Output": {"value": "{% " + expression + " %}"},
+                  "End": True}}})
+
+
+def test_a_jsonata_syntax_error_is_refused_at_create_under_many_concurrent_requests(
+        e2e: E2E) -> None:
+    # Regression (issue 10): a JSONata expression that does not parse was accepted by
+    # CreateStateMachine and failed only at run time (States.QueryEvaluationError), since the
+    # API's request threads could not compile it safely. Many requests at once, from many
+    # threads of the API process, good and bad mixed; the API process must keep serving.
+    from concurrent.futures import ThreadPoolExecutor
+
+    bad = ["$states.input.x +", "$sum(", "{'a': }", "1 +* 2", "$states.input[", "(("]
+    good = ["$states.input.x + 1", "$sum([1, 2])", "{'a': 1}", "$uppercase('a')"]
+
+    def attempt(i: int) -> tuple[str, str, str]:
+        expression = (bad + good)[i % len(bad + good)]
+        if i % 2:
+            verdict = e2e.sfn.validate_state_machine_definition(
+                definition=_pass_machine(expression))
+            return expression, verdict["result"], json.dumps(verdict.get("diagnostics", []))
+        try:
+            e2e.create_machine(_pass_machine(expression), name=e2e.unique(f"jsonata{i}"))
+        except e2e.sfn.exceptions.InvalidDefinition as exc:
+            return expression, "FAIL", str(exc)
+        return expression, "OK", ""
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        verdicts = list(pool.map(attempt, range(200)))
+
+    assert e2e.stack.dead() == []
+    for expression, result, detail in verdicts:
+        if expression in bad:
+            assert result == "FAIL", (expression, detail)
+            assert "Invalid JSONata expression in field 'Output'" in detail, detail
+            assert "/States/Shape/Output" in detail, detail
+        else:
+            assert result == "OK", (expression, detail)
+    # and it still runs what it accepted
+    described = e2e.run(_pass_machine("$states.input.x + 1"), {"x": 41})
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"value": 42})

@@ -73,7 +73,17 @@ def keys(ns: str) -> dict[str, str]:
     return {name: f"{base}:{name}" for name in ("running", "peak", "starts", "done")}
 
 
-def _probe(event: Any, seconds: float, fail: bool, wait: Any = None) -> Any:
+def _hold_the_gil(seconds: float) -> None:
+    """Sleep in C without releasing the GIL (libc's sleep through ``ctypes.PyDLL``, which
+    keeps the GIL during the call): no other thread of this process runs meanwhile."""
+    import ctypes
+
+    # One call for the whole time: between two calls the interpreter could switch threads.
+    ctypes.PyDLL(None).usleep(ctypes.c_uint(int(seconds * 1_000_000)))
+
+
+def _probe(event: Any, seconds: float, fail: bool, wait: Any = None, *,
+           gil: bool = False) -> Any:
     if not isinstance(event, dict) or "probe" not in event:
         raise HandlerError("Probe.BadEvent", f"expected {{'probe': ns, 'id': ...}}, got {event!r}"[:300])
     ns, item_id = str(event["probe"]), event.get("id")
@@ -86,7 +96,7 @@ def _probe(event: Any, seconds: float, fail: bool, wait: Any = None) -> Any:
         if wait is not None:
             wait()
         if seconds > 0:
-            time.sleep(seconds)
+            (_hold_the_gil if gil else time.sleep)(seconds)
     finally:
         _patiently(lambda: client.decr(k["running"]))
     if fail:
@@ -121,6 +131,14 @@ def probe_gate(event: Any, context: HandlerContext) -> Any:
             time.sleep(0.05)
 
     return _probe(event, float(event.get("sleep", 0)), False, wait)
+
+
+@handler("probe-gil")
+def probe_gil(event: Any, context: HandlerContext) -> Any:
+    """Record concurrency and hold the GIL for ``event["sleep"]`` seconds (a C call that
+    does not release it), then return."""
+    return _probe(event, float(event.get("sleep", 0.2)) if isinstance(event, dict) else 0.0,
+                  False, gil=True)
 
 
 @handler("probe-fail")

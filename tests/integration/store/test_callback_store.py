@@ -120,6 +120,24 @@ def test_a_due_heartbeat_timer_answers_and_advances_a_later_one_waits(
     assert len(bus.sent) == 3
 
 
+def test_an_advance_enforces_a_timer_whose_message_was_lost(store: CallbackStore) -> None:
+    # Regression (issue 11): timer messages lost with a killed control worker were never
+    # re-armed, so the call waited forever; every advance (the liveness sweep's) enforces them.
+    bus = Bus()
+    waits = CallbackWaits(store, bus)
+    store.register("lost", ARN, 3, state_name="S", timeout=100, heartbeat=10, now=1000.0)
+    waits.enforce(ARN, 3, rearm_within=5.0, now=1001.0)  # due in 9 s: the sweep comes first
+    assert bus.sent == [] and waits.answer_of(ARN, 3) is None
+    waits.enforce(ARN, 3, rearm_within=5.0, now=1006.0)  # due within the sweep's interval
+    assert bus.sent == [(messages.CALLBACK_TIMER, ("lost",), 4.0)]
+    waits.enforce(ARN, 3, rearm_within=5.0, now=1010.5)  # past due: timed out right here
+    report = messages.TaskReport.model_validate_json(waits.answer_of(ARN, 3) or "")
+    assert (report.error, report.cause) == ("States.HeartbeatTimeout",
+                                            "The heartbeat of Task 'S' timed out")
+    waits.enforce(ARN, 3, rearm_within=5.0, now=2000.0)  # answered: nothing more
+    assert len(bus.sent) == 1
+
+
 def test_a_failed_callback_handler_fails_the_task(store: CallbackStore) -> None:
     waits = CallbackWaits(store, Bus())
     store.register("f", ARN, 4, state_name="S", timeout=None, heartbeat=None)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
 import pytest
 
+from orchestrator.asl import validate_definition
 from orchestrator.asl._intrinsics import (
     RANDOM_SOURCE_KEY,
     IntrinsicSyntaxError,
@@ -297,15 +299,28 @@ def test_base64_input_over_10000_characters_is_refused() -> None:
     )
 
 
-def test_open_escape_in_a_string_literal_is_a_runtime_error() -> None:
-    call = compile_intrinsic(r"States.Format('a\nb')")
-    with pytest.raises(StatesError) as info:
-        call.evaluate({})
-    assert info.value.error == RUNTIME
-    assert info.value.cause == (
-        "Invalid escape sequence '\\n' in an intrinsic function string literal: only \\', "
-        "\\{, \\} and \\\\ are allowed"
-    )
+@pytest.mark.parametrize("escape", ["\\n", "\\t", '\\"', "\\u", "\\a", "\\/"])
+def test_an_escape_aws_does_not_document_is_refused_when_the_call_is_compiled(escape: str) -> None:
+    # Regression (issue 10): it compiled and failed only at run time with States.Runtime.
+    with pytest.raises(IntrinsicSyntaxError) as info:
+        compile_intrinsic(f"States.Format('a{escape}b')")
+    assert f"invalid escape sequence '{escape}' in a string literal" in str(info.value)
+    assert "(only \\', \\{, \\} and \\\\ are allowed)" in str(info.value)
+
+
+@pytest.mark.parametrize(("escape", "value"),
+                         [("\\'", "'"), ("\\{", "{"), ("\\}", "}"), ("\\\\", "\\")])
+def test_the_four_documented_escapes_stand_for_their_character(escape: str, value: str) -> None:
+    assert compile_intrinsic(f"States.Format('<{escape}>')").evaluate({}) == f"<{value}>"
+
+
+def test_a_definition_with_an_undocumented_escape_is_refused_naming_state_and_field() -> None:
+    definition = {"StartAt": "Fmt", "States": {"Fmt": {
+        "Type": "Pass", "Parameters": {"msg.$": "States.Format('a\\nb {}', $.x)"},
+        "End": True}}}
+    (problem,) = validate_definition(json.dumps(definition))
+    assert problem.path == "/States/Fmt/Parameters/msg.$"
+    assert "state 'Fmt'" in problem.message and "invalid escape sequence '\\n'" in problem.message
 
 
 @pytest.mark.parametrize(

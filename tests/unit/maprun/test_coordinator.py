@@ -434,6 +434,44 @@ def test_a_child_whose_worker_dies_every_time_fails_with_states_runtime() -> Non
     assert ended is not None and ended.status is MapRunStatus.FAILED
 
 
+def test_a_child_whose_message_the_broker_lost_is_dispatched_again() -> None:
+    # Regression: a worker killed between popping a message and noting it as unacked loses
+    # it; its children kept their parked permits for an hour and the Map Run hung (the
+    # killed-worker e2e test, under load). With the queue empty, parked permits get a lease.
+    world = World()
+    arn = world.start(request(items(2), max_concurrency=2))
+    world.run_control()
+    world.bus.segments.clear()  # the message is lost: no worker ever takes it
+    world.bus.waiting = 0
+    world.clock.advance(2 * world.settings.limits.lease_seconds + 1)
+    world.coordinator.reconcile()  # unparked: one lease
+    assert not world.bus.segments
+    world.clock.advance(world.settings.limits.lease_seconds + 1)
+    world.coordinator.reconcile()  # lapsed: reclaimed and dispatched again
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    assert ended.result == [{"id": i} for i in range(2)]
+
+
+def test_parked_permits_stay_parked_while_messages_wait_in_the_queue() -> None:
+    world = World()
+    arn = world.start(request(items(2), max_concurrency=2))
+    world.run_control()
+    (batches, _, _) = world.bus.segments.popleft()
+    for waiting in (5, None):  # a backlog; a broker that does not answer
+        world.bus.waiting = waiting
+        world.clock.advance(world.settings.limits.lease_seconds * 3)
+        world.coordinator.reconcile()
+        assert not world.bus.segments  # nothing dispatched again
+    # and the queued message still runs its children when a worker takes it
+    for report in world.run_children(batches):
+        world.deliver(report)
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+
+
 def test_a_started_map_run_is_fed_by_its_own_process_and_its_feed_message_changes_nothing() -> None:
     world = World()
     arn = world.start(request(items(5), max_concurrency=0))

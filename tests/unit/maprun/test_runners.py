@@ -79,11 +79,7 @@ def test_a_failed_standard_child_keeps_its_journal_and_resumes_from_it_on_redriv
     assert types[0] == "ExecutionRedriven" and "ChoiceStateEntered" not in types
 
 
-def _parent(world: World, items: list[Any]) -> None:
-    definition = {"StartAt": "Process", "States": {
-        "Process": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
-                    "ItemProcessor": PROCESSOR, "ResultPath": "$.results", "Next": "Finish"},
-        "Finish": {"Type": "Pass", "OutputPath": "$.results", "End": True}}}
+def _machine_and_execution(world: World, definition: dict[str, Any], payload: Any) -> None:
     world.records.insert_state_machine({
         "stateMachineArn": MACHINE, "name": "orders", "definition": json.dumps(definition),
         "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD", "status": "ACTIVE",
@@ -91,7 +87,15 @@ def _parent(world: World, items: list[Any]) -> None:
     world.records.insert_execution({
         "executionArn": EXECUTION, "stateMachineArn": MACHINE, "name": "run-1",
         "status": "RUNNING", "startDate": world.clock.now,
-        "input": json.dumps({"items": items}), "redriveCount": 0})
+        "input": json.dumps(payload), "redriveCount": 0})
+
+
+def _parent(world: World, items: list[Any]) -> None:
+    definition = {"StartAt": "Process", "States": {
+        "Process": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+                    "ItemProcessor": PROCESSOR, "ResultPath": "$.results", "Next": "Finish"},
+        "Finish": {"Type": "Pass", "OutputPath": "$.results", "End": True}}}
+    _machine_and_execution(world, definition, {"items": items})
 
 
 def test_a_parent_suspends_at_its_distributed_map_and_resumes_with_its_result() -> None:
@@ -181,8 +185,10 @@ def _stopped_during_its_map_run_then_redriven(world: World) -> str:
     (map_run,) = world.store.list_for_execution(EXECUTION)
     assert world.store.status(map_run) is MapRunStatus.ABORTED
     world.bus.segments.clear()
-    world.records.transition_execution(EXECUTION, ["ABORTED"], {"status": "RUNNING"},
-                                       {"type": "ExecutionRedriven", "timestamp": 0.0})
+    world.records.transition_execution(
+        EXECUTION, ["ABORTED"],
+        {"status": "RUNNING", "redriveCount": 1, "redriveDate": world.clock.now},
+        {"type": "ExecutionRedriven", "timestamp": 0.0})
     return map_run
 
 
@@ -199,6 +205,47 @@ def test_a_redrive_of_an_execution_stopped_during_its_map_run_runs_the_unfinishe
     world = World()
     map_run = _stopped_during_its_map_run_then_redriven(world)
     world.parents.redrive(EXECUTION)  # the redrive message
+    _assert_redriven_to_the_end(world, map_run)
+
+
+def test_the_liveness_sweep_redrives_an_execution_whose_redrive_message_was_lost() -> None:
+    # Regression (issue 9): a RedriveExecution whose control message was lost with a killed
+    # control worker never happened: the sweep's advance ran the unredriven journal and the
+    # execution failed again at once.
+    world = World()
+    map_run = _stopped_during_its_map_run_then_redriven(world)
+    # (the redrive message is lost with a killed control worker)
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    _assert_redriven_to_the_end(world, map_run)
+
+
+def test_a_redrive_is_applied_once_whatever_messages_bring_it() -> None:
+    # A late advance before the redrive message, then the redrive message itself: the Map Run
+    # is redriven once, and the redrive message does not redrive it again.
+    world = World()
+    map_run = _stopped_during_its_map_run_then_redriven(world)
+    world.parents.advance(EXECUTION)
+    assert world.store.get(map_run).redrive_count == 1  # type: ignore[union-attr]
+    world.parents.redrive(EXECUTION)
+    world.parents.advance(EXECUTION)
+    assert world.store.get(map_run).redrive_count == 1  # type: ignore[union-attr]
+    types = [e["type"] for e in world.records.get_history(EXECUTION, 0, 1000)]
+    assert types.count("MapRunRedriven") == 1
+    _assert_redriven_to_the_end(world, map_run)
+
+
+def test_an_advance_that_died_after_redriving_the_map_run_does_not_redrive_it_again() -> None:
+    # The control process died after the Map Run's redrive and before the execution's
+    # redriven checkpoint was saved: the next advance must neither redrive the Map Run twice
+    # nor start a new Map Run (which would run the succeeded children again).
+    world = World()
+    map_run = _stopped_during_its_map_run_then_redriven(world)
+    world.clock.advance(1)
+    world.coordinator.redrive(map_run)  # what the dead advance got done
+    world.parents.advance(EXECUTION)
+    assert world.store.list_for_execution(EXECUTION) == [map_run]
+    assert world.store.get(map_run).redrive_count == 1  # type: ignore[union-attr]
     _assert_redriven_to_the_end(world, map_run)
 
 
@@ -225,3 +272,63 @@ def test_an_advance_that_ends_does_not_count_towards_the_bound() -> None:
     assert world.records.get_execution(EXECUTION)["status"] == "RUNNING"  # type: ignore[index]
     world.drain()
     assert world.records.get_execution(EXECUTION)["status"] == "SUCCEEDED"  # type: ignore[index]
+
+
+def _task_parent(world: World) -> None:
+    definition = {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "echo", "Payload.$": "$"}, "End": True}}}
+    _machine_and_execution(world, definition, {})
+
+
+def _answer_last_call(world: World, **report: Any) -> None:
+    call = world.bus.invocations[-1]
+    world.parents.task_done(messages.TaskReport(execution_arn=EXECUTION,
+                                                sequence=call.sequence, **report))
+
+
+def test_a_redriven_task_is_not_answered_by_the_result_of_the_call_that_failed() -> None:
+    # Regression: the redriven call keeps its number, and the failed call's stored result
+    # answered it at the next advance (the liveness sweep's), failing the execution again.
+    world = World()
+    _task_parent(world)
+    world.parents.advance(EXECUTION)
+    _answer_last_call(world, ok=False, error="App.Down", cause="first attempt")
+    assert world.records.get_execution(EXECUTION)["status"] == "FAILED"  # type: ignore[index]
+    world.records.transition_execution(
+        EXECUTION, ["FAILED"], {"status": "RUNNING", "redriveCount": 1,
+                                "redriveDate": world.clock.now},
+        {"type": "ExecutionRedriven", "timestamp": 0.0})
+    world.parents.redrive(EXECUTION)
+    assert len(world.bus.invocations) == 2  # the call is made again
+    world.clock.advance(world.settings.limits.stranded_execution_seconds + 1)
+    assert world.parents.sweep() == 1
+    world.run_control()
+    assert world.records.get_execution(EXECUTION)["status"] == "RUNNING"  # type: ignore[index]
+    assert len(world.bus.invocations) == 2  # and not sent again by the sweep's advance
+    _answer_last_call(world, ok=True, result={"Payload": "second"})
+    execution = world.records.get_execution(EXECUTION)
+    assert execution is not None and execution["status"] == "SUCCEEDED", execution
+
+
+def test_a_stale_delivery_taken_while_its_map_run_was_stopped_does_not_abort_the_redriven_run() -> None:
+    # Regression (chaos tier, a stop-and-redrive with the control worker killed after the
+    # redrive): a message of the stopped run, taken by a worker while the Map Run was ABORTED,
+    # reported its child ABORTED although its delivery held no permit; recorded after the
+    # redrive, that report took the child out of the redriven run (19 items missing).
+    world = World()
+    arn = world.start(request([{"id": i, "fail": False} for i in range(2)], max_concurrency=2))
+    world.run_control()
+    stale, _, _ = world.bus.segments.popleft()  # still queued when the execution is stopped
+    world.coordinator.abort(EXECUTION)
+    assert world.store.status(arn) is MapRunStatus.ABORTED
+    world.bus.control.clear()
+    late = world.run_children(stale)  # a worker takes it while the run is ABORTED
+    world.coordinator.redrive(arn)
+    world.run_control()
+    for report in late:  # its report reaches the control plane after the redrive
+        world.deliver(report)
+    world.drain()
+    ended = world.coordinator.result(arn)
+    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    assert ended.result == [{"id": i} for i in range(2)]
