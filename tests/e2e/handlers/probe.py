@@ -163,6 +163,35 @@ def probe_sleep(event: Any, context: HandlerContext) -> Any:
     return _probe(event, seconds, False)
 
 
+@handler("probe-holdout")
+def probe_holdout(event: Any, context: HandlerContext) -> Any:
+    """Ids in ``event["slow_ids"]`` hold their slot until ``event["others"]`` children are done.
+
+    The other ids sleep ``event["sleep"]`` seconds. A slow call waits (running) until
+    ``probe:{ns}:done`` holds ``others`` lines, for up to ``event["patience"]`` seconds
+    (default 90), and fails with ``Probe.Convoy`` when they do not come: a scheduler that
+    refills slots only when the slowest child of a group ends, or that queues children behind a
+    running one in the same message, can never let them all finish, whatever the machine's
+    speed. A success proves the others ran past the slow one, from inside the handlers.
+    """
+    if not isinstance(event, dict) or "probe" not in event:
+        return _probe(event, 0.0, False)
+    if event.get("id") not in (event.get("slow_ids") or []):
+        return _probe(event, float(event.get("sleep", 0)), False)
+    done, others = keys(str(event["probe"]))["done"], int(event["others"])
+
+    def wait() -> None:
+        client, _ = _redis()
+        give_up = time.monotonic() + float(event.get("patience", 90))
+        while _patiently(lambda: client.llen(done)) < others:
+            if time.monotonic() > give_up:
+                raise HandlerError("Probe.Convoy", f"fewer than {others} other children ended "
+                                   "while a slow one held its slot")
+            time.sleep(0.02)
+
+    return _probe(event, 0.0, False, wait)
+
+
 @handler("probe-barrier")
 def probe_barrier(event: Any, context: HandlerContext) -> Any:
     """Succeed only once ``event["parties"]`` calls of ``event["group"]`` are in at once.
