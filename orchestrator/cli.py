@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.cli_client import admission_app, map_run_app
 from orchestrator.cli_limits import map_run_rate, pools_app
 from orchestrator.devstack import commands
 from orchestrator.settings import Settings
@@ -44,6 +45,8 @@ app = typer.Typer(
 
 ADVANCED = "Advanced"
 
+app.add_typer(map_run_app, name="map-run")
+app.add_typer(admission_app, name="admission")
 app.add_typer(pools_app)
 app.command("map-run-rate")(map_run_rate)
 

@@ -115,6 +115,12 @@ class LimitsSettings(BaseModel):
     max_concurrency_ceiling: int = Field(
         10_000, description="Concurrent children of one Map Run when MaxConcurrency is 0."
     )
+    open_map_runs: int = Field(
+        1000, ge=0, description="Admission: Map Runs open at once (AWS's default quota); more "
+        "wait in a backlog, round robin between state machines and FIFO within one. 0: no "
+        "limit. Changed live with PUT /v1/admission or `stepmap admission set` (kept in Redis "
+        "until reset).",
+    )
     segment_size: int = Field(
         256, ge=1, description="Child executions per chord segment of a Map Run."
     )

@@ -24,23 +24,28 @@ class ExecutionStatus(StrEnum):
 
 
 class MapRunStatus(StrEnum):
-    """Status of a Map Run. ``CLOSING`` is internal: the API shows it as ``RUNNING``."""
+    """Status of a Map Run. ``CLOSING`` and ``QUEUED`` are internal: the API shows ``RUNNING``.
+
+    ``QUEUED``: started, waiting in the admission backlog for a free open-Map-Run slot
+    (stepmap extension; docs/extensions.md). It feeds and dispatches nothing until admitted.
+    """
 
     RUNNING = "RUNNING"
     CLOSING = "CLOSING"
+    QUEUED = "QUEUED"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     ABORTED = "ABORTED"
 
     @property
     def is_open(self) -> bool:
-        """Whether the Map Run has not closed yet (RUNNING or CLOSING)."""
-        return self in (MapRunStatus.RUNNING, MapRunStatus.CLOSING)
+        """Whether the Map Run has not closed yet (RUNNING, CLOSING or QUEUED)."""
+        return self in (MapRunStatus.RUNNING, MapRunStatus.CLOSING, MapRunStatus.QUEUED)
 
     @property
     def for_api(self) -> str:
-        """The status DescribeMapRun shows."""
-        return MapRunStatus.RUNNING.value if self is MapRunStatus.CLOSING else self.value
+        """The status DescribeMapRun shows (AWS's enum: RUNNING, SUCCEEDED, FAILED, ABORTED)."""
+        return MapRunStatus.RUNNING.value if self.is_open else self.value
 
 
 class ChildStatus(StrEnum):

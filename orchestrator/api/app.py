@@ -26,6 +26,7 @@ from orchestrator.api import (
     metrics,
     rest,
     rest_callbacks,
+    rest_extensions,
     rest_limits,
     rest_lifecycle,
 )
@@ -53,8 +54,9 @@ def build_service(settings: Settings) -> StepFunctionsService:
     from orchestrator.store.connect import open_stores
 
     stores = open_stores(settings)
-    map_runs = MapRunApi(stores.map_runs, settings)
     publisher = CeleryPublisher(settings)
+    # The Map Run API sends control messages (resume, an admission change: feed at once).
+    map_runs = MapRunApi(stores.map_runs, settings, send_task=publisher.send_task)
     limits = LimitsApi(stores.pools, stores.map_runs, settings, publisher.dispatch_map_run)
     return StepFunctionsService(stores.records, settings, publisher, map_runs,
                                 callbacks=stores.callbacks, limits=limits)
@@ -124,6 +126,7 @@ def create_app(settings: Settings, service: StepFunctionsService | None = None) 
 
     app.include_router(rest_lifecycle.router)  # before rest: its {arn:path} routes end in /...
     app.include_router(rest_callbacks.router)
+    app.include_router(rest_extensions.router)  # before rest: /map-runs/{arn}:pause
     app.include_router(rest_limits.router)  # before rest: /v1/map-runs/{arn}/rate
     app.include_router(rest.router)
     app.include_router(aws_json.router)

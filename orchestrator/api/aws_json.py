@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.api import aws_callbacks, aws_lifecycle, limits_schemas, schemas
+from orchestrator.api import aws_callbacks, aws_extensions, aws_lifecycle, limits_schemas, schemas
 from orchestrator.api.auth import aws_operation
 from orchestrator.api.errors import error_response, lookup, translate_validation
 from orchestrator.api.json_response import SafeJSONResponse
@@ -55,6 +55,7 @@ OPERATIONS: dict[str, tuple[type[schemas.AwsModel], str]] = {
     "UpdateMapRun": (schemas.UpdateMapRunInput, "update_map_run"),
     **aws_lifecycle.OPERATIONS,
     **aws_callbacks.OPERATIONS,
+    **aws_extensions.OPERATIONS,
     # stepmap extensions (docs/limits.md): no AWS SDK sends these names
     "StepmapCreatePool": (limits_schemas.CreatePoolInput, "stepmap_create_pool"),
     "StepmapDescribePool": (limits_schemas.PoolNameInput, "stepmap_describe_pool"),

@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.api.reads import app_insight
+from orchestrator.executions.map_run_control import MapRunControl
 from orchestrator.insight.tally import FINISHED, Tally
 from orchestrator.store.child_metrics import (
     BUCKETS,
@@ -54,6 +55,9 @@ METRIC_NAMES = (
     "stepmap_child_duration_seconds_sum",
     "stepmap_child_duration_seconds_count",
     "stepmap_child_errors_total",
+    "stepmap_open_map_runs_limit",
+    "stepmap_map_run_backlog",
+    "stepmap_paused_map_runs",
 )
 
 
@@ -72,7 +76,8 @@ class StepmapCollector(Collector):
         self._tally.update(runs, reader.describe)
 
         labels = ["map_run_arn", "state_machine"]
-        open_runs = GaugeMetricFamily("stepmap_open_map_runs", "Map Runs not finished yet.")
+        open_runs = GaugeMetricFamily("stepmap_open_map_runs",
+                                      "Map Runs admitted and not finished yet.")
         open_runs.add_metric([], len(runs))
         items = GaugeMetricFamily("stepmap_map_run_items", "Items of an open Map Run by status.",
                                   labels=[*labels, "status"])
@@ -94,6 +99,10 @@ class StepmapCollector(Collector):
             limit.add_metric(values, int(run.described.get("maxConcurrency") or 0) or ceiling)
             waiting += run.executions.get("pending", 0) + run.executions.get("running", 0)
         backlog.add_metric([], waiting)
+        paused = GaugeMetricFamily("stepmap_paused_map_runs",
+                                   "Open Map Runs paused now (stepmap extension).")
+        paused.add_metric([], sum(1 for run in runs
+                                  if (run.described.get("stepmap") or {}).get("paused")))
 
         queues = GaugeMetricFamily("stepmap_queue_messages",
                                    "Messages waiting in a Celery queue (Redis LLEN).",
@@ -113,8 +122,25 @@ class StepmapCollector(Collector):
             labels=["state_machine", "status"])
         for (machine, status), value in sorted(child_totals.items()):
             child_counter.add_metric([machine, status], value)
-        yield from (open_runs, items, running, limit, backlog, queues, item_counter, child_counter)
+        yield from (open_runs, items, running, limit, backlog, paused, queues, item_counter,
+                    child_counter)
+        yield from self._admission()
         yield from child_families(self._child_metrics().snapshot())
+
+    def _admission(self) -> Iterator[Metric]:
+        """The admission gate: the open-Map-Run limit and the backlog behind it."""
+        map_runs = self._app.state.service.map_runs
+        if not isinstance(map_runs, MapRunControl):
+            return
+        state = map_runs.describe_admission()
+        limit = GaugeMetricFamily("stepmap_open_map_runs_limit",
+                                  "Map Runs allowed open at once (0: no limit); more wait in "
+                                  "the admission backlog.")
+        limit.add_metric([], state["openMapRunLimit"])
+        backlog = GaugeMetricFamily("stepmap_map_run_backlog",
+                                    "Map Runs started and waiting for admission.")
+        backlog.add_metric([], state["backlogSize"])
+        yield from (limit, backlog)
 
     def _child_metrics(self) -> ChildMetrics:
         metrics: ChildMetrics | None = getattr(self._app.state, "child_metrics", None)

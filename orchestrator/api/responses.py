@@ -225,6 +225,18 @@ class MapRunCounts(_Response):
     pending_redrive: int | None = None
 
 
+class MapRunExtensionFields(_Response):
+    """DescribeMapRun's ``stepmap`` member: pause and admission (not on AWS; SDKs skip it)."""
+
+    paused: bool
+    paused_seconds: float = Field(description="Seconds paused, the current pause included")
+    queued: bool = Field(description="Waiting in the admission backlog (status shows RUNNING)")
+    paused_date: str | None = None
+    queue_position: int | None = Field(None, description="1-based place in admission order")
+    queued_date: str | None = None
+    admitted_date: str | None = None
+
+
 class DescribeMapRunOutput(_Response):
     """DescribeMapRun."""
 
@@ -240,6 +252,7 @@ class DescribeMapRunOutput(_Response):
     execution_counts: MapRunCounts
     redrive_count: int | None = None
     redrive_date: str | None = None
+    stepmap: MapRunExtensionFields | None = None
 
 
 # -- versions and aliases -----------------------------------------------------------------------

@@ -21,7 +21,8 @@ from orchestrator.api.auth import bearer_scheme, require_token
 from orchestrator.executions.service import StepFunctionsService
 
 DATE_KEYS = frozenset(
-    {"creationDate", "startDate", "stopDate", "redriveDate", "updateDate", "timestamp"}
+    {"creationDate", "startDate", "stopDate", "redriveDate", "updateDate", "timestamp",
+     "pausedDate", "queuedDate", "admittedDate"}
 )
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -37,7 +37,7 @@ DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 
 #: Operations each scope may call ("admin" may call everything).
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
-READ_ONLY_OPERATIONS = frozenset({"ValidateStateMachineDefinition"})
+READ_ONLY_OPERATIONS = frozenset({"ValidateStateMachineDefinition", "StepmapDescribeAdmission"})
 EXECUTE_OPERATIONS = frozenset(
     {
         "StartExecution",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from celery import Celery, signals
@@ -116,13 +118,24 @@ def register(app: Celery, settings: Settings) -> None:
 
     @app.task(name=messages.RECONCILE, acks_late=True)
     def reconcile() -> None:
-        try:
-            if rt().coordinator.reconcile():
-                rt().parents.sweep()
-        finally:
-            app.send_task(messages.RECONCILE, queue=settings.celery.control_queue,
-                          countdown=RECONCILE_EVERY)
+        if rt().coordinator.reconcile():
+            rt().parents.sweep()
 
     @signals.worker_ready.connect(weak=False)
     def _start_reconciler(**_: Any) -> None:  # pragma: no cover - runs in the worker
-        app.send_task(messages.RECONCILE, queue=settings.celery.control_queue)
+        # A timer in the worker's main process asks for a pass every interval (one pass per
+        # interval runs: the reconcile lease). It replaced a chain of tasks that each sent the
+        # next one: a send that failed while Redis restarted ended the chain, and with it the
+        # reconciler, until the control worker restarted (tests/e2e/test_pause_and_admission).
+        threading.Thread(target=_reconcile_timer, args=(app, settings), daemon=True,
+                         name="stepmap-reconcile-timer").start()
+
+
+def _reconcile_timer(app: Celery, settings: Settings) -> None:  # pragma: no cover - worker
+    """Send a RECONCILE task every :data:`RECONCILE_EVERY` seconds, riding out broker outages."""
+    while True:
+        try:
+            app.send_task(messages.RECONCILE, queue=settings.celery.control_queue)
+        except Exception:  # noqa: BLE001 - the broker is down: try again next interval
+            log.warning("could not ask for a reconcile pass (broker unreachable?)", exc_info=True)
+        time.sleep(RECONCILE_EVERY)

@@ -31,6 +31,10 @@ class CeleryPublisher:
         self._app = app
         self._queue = settings.celery.control_queue
 
+    def send_task(self, name: str, *, args: list[Any], queue: str | None = None) -> None:
+        """Send a control task by name (the Map Run API's resume and admission changes)."""
+        self._app.send_task(name, args=args, queue=queue or self._queue)
+
     def _send(self, name: str, execution_arn: str) -> None:
         self._app.send_task(name, args=[execution_arn], queue=self._queue)
 

@@ -38,6 +38,7 @@ from orchestrator.executions.errors import (
 )
 from orchestrator.executions.binding import REQUEST_FIELD
 from orchestrator.executions.limits import LimitsApi, LimitsMixin
+from orchestrator.executions.map_run_control import MapRunControlMixin
 from orchestrator.executions.pagination import PageTokens
 from orchestrator.executions.sync import SyncMixin
 from orchestrator.executions.tagging import TaggingMixin
@@ -161,13 +162,15 @@ def _problem_dict(problem: Any) -> dict[str, str]:
 
 class StepFunctionsService(
     VersionsMixin, AliasesMixin, TaggingMixin, SyncMixin, StateTestingMixin, CallbacksMixin,
+    MapRunControlMixin,
     LimitsMixin,
 ):
     """The Step Functions API over a store, a control-plane publisher and the Map Run API.
 
     Versions, aliases, tags, StartSyncExecution and TestState come from the mixins
     (``versions``, ``aliases``, ``tagging``, ``sync``, ``teststate``); task token answers and
-    activities from ``callbacks`` (the task token and activity store).
+    activities from ``callbacks`` (the task token and activity store); the stepmap extensions
+    (pause, resume, admission) from ``map_run_control``.
 
     Args:
         store: persistence of state machines, executions, history and tokens.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from orchestrator.executions.errors import (
     ResourceNotFound,
     ValidationException,
 )
+from orchestrator.maprun.control_api import MapRunControlMixin, extension_fields
 from orchestrator.maprun.deps import child_name
 from orchestrator.maprun.limits_api import map_run_limits
 from orchestrator.settings import Settings
@@ -69,21 +71,25 @@ def _page_size(max_results: int | None) -> int:
     return max_results
 
 
-class MapRunApi:
-    """The Map Run part of the service layer.
+class MapRunApi(MapRunControlMixin):
+    """The Map Run part of the service layer (pause, resume, admission: the mixin).
 
     Args:
         store: the Map Run store (:func:`orchestrator.store.connect.open_stores` builds the
             Redis one).
         settings: the process settings.
-        send_task: Celery's ``send_task`` (UpdateMapRun and aborts notify the control plane).
+        send_task: Celery's ``send_task`` (UpdateMapRun, aborts, resume and admission changes
+            notify the control plane).
+        clock: epoch seconds (paused time, admission dates).
     """
 
     def __init__(self, store: MapRunStore, settings: Settings,
-                 send_task: Callable[..., Any] | None = None) -> None:
+                 send_task: Callable[..., Any] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.store = store
         self.send_task = send_task
+        self.clock = clock
 
     # -- operator reads (console, metrics) ----------------------------------------------
     def open_map_run_arns(self) -> list[str]:
@@ -129,6 +135,8 @@ class MapRunApi:
         if run.redrive_date:
             out["redriveDate"] = run.redrive_date
         out.update(map_run_limits(run))  # stepmap extensions (docs/limits.md)
+        # stepmap extensions: one member AWS SDKs do not know and skip (docs/extensions.md).
+        out["stepmap"] = extension_fields(self.store, run, self.clock())
         return out
 
     def list_map_runs(self, execution_arn: str, max_results: int | None = None,
@@ -154,7 +162,8 @@ class MapRunApi:
                        tolerated_failure_percentage: float | None = None,
                        tolerated_failure_count: int | None = None) -> None:
         run = self._record(map_run_arn)
-        if run.status is not MapRunStatus.RUNNING:
+        # A queued (admission) run may be updated too: its new limit applies once admitted.
+        if run.status not in (MapRunStatus.RUNNING, MapRunStatus.QUEUED):
             raise ValidationException("Cannot update a completed Map Run", reason="CANNOT_UPDATE_COMPLETED_MAP_RUN")
         limit: int | None = None
         if max_concurrency is not None:

@@ -23,6 +23,7 @@ from orchestrator.asl import DistributedMapRequest, StatesError
 from orchestrator.asl import errors as asl_errors
 from orchestrator.executions.binding import MapRunBinding
 from orchestrator.maprun import (
+    admission,
     dispatcher,
     feeder,
     finalizer,
@@ -69,7 +70,7 @@ class MapRunCoordinator:
     # -- life ------------------------------------------------------------------------------
     def start(self, request: DistributedMapRequest, execution_arn: str,
               binding: MapRunBinding | None = None) -> str:
-        """Create a RUNNING Map Run for a Distributed Map state and start feeding it.
+        """Create a Map Run for a Distributed Map state; fed once admitted (at once if free).
 
         ``binding``: its rate limits and pools (docs/limits.md).
         """
@@ -138,7 +139,7 @@ class MapRunCoordinator:
         return redrive_map_run(self.deps, arn)
 
     def abort(self, execution_arn: str) -> None:
-        """Abort the open Map Runs of an execution (StopExecution)."""
+        """Abort the open Map Runs of an execution (StopExecution); also queued and paused ones."""
         for arn in self.deps.store.list_for_execution(execution_arn):
             status = self.deps.store.status(arn)
             if status is not None and status.is_open:
@@ -153,6 +154,10 @@ class MapRunCoordinator:
         if not self.deps.store.acquire_lease(Lease.RECONCILE, "", uuid.uuid4().hex, ttl_ms):
             return False
         overdue = 2 * self.deps.settings.limits.lease_seconds
+        try:
+            admission.admit(self.deps)  # a limit raised live, a lost trigger
+        except Exception:  # noqa: BLE001 - the open runs are reconciled all the same
+            log.exception("admission pass failed")
         runs = self.deps.store.open_runs()
         # Parked permits are only right while their messages wait in the queue.
         queue_empty = bool(runs) and self.deps.bus.children_waiting() == 0

@@ -27,6 +27,7 @@ from orchestrator import messages
 from orchestrator.asl import StatesError
 from orchestrator.asl import errors as asl_errors
 from orchestrator.jsontext import dumps
+from orchestrator.maprun import admission
 from orchestrator.maprun.deps import Deps, child_name
 from orchestrator.maprun.leases import LeaseHeld
 from orchestrator.maprun.plan import MapRunPlan, ResultDestination
@@ -81,6 +82,7 @@ def finish(deps: Deps, arn: str, status: MapRunStatus, error: str | None = None,
     log.info("map run %s %s: %d succeeded, %d failed, %d aborted of %d items", arn,
              status.value, items.succeeded, items.failed, items.aborted, items.total)
     deps.bus.send_control(messages.ADVANCE_EXECUTION, run.execution_arn)
+    admission.admit(deps)  # a slot is free (docs/extensions.md)
 
 
 def _children(deps: Deps, run: MapRun, held: LeaseHeld, *,

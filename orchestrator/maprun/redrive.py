@@ -7,6 +7,8 @@ ABORTED children go back to the ready queue (their counters reset to 0, as AWS r
 failed, from the journal its worker kept (``workers/runner.py``), as AWS redrives STANDARD
 children. Decisions (unverified): an ABORTED child (stopped mid-run, no journal) and every
 EXPRESS child run again from ``StartAt``; a child's ``RedriveCount`` shows the Map Run's.
+A redriven Map Run reopens at once, outside the admission backlog, and unpaused
+(docs/extensions.md).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def redrive_map_run(deps: Deps, arn: str) -> int:
         raise MapRunNotRedrivable(f"Map Run {arn} is {status} and cannot be redriven")
     if run.redrive_count + 1 > MAX_REDRIVES:
         raise MapRunNotRedrivable(f"Map Run {arn} was already redriven {MAX_REDRIVES} times")
+    if run.paused:
+        # A redrive is an explicit restart: it ends a pause the run closed in (the pause is
+        # counted until the stop). Decision, docs/extensions.md.
+        deps.store.resume(arn, now=run.stop_date or deps.clock())
     count = deps.store.redrive(arn, now=deps.clock())
     deps.bus.send_control(messages.MAP_RUN_FEED, arn)
     return count

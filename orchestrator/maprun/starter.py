@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from orchestrator import messages
 from orchestrator.asl import RUNTIME, DistributedMapRequest, StatesError
 from orchestrator.executions.arns import parse_execution_arn
 from orchestrator.executions.binding import MapRunBinding
 from orchestrator.jsontext import dumps
+from orchestrator.maprun import admission
 from orchestrator.maprun.deps import Deps
+from orchestrator.statuses import MapRunStatus
 from orchestrator.store.maprun_record import MapRun
 
 #: Namespace of generated labels: uuid3(LABEL_NAMESPACE, "{state machine name}/{state name}").
@@ -24,7 +25,10 @@ def window_for(limit: int) -> int:
 
 def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str,
                   binding: MapRunBinding | None = None) -> str:
-    """Create a RUNNING Map Run for ``request`` and start feeding it; returns its ARN.
+    """Create a Map Run for ``request`` and admit it if a slot is free; returns its ARN.
+
+    It is created QUEUED in the admission backlog (:mod:`orchestrator.maprun.admission`);
+    admitted at once when fewer than the open limit are open and nothing queued before it.
 
     ``binding``: its rate limits and named pools (docs/limits.md).
 
@@ -59,7 +63,9 @@ def start_map_run(deps: Deps, request: DistributedMapRequest, execution_arn: str
         tolerated_failure_percentage=request.tolerated_failure_percentage,
         start_date=deps.clock(), items_per_second=binding.items_per_second,
         children_per_second=binding.children_per_second, pools=binding.pools,
+        status=MapRunStatus.QUEUED, queued_at=deps.clock(),
+        admission_key=f"arn:aws:states:{region}:{account}:stateMachine:{execution.machine}",
     )
     deps.store.create(run, processor_json)
-    deps.bus.send_control(messages.MAP_RUN_FEED, arn)
+    admission.admit(deps)
     return arn

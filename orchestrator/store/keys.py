@@ -46,6 +46,9 @@ act:{arn}:tasks           list    task tokens waiting for GetActivityTask (FIFO)
 devstack:ready:{n}:{id}   string  pid of a local stack's Celery worker once it consumes
 metrics:children          hash    finished children: duration buckets, seconds, errors by name
 metrics:children:errors   set     error names kept as labels of ``metrics:children`` (capped)
+adm:limit                 string  open-Map-Run limit set live (API/CLI); absent: the setting
+adm:ring                  zset    admission keys with queued Map Runs -> turn (lowest goes next)
+adm:q:{key}               list    ARNs of the Map Runs queued under one admission key (FIFO)
 ========================  ======  =================================================================
 """
 
@@ -139,6 +142,16 @@ class Keys:
 
     def open_map_runs(self) -> str:
         return f"{self.base}:mr:open"
+
+    # admission (stepmap extension, docs/extensions.md)
+    def admission_limit(self) -> str:
+        return f"{self.base}:adm:limit"
+
+    def admission_ring(self) -> str:
+        return f"{self.base}:adm:ring"
+
+    def admission_queue(self, key: str) -> str:
+        return f"{self.base}:adm:q:{key}"
 
     def processor(self, digest: str) -> str:
         return f"{self.base}:proc:{digest}"

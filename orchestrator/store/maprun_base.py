@@ -174,6 +174,41 @@ class LedgerKeys:
     claims: str
 
 
+@dataclass(frozen=True, slots=True)
+class AdmissionState:
+    """The admission gate at one moment (stepmap extension, docs/extensions.md).
+
+    ``open``: admitted Map Runs not closed yet; ``queued``: the backlog in admission order;
+    ``limit_override``: the limit set live through the API (``None``: the
+    ``limits.open_map_runs`` setting).
+    """
+
+    open: int
+    queued: list[str]
+    limit_override: int | None
+
+    @property
+    def backlog(self) -> int:
+        """How many Map Runs wait."""
+        return len(self.queued)
+
+    def position(self, arn: str) -> int | None:
+        """1-based admission place of a queued run (``None``: not queued)."""
+        return self.queued.index(arn) + 1 if arn in self.queued else None
+
+
+def admission_order(queues: Sequence[Sequence[str]]) -> list[str]:
+    """The queued ARNs in the order admission takes them (``queues``: FIFOs in ring order).
+
+    Admission takes the head of each queue in turn (round robin between admission keys).
+    """
+    out: list[str] = []
+    depth = max((len(q) for q in queues), default=0)
+    for rank in range(depth):
+        out.extend(q[rank] for q in queues if rank < len(q))
+    return out
+
+
 class MapRunStore(Protocol):
     """Persistence of Map Runs (one implementation in Redis, one in memory)."""
 
@@ -187,7 +222,11 @@ class MapRunStore(Protocol):
 
     # -- the run ---------------------------------------------------------------------------
     def create(self, run: MapRun, processor_json: str) -> None:
-        """Store a new Map Run and its ItemProcessor definition; index it as open."""
+        """Store a new Map Run and its ItemProcessor definition; index it as open.
+
+        A run created ``QUEUED`` goes to the back of its admission key's backlog queue instead
+        of the open set (:meth:`admit` opens it).
+        """
         ...
 
     def get(self, arn: str) -> MapRun | None:
@@ -229,6 +268,41 @@ class MapRunStore(Protocol):
 
     def counters(self, arn: str) -> tuple[Counters, Counters]:
         """(item counters, execution counters)."""
+        ...
+
+    # -- pause and admission (stepmap extensions) ------------------------------------------
+    def pause(self, arn: str, *, now: float) -> bool:
+        """Pause an open (RUNNING or QUEUED) Map Run: no permit is granted until resumed.
+
+        Returns:
+            False when the run is not RUNNING or QUEUED (closing or closed); pausing a paused
+            run keeps its first ``paused_at``.
+        """
+        ...
+
+    def resume(self, arn: str, *, now: float) -> bool:
+        """End the current pause (its length is added to ``paused_seconds``); False: none."""
+        ...
+
+    def admit(self, default_limit: int, *, now: float) -> list[str]:
+        """Open queued Map Runs while fewer than the limit are open (0: no limit).
+
+        The limit is the live override if one is set, else ``default_limit``. Round robin
+        between admission keys, FIFO within one; admitted runs become RUNNING, with
+        ``admitted_at`` taken in the admitting step itself (Redis: the server's clock), never
+        before the stop of the run whose slot it takes.
+
+        Returns:
+            The ARNs admitted, in order.
+        """
+        ...
+
+    def admission(self) -> AdmissionState:
+        """Open count, the backlog in admission order and the live limit override."""
+        ...
+
+    def set_open_limit(self, limit: int | None) -> None:
+        """Set the live open-Map-Run limit (``None``: back to the setting); it persists."""
         ...
 
     def list_for_execution(self, execution_arn: str) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 from orchestrator.messages import ChildBatch, ChildOutcome
 from orchestrator.statuses import UNSUCCESSFUL, ChildStatus, MapRunStatus
 from orchestrator.store.maprun_base import (
+    AdmissionState,
     ChildRecord,
     FeedChunk,
     Grant,
@@ -26,6 +27,7 @@ from orchestrator.store.maprun_base import (
     LedgerKeys,
     RecordedOutcome,
     Segment,
+    admission_order,
 )
 from orchestrator.store.maprun_record import Closing, Counters, MapRun
 from orchestrator.store.permits import holder as holder_id
@@ -70,6 +72,10 @@ class MemoryMapRunStore:
         self._histories: dict[str, list[dict[str, Any]]] = {}
         self._leases: dict[tuple[Lease, str], tuple[str, float]] = {}
         self._task_results: dict[tuple[str, int], str] = {}
+        # admission: key -> FIFO of queued ARNs; ring: key -> turn (lowest goes next)
+        self._backlog: dict[str, list[str]] = {}
+        self._ring: dict[str, float] = {}
+        self._open_limit: int | None = None
         self._task_sent: dict[tuple[str, int], int] = {}
 
     def _run(self, arn: str) -> _Run:
@@ -90,7 +96,11 @@ class MemoryMapRunStore:
             self._processors[run.processor_key] = processor_json
             self._runs[run.arn] = _Run(record=run, counters={"i.total": 0, "e.total": 0})
             self._by_execution.setdefault(run.execution_arn, []).append(run.arn)
-            self._open[run.arn] = run.start_date
+            if run.status is MapRunStatus.QUEUED:
+                self._ring.setdefault(run.admission_key, run.start_date * 1000)
+                self._backlog.setdefault(run.admission_key, []).append(run.arn)
+            else:
+                self._open[run.arn] = run.start_date
 
     def get(self, arn: str) -> MapRun | None:
         with self._lock:
@@ -139,6 +149,9 @@ class MemoryMapRunStore:
             self._open.pop(arn, None)
             if arn in self._runs:
                 self._runs[arn].segments.clear()
+                queue = self._backlog.get(self._runs[arn].record.admission_key, [])
+                if arn in queue:
+                    queue.remove(arn)
                 self._runs[arn].claims.clear()
 
     def redrive(self, arn: str, *, now: float) -> int:
@@ -167,6 +180,61 @@ class MemoryMapRunStore:
             run = self._runs.get(arn)
             raw = {k: str(v) for k, v in run.counters.items()} if run else {}
         return Counters.from_hash(raw, "i"), Counters.from_hash(raw, "e")
+
+    # -- pause and admission ---------------------------------------------------------------
+    def pause(self, arn: str, *, now: float) -> bool:
+        with self._lock:
+            run = self._runs.get(arn)
+            if run is None or run.record.status not in (MapRunStatus.RUNNING,
+                                                        MapRunStatus.QUEUED):
+                return False
+            if run.record.paused_at is None:
+                self._change(arn, paused_at=now)
+            return True
+
+    def resume(self, arn: str, *, now: float) -> bool:
+        with self._lock:
+            run = self._runs.get(arn)
+            if run is None or run.record.paused_at is None:
+                return False
+            total = run.record.paused_seconds + max(0.0, now - run.record.paused_at)
+            self._change(arn, paused_at=None, paused_seconds=round(total, 3))
+            return True
+
+    def admit(self, default_limit: int, *, now: float) -> list[str]:
+        with self._lock:
+            limit = self._open_limit if self._open_limit is not None else default_limit
+            out: list[str] = []
+            while (limit <= 0 or len(self._open) < limit) and self._ring:
+                key = min(self._ring, key=lambda k: (self._ring[k], k))
+                queue = self._backlog.get(key, [])
+                arn = queue.pop(0) if queue else None
+                if queue:
+                    self._ring[key] = max(now * 1000, max(self._ring.values()) + 1)
+                else:
+                    del self._ring[key]
+                    self._backlog.pop(key, None)
+                run = self._runs.get(arn) if arn is not None else None
+                if arn is None or run is None or run.record.status is not MapRunStatus.QUEUED:
+                    continue
+                self._change(arn, status=MapRunStatus.RUNNING, admitted_at=now)
+                self._open[arn] = now
+                out.append(arn)
+            return out
+
+    def _backlog_queues(self) -> list[list[str]]:
+        ring = sorted(self._ring, key=lambda k: (self._ring[k], k))
+        return [list(self._backlog.get(key, [])) for key in ring]
+
+    def admission(self) -> AdmissionState:
+        with self._lock:
+            return AdmissionState(open=len(self._open),
+                                  queued=admission_order(self._backlog_queues()),
+                                  limit_override=self._open_limit)
+
+    def set_open_limit(self, limit: int | None) -> None:
+        with self._lock:
+            self._open_limit = limit
 
     def list_for_execution(self, execution_arn: str) -> list[str]:
         with self._lock:
@@ -239,7 +307,8 @@ class MemoryMapRunStore:
                     run.bump("e.dispatched", -1)
                     reclaimed += 1
             granted: list[Grant] = []
-            if run.record.status is not MapRunStatus.RUNNING or self._over_threshold(run):
+            if run.record.status is not MapRunStatus.RUNNING or run.record.paused \
+                    or self._over_threshold(run):
                 return Grants(reclaimed, late, granted)
             free = min(run.record.limit - len(run.permits), max_children)
             size = 0

@@ -110,6 +110,29 @@ class MapRun:
     children_per_second: float | None = None
     pools: tuple[str, ...] = ()
 
+    # stepmap extensions (docs/extensions.md): pause, resume and admission.
+    #: When the current pause began (``None``: not paused; a paused run grants no permit).
+    paused_at: float | None = None
+    #: Seconds spent paused in pauses that ended.
+    paused_seconds: float = 0.0
+    #: Who the admission backlog is fair between (the parent's state machine ARN).
+    admission_key: str = ""
+    #: When the run entered the admission backlog, and when it was admitted.
+    queued_at: float | None = None
+    admitted_at: float | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run is paused now."""
+        return self.paused_at is not None
+
+    def paused_total(self, now: float) -> float:
+        """Seconds paused so far (the current pause counted until ``now``, or the stop)."""
+        if self.paused_at is None:
+            return self.paused_seconds
+        end = self.stop_date if self.stop_date is not None and not self.status.is_open else now
+        return self.paused_seconds + max(0.0, end - self.paused_at)
+
     @property
     def request(self) -> DistributedMapRequest:
         """The Distributed Map request the Map Run was started with (decoded on each read)."""
@@ -150,7 +173,13 @@ class MapRun:
         }
         if self.reader_done:
             out["readerDone"] = "1"
-        optional = {"stopDate": self.stop_date, "redriveDate": self.redrive_date}
+        optional = {"stopDate": self.stop_date, "redriveDate": self.redrive_date,
+                    "pausedAt": self.paused_at, "queuedAt": self.queued_at,
+                    "admittedAt": self.admitted_at}
+        if self.paused_seconds:
+            out["pausedSeconds"] = repr(self.paused_seconds)
+        if self.admission_key:
+            out["admissionKey"] = self.admission_key
         out.update({k: repr(v) for k, v in optional.items() if v is not None})
         if self.closing is not None:
             out["closing"] = self.closing.to_json()
@@ -197,6 +226,11 @@ class MapRun:
             items_per_second=_optional_float(raw.get("itemsPerSecond")),
             children_per_second=_optional_float(raw.get("childrenPerSecond")),
             pools=tuple(p for p in (raw.get("pools") or "").split(",") if p),
+            paused_at=_optional_float(raw.get("pausedAt")),
+            paused_seconds=float(raw.get("pausedSeconds") or 0.0),
+            admission_key=raw.get("admissionKey", ""),
+            queued_at=_optional_float(raw.get("queuedAt")),
+            admitted_at=_optional_float(raw.get("admittedAt")),
         )
 
 

@@ -20,6 +20,7 @@ from orchestrator.statuses import UNSUCCESSFUL, ChildStatus, MapRunStatus
 from orchestrator.store.sync_redis import sync
 from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_base import (
+    AdmissionState,
     ChildRecord,
     FeedChunk,
     Grant,
@@ -28,6 +29,7 @@ from orchestrator.store.maprun_base import (
     LedgerKeys,
     RecordedOutcome,
     Segment,
+    admission_order,
 )
 from orchestrator.store.maprun_record import Closing, Counters, MapRun
 from orchestrator.store.permits import index_of
@@ -66,6 +68,8 @@ class RedisMapRunStore:
         self._park = client.register_script(lua("park_permits"))
         self._renew_lease = client.register_script(lua("renew_lease"))
         self._release_lease = client.register_script(lua("release_lease"))
+        self._admit = client.register_script(lua("admit_runs"))
+        self._pause = client.register_script(lua("pause_run"))
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "stepmap") -> RedisMapRunStore:
@@ -89,7 +93,13 @@ class RedisMapRunStore:
         pipe.hset(k.map_run(run.arn), mapping=_fields(run.to_fields()))
         pipe.hset(k.map_run_counters(run.arn), mapping={"i.total": 0, "e.total": 0})
         pipe.zadd(k.execution_map_runs(run.execution_arn), {run.arn: run.start_date})
-        pipe.zadd(k.open_map_runs(), {run.arn: run.start_date})
+        if run.status is MapRunStatus.QUEUED:
+            # Back of its key's FIFO queue; a key new to the ring takes the last turn.
+            pipe.zadd(k.admission_ring(), {run.admission_key: int(run.start_date * 1000)},
+                      nx=True)
+            pipe.rpush(k.admission_queue(run.admission_key), run.arn)
+        else:
+            pipe.zadd(k.open_map_runs(), {run.arn: run.start_date})
         self._join_pools(pipe, run.arn, run.pools)
         pipe.execute()
 
@@ -149,6 +159,7 @@ class RedisMapRunStore:
                result: str | None = None, error: str | None = None,
                cause: str | None = None) -> None:
         k = self._keys
+        key = self._r.hget(k.map_run(arn), "admissionKey")
         fields = {"status": status.value, "stopDate": repr(stop_date)}
         if result is not None:
             fields["result"] = result
@@ -158,6 +169,8 @@ class RedisMapRunStore:
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(k.map_run(arn), mapping=_fields(fields))
         pipe.zrem(k.open_map_runs(), arn)
+        if key is not None:  # a queued run that was aborted leaves the backlog
+            pipe.lrem(k.admission_queue(_text(key)), 0, arn)
         # Claims name permits of this run's deliveries; the run holds no permit any more.
         pipe.delete(k.map_run_segments(arn), k.map_run_claims(arn))
         for name in pools:
@@ -193,6 +206,42 @@ class RedisMapRunStore:
         raw = {_text(k): _text(v)
                for k, v in self._r.hgetall(self._keys.map_run_counters(arn)).items()}
         return Counters.from_hash(raw, "i"), Counters.from_hash(raw, "e")
+
+    # -- pause and admission ---------------------------------------------------------------
+    def pause(self, arn: str, *, now: float) -> bool:
+        return bool(self._pause(keys=[self._keys.map_run(arn)], args=["pause", repr(now)]))
+
+    def resume(self, arn: str, *, now: float) -> bool:
+        return bool(self._pause(keys=[self._keys.map_run(arn)], args=["resume", repr(now)]))
+
+    def admit(self, default_limit: int, *, now: float) -> list[str]:
+        k = self._keys
+        out = self._admit(
+            keys=[k.open_map_runs(), k.admission_ring(), k.admission_limit()],
+            args=[default_limit, int(now * 1000), k.admission_queue(""), k.map_run("")],
+        )
+        return [_text(a) for a in out]
+
+    def _backlog_queues(self) -> list[list[str]]:
+        k = self._keys
+        ring = [_text(key) for key in self._r.zrange(k.admission_ring(), 0, -1)]
+        pipe = self._r.pipeline(transaction=True)
+        for key in ring:
+            pipe.lrange(k.admission_queue(key), 0, -1)
+        return [[_text(a) for a in queue] for queue in pipe.execute()]
+
+    def admission(self) -> AdmissionState:
+        k = self._keys
+        override = self._r.get(k.admission_limit())
+        return AdmissionState(open=int(self._r.zcard(k.open_map_runs())),
+                              queued=admission_order(self._backlog_queues()),
+                              limit_override=int(override) if override is not None else None)
+
+    def set_open_limit(self, limit: int | None) -> None:
+        if limit is None:
+            self._r.delete(self._keys.admission_limit())
+        else:
+            self._r.set(self._keys.admission_limit(), str(int(limit)))
 
     def list_for_execution(self, execution_arn: str) -> list[str]:
         return [_text(a) for a in

@@ -9,7 +9,6 @@ children's broker visibility timeout 10 s, so the work of a killed worker comes 
 
 from __future__ import annotations
 
-import heapq
 import json
 import time
 from collections import Counter
@@ -46,17 +45,6 @@ def _wait_done(e2e: E2E, ns: str, count: int, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"fewer than {count} children of {ns} done after {timeout:g}s")
         time.sleep(0.02)
-
-
-def greedy_makespan(durations: list[float], slots: int) -> float:
-    """Makespan of list scheduling in item order: each item starts on the first free slot."""
-    free = [0.0] * slots
-    end = 0.0
-    for d in durations:
-        start = heapq.heappop(free)
-        heapq.heappush(free, start + d)
-        end = max(end, start + d)
-    return end
 
 
 # -- (1) MaxConcurrency ------------------------------------------------------------------------
@@ -98,46 +86,35 @@ def test_max_concurrency_holds_and_an_update_applies_to_later_children(e2e: E2E)
 # -- (2) no convoy ------------------------------------------------------------------------------
 
 def test_one_slow_child_does_not_hold_back_the_others(e2e: E2E) -> None:
-    # One child in 50 sleeps 2 s; the others sleep 0.2 s. They are not instant on purpose: a
-    # convoy (refilling the slots of a segment only once its slowest child ends) would then cost
-    # 40 x 0.2 s / 10 slots = 0.8 s more than the greedy schedule, a 40 % excess that the 1.3
-    # bound catches; with instant children a convoy would hide inside the slow child's 2 s.
+    # Child 0 holds its slot until the 49 others have ended (``probe-holdout``): a convoy
+    # (refilling a group's slots only once its slowest child ends) could never let them end, so
+    # the slow child would give up with Probe.Convoy. No clock is read: the proof is the order
+    # of events seen from inside the handlers, whatever the machine's load.
     ns = e2e.unique("convoy")
-    definition = _probe_map(ns, "probe-sleep", MaxConcurrency=10,
-                            extra={"sleep": 0.2, "slow_ids": [0], "slow_seconds": 2.0})
-    described = e2e.run(definition, list(range(50)), timeout=60)
+    definition = _probe_map(ns, "probe-holdout", MaxConcurrency=10,
+                            extra={"sleep": 0.1, "slow_ids": [0], "others": 49})
+    described = e2e.run(definition, list(range(50)), timeout=150)
 
     assert described["status"] == "SUCCEEDED", described
-    done = sorted(e2e.probe(ns, "done"), key=lambda d: d["id"])
-    assert [d["id"] for d in done] == list(range(50))
-    durations = [d["stop"] - d["start"] for d in done]
-    greedy = greedy_makespan(durations, 10)
-    wall = max(d["stop"] for d in done) - min(d["start"] for d in done)
-    (run,) = e2e.map_runs(described["executionArn"])
-    map_run_wall = (run["stopDate"] - run["startDate"]).total_seconds()
-    print(f"\nconvoy: children wall {wall:.3f}s, greedy {greedy:.3f}s, ratio {wall / greedy:.3f}; "
-          f"Map Run wall {map_run_wall:.3f}s; peak running {e2e.probe_peak(ns)}")
-    assert wall <= 1.3 * greedy
+    done = [d["id"] for d in e2e.probe(ns, "done")]
+    assert sorted(done) == list(range(50))
+    assert done[-1] == 0  # the slow child ended last, after every other one
     assert e2e.probe_peak(ns) <= 10
 
 
 def test_one_slow_child_does_not_hold_back_the_others_without_a_concurrency_limit(e2e: E2E) -> None:
-    # MaxConcurrency 0 (up to 10,000 children at once): the stack's 2 x 6 worker slots bound the
-    # parallelism, so the greedy schedule has 12 slots. Packing several children into one
-    # message must not serialise them behind the slow one.
+    # MaxConcurrency 0 (up to 10,000 children at once): several children travel in one message.
+    # Packing must not serialise them behind the slow one: child 0 holds its slot until the 29
+    # others have ended, which they cannot do if they wait behind it.
     ns = e2e.unique("convoy0")
-    definition = _probe_map(ns, "probe-sleep", MaxConcurrency=0,
-                            extra={"sleep": 0.2, "slow_ids": [0], "slow_seconds": 2.0})
-    described = e2e.run(definition, list(range(30)), timeout=60)
+    definition = _probe_map(ns, "probe-holdout", MaxConcurrency=0,
+                            extra={"sleep": 0.1, "slow_ids": [0], "others": 29})
+    described = e2e.run(definition, list(range(30)), timeout=150)
 
     assert described["status"] == "SUCCEEDED", described
-    done = sorted(e2e.probe(ns, "done"), key=lambda d: d["id"])
-    assert [d["id"] for d in done] == list(range(30))
-    greedy = greedy_makespan([d["stop"] - d["start"] for d in done], 12)
-    wall = max(d["stop"] for d in done) - min(d["start"] for d in done)
-    print(f"\nconvoy, MaxConcurrency 0: children wall {wall:.3f}s, greedy {greedy:.3f}s, "
-          f"ratio {wall / greedy:.3f}; peak running {e2e.probe_peak(ns)}")
-    assert wall <= 1.3 * greedy
+    done = [d["id"] for d in e2e.probe(ns, "done")]
+    assert sorted(done) == list(range(30))
+    assert done[-1] == 0
 
 
 # -- (5) tolerated failure ------------------------------------------------------------------------

@@ -154,6 +154,9 @@ def _sign_in(driver: Any, base: str) -> None:
     field.clear()
     field.send_keys(TOKEN)
     driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
+    # Signed in once the list the token opened is shown: a page opened before that could be
+    # overwritten by the list arriving late (the console's views do not cancel a slow load).
+    _wait_page(driver, lambda d: _text(d, "#view h1") == "State machines", "the signed-in list")
 
 
 def test_map_run_page_shows_the_run_progressing_and_its_failures(
@@ -274,6 +277,33 @@ def test_api_docs_render_from_assets_served_by_the_api(e2e: E2E, driver: Any) ->
     schema = httpx.get(f"{base}/openapi.json", timeout=30).json()
     body = json.dumps(schema["paths"]["/v1/map-runs/{arn}"]["get"]["responses"]["200"])
     assert "DescribeMapRunOutput" in body
+
+
+def test_the_pause_button_pauses_and_resumes_a_map_run(
+    e2e: E2E, api: httpx.Client, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    base = e2e.stack.api_url
+    _, execution, map_run = _start(e2e, api, items=12, sleep=0.3)
+    _sign_in(driver, base)
+    driver.get(f"{base}/console/#/mr/{map_run}")
+    _wait_page(driver, lambda d: _text(d, "#pause-resume") == "Pause", "the Pause button")
+    # When the operator presses Pause, the run is paused (the API says so) and the page shows it
+    _retry_stale(lambda: driver.find_element(By.ID, "pause-resume").click())
+    _until(lambda: api.get(f"/v1/map-runs/{map_run}").json()["stepmap"]["paused"],
+           "the Map Run is paused")
+    _wait_page(driver, lambda d: _text(d, "#pause-resume") == "Resume"
+               and "paused" in _text(d, "#run-badge"), "the paused badge and Resume")
+    _until(lambda: api.get(f"/v1/map-runs/{map_run}").json()["executionCounts"]["running"] == 0,
+           "the running child ended")
+    assert "RUNNING" in _text(driver, "#run-status")
+    # When the operator presses Resume, the run goes on to its end
+    _retry_stale(lambda: driver.find_element(By.ID, "pause-resume").click())
+    _wait_page(driver, lambda d: "SUCCEEDED" in _text(d, "#run-status"), "the run finishing")
+    described = api.get(f"/v1/map-runs/{map_run}").json()
+    assert described["stepmap"]["paused"] is False and described["stepmap"]["pausedSeconds"] > 0
+    assert api.get(f"/v1/executions/{execution}").json()["status"] == "SUCCEEDED"
 
 
 def _pool_row(driver: Any, name: str) -> list[str]:

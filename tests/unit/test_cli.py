@@ -18,7 +18,8 @@ from orchestrator.settings import Settings
 runner = CliRunner()
 # A wide terminal, so that rich's help panels never shorten an option name.
 WIDE = {"COLUMNS": "250", "TERMINAL_WIDTH": "250"}
-COMMANDS = ["api", "worker", "flower", "dev", "demo", "version", "pools", "map-run-rate"]
+COMMANDS = ["api", "worker", "flower", "dev", "demo", "version", "map-run", "admission", "pools",
+            "map-run-rate"]
 
 
 def _click_group() -> Any:

@@ -56,6 +56,7 @@ local function limits_pool(L, name, sem)
         -- hold the others to a share (the pool would sit partly idle).
         local wants = redis.call('ZCARD', q) > 0
           and redis.call('HGET', c, 'status') == 'RUNNING'
+          and redis.call('HEXISTS', c, 'pausedAt') == 0
           and held < tonumber(redis.call('HGET', c, 'limit') or '10000')
           and redis.call('EXISTS', s .. ':wake-rate') == 0
         if held > 0 or wants then active = active + 1 end

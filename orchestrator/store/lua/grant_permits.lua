@@ -50,6 +50,8 @@ if outbox then table.insert(out, settle) end
 local info = {}
 table.insert(out, info)
 if redis.call('HGET', control, 'status') ~= 'RUNNING' then return out end
+-- A paused Map Run (stepmap extension) grants nothing; expired permits are still reclaimed.
+if redis.call('HEXISTS', control, 'pausedAt') == 1 then return out end
 -- The tolerated-failure rule (maprun.tolerance), read atomically with the counters that
 -- COMPLETE writes: once failures exceed it, no permit is granted, even before the control
 -- plane has marked the Map Run failed.

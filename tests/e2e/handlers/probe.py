@@ -82,7 +82,8 @@ def _hold_the_gil(seconds: float) -> None:
     ctypes.PyDLL(None).usleep(ctypes.c_uint(int(seconds * 1_000_000)))
 
 
-def _probe(event: Any, seconds: float, fail: bool, *, gil: bool = False) -> Any:
+def _probe(event: Any, seconds: float, fail: bool, wait: Any = None, *,
+           gil: bool = False) -> Any:
     if not isinstance(event, dict) or "probe" not in event:
         raise HandlerError("Probe.BadEvent", f"expected {{'probe': ns, 'id': ...}}, got {event!r}"[:300])
     ns, item_id = str(event["probe"]), event.get("id")
@@ -92,6 +93,8 @@ def _probe(event: Any, seconds: float, fail: bool, *, gil: bool = False) -> Any:
     _patiently(lambda: enter(keys=[k["running"], k["peak"], k["starts"]],
                              args=[json.dumps(item_id), repr(start), os.getppid()]))
     try:
+        if wait is not None:
+            wait()
         if seconds > 0:
             (_hold_the_gil if gil else time.sleep)(seconds)
     finally:
@@ -107,6 +110,27 @@ def _probe(event: Any, seconds: float, fail: bool, *, gil: bool = False) -> Any:
 def probe_gauge(event: Any, context: HandlerContext) -> Any:
     """Record concurrency, sleep ``event["sleep"]`` seconds (default 0.2), return."""
     return _probe(event, float(event.get("sleep", 0.2)) if isinstance(event, dict) else 0.0, False)
+
+
+@handler("probe-gate")
+def probe_gate(event: Any, context: HandlerContext) -> Any:
+    """Wait (running) until the test sets ``probe:{ns}:gate``, then like ``probe-gauge``.
+
+    Gives up after ``event["patience"]`` seconds (default 120) with ``Probe.GateClosed``.
+    """
+    if not isinstance(event, dict) or "probe" not in event:
+        raise HandlerError("Probe.BadEvent", f"expected {{'probe': ns, 'id': ...}}, got {event!r}"[:300])
+    gate = f"probe:{event['probe']}:gate"
+
+    def wait() -> None:
+        client, _ = _redis()
+        give_up = time.monotonic() + float(event.get("patience", 120))
+        while not _patiently(lambda: client.exists(gate)):
+            if time.monotonic() > give_up:
+                raise HandlerError("Probe.GateClosed", f"{gate} was not opened in time")
+            time.sleep(0.05)
+
+    return _probe(event, float(event.get("sleep", 0)), False, wait)
 
 
 @handler("probe-gil")
@@ -137,6 +161,35 @@ def probe_sleep(event: Any, context: HandlerContext) -> Any:
     slow = event.get("id") in (event.get("slow_ids") or [])
     seconds = float(event.get("slow_seconds", 2.0)) if slow else float(event.get("sleep", 0))
     return _probe(event, seconds, False)
+
+
+@handler("probe-holdout")
+def probe_holdout(event: Any, context: HandlerContext) -> Any:
+    """Ids in ``event["slow_ids"]`` hold their slot until ``event["others"]`` children are done.
+
+    The other ids sleep ``event["sleep"]`` seconds. A slow call waits (running) until
+    ``probe:{ns}:done`` holds ``others`` lines, for up to ``event["patience"]`` seconds
+    (default 90), and fails with ``Probe.Convoy`` when they do not come: a scheduler that
+    refills slots only when the slowest child of a group ends, or that queues children behind a
+    running one in the same message, can never let them all finish, whatever the machine's
+    speed. A success proves the others ran past the slow one, from inside the handlers.
+    """
+    if not isinstance(event, dict) or "probe" not in event:
+        return _probe(event, 0.0, False)
+    if event.get("id") not in (event.get("slow_ids") or []):
+        return _probe(event, float(event.get("sleep", 0)), False)
+    done, others = keys(str(event["probe"]))["done"], int(event["others"])
+
+    def wait() -> None:
+        client, _ = _redis()
+        give_up = time.monotonic() + float(event.get("patience", 90))
+        while _patiently(lambda: client.llen(done)) < others:
+            if time.monotonic() > give_up:
+                raise HandlerError("Probe.Convoy", f"fewer than {others} other children ended "
+                                   "while a slow one held its slot")
+            time.sleep(0.02)
+
+    return _probe(event, 0.0, False, wait)
 
 
 @handler("probe-barrier")

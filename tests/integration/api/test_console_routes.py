@@ -7,7 +7,7 @@ from orchestrator.executions.service import StepFunctionsService
 from orchestrator.settings import Settings
 from tests.integration.api.support import TestClient
 
-ASSETS = ("api.js", "chart.js", "views.js", "maprun.js", "console.js", "console.css")
+ASSETS = ("api.js", "chart.js", "views.js", "pause.js", "maprun.js", "console.js", "console.css")
 
 
 def test_a_browser_opening_the_api_lands_on_the_console(client: TestClient) -> None:

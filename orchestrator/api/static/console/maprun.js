@@ -65,6 +65,7 @@ const MapRunView = (() => {
       h("label", {}, "Tolerated failure % ", percentage),
       h("label", {}, "Tolerated failure count ", count),
       h("button", { type: "submit", disabled: !running }, "Update"), " ",
+      PauseControl.button(run, refresh), " ",
       h("button", { type: "button", className: "danger", disabled: !running, onclick: async () => {
         if (confirm("Stop the parent execution (and this Map Run)?")) await Console.act(() => Api.stop(parentArn), "Stop requested");
         refresh();
@@ -135,7 +136,7 @@ const MapRunView = (() => {
     function render() {
       const done = run.itemCounts.succeeded + run.itemCounts.failed + run.itemCounts.timedOut + run.itemCounts.aborted;
       meter.add(Date.now() / 1000, done);
-      header.replaceChildren(h("h1", {}, "Map Run ", shortName(arn), " ", h("span", { id: "run-status" }, status(run.status))),
+      header.replaceChildren(h("h1", {}, "Map Run ", shortName(arn), " ", h("span", { id: "run-status" }, status(run.status)), " ", PauseControl.badge(run)),
         h("p", { className: "muted" }, arn),
         h("p", {}, "Parent execution: ", link("ex", run.executionArn, shortName(run.executionArn)),
           " · started ", date(run.startDate), run.stopDate ? " · stopped " + date(run.stopDate) : "",
