@@ -226,7 +226,8 @@ class MapRunCounts(_Response):
 
 
 class MapRunExtensionFields(_Response):
-    """DescribeMapRun's ``stepmap`` member: pause and admission (not on AWS; SDKs skip it)."""
+    """DescribeMapRun's ``stepmap`` member: pause, admission, rates and pools (not on AWS;
+    SDKs skip it)."""
 
     paused: bool
     paused_seconds: float = Field(description="Seconds paused, the current pause included")
@@ -235,6 +236,9 @@ class MapRunExtensionFields(_Response):
     queue_position: int | None = Field(None, description="1-based place in admission order")
     queued_date: str | None = None
     admitted_date: str | None = None
+    items_per_second: float | None = Field(None, description="Rate limit of items (docs/limits.md)")
+    children_per_second: float | None = Field(None, description="Rate limit of children")
+    pools: list[str] | None = Field(None, description="Named pools the Map Run draws permits from")
 
 
 class DescribeMapRunOutput(_Response):

@@ -134,9 +134,10 @@ class MapRunApi(MapRunControlMixin):
             out["stopDate"] = run.stop_date
         if run.redrive_date:
             out["redriveDate"] = run.redrive_date
-        out.update(map_run_limits(run))  # stepmap extensions (docs/limits.md)
-        # stepmap extensions: one member AWS SDKs do not know and skip (docs/extensions.md).
-        out["stepmap"] = extension_fields(self.store, run, self.clock())
+        # stepmap extensions: one member AWS SDKs do not know and skip: pause and admission
+        # (docs/extensions.md), rates and pools (docs/limits.md).
+        out["stepmap"] = {**extension_fields(self.store, run, self.clock()),
+                          **map_run_limits(run)}
         return out
 
     def list_map_runs(self, execution_arn: str, max_results: int | None = None,

@@ -84,14 +84,14 @@ def pool_view(pool: Pool) -> dict[str, Any]:
 
 
 def map_run_limits(run: MapRun) -> dict[str, Any]:
-    """DescribeMapRun's extension members (AWS SDKs ignore unknown members)."""
+    """The rate and pool members of DescribeMapRun's ``stepmap`` member (absent when unset)."""
     out: dict[str, Any] = {}
     if run.items_per_second is not None:
-        out["stepmapItemsPerSecond"] = run.items_per_second
+        out["itemsPerSecond"] = run.items_per_second
     if run.children_per_second is not None:
-        out["stepmapChildrenPerSecond"] = run.children_per_second
+        out["childrenPerSecond"] = run.children_per_second
     if run.pools:
-        out["stepmapPools"] = list(run.pools)
+        out["pools"] = list(run.pools)
     return out
 
 

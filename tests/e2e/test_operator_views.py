@@ -370,7 +370,7 @@ def test_pools_page_creates_changes_and_removes_a_pool_and_refuses_one_in_use(
     _wait_page(driver, lambda d: pool in _text(d, "#map-run-pools"), "the Map Run's pool")
     _retry_stale(lambda: _type_and_submit(driver, "children-per-second", "50",
                                           "#rate-controls"))
-    _until(lambda: api.get(f"/v1/map-runs/{map_run}").json().get("stepmapChildrenPerSecond")
+    _until(lambda: api.get(f"/v1/map-runs/{map_run}").json()["stepmap"].get("childrenPerSecond")
            == 50, "the new rate")
     # Once the run ended, the pool can be removed from the page
     _until(lambda: api.get(f"/v1/executions/{execution}").json()["status"] == "SUCCEEDED",

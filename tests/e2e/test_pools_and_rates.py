@@ -71,10 +71,10 @@ def test_three_map_runs_of_two_machines_never_exceed_their_shared_pool(e2e: E2E)
         assert {d["status"] for d in described.values()} == {"SUCCEEDED"}, described
         for arn in arns.values():
             (run,) = e2e.map_runs(arn)  # boto3 ignores the extension members ...
-            assert "stepmapPools" not in run
+            assert "stepmap" not in run
             assert run["itemCounts"]["succeeded"] == run["itemCounts"]["total"] == 30
             extended = v1.get(f"/map-runs/{run['mapRunArn']}").json()  # ... /v1 shows them
-            assert extended["stepmapPools"] == [pool]
+            assert extended["stepmap"]["pools"] == [pool]
         after = v1.get(f"/pools/{pool}").json()
         assert (after["running"], after["mapRunArns"]) == (0, [])
     # measured inside the handlers: never more than the pool, yet more than one run's limit
@@ -123,7 +123,7 @@ def test_a_rate_limited_map_run_dispatches_no_faster_than_its_limit(e2e: E2E) ->
     assert described["status"] == "SUCCEEDED"
     with _v1(e2e) as v1:
         run = v1.get(f"/map-runs/{map_run}").json()
-    assert "stepmapItemsPerSecond" not in run
+    assert "itemsPerSecond" not in run["stepmap"]
     assert run["itemCounts"]["succeeded"] == items + 40
     assert sorted(d["id"] for d in e2e.probe(ns, "done")) == list(range(items + 40))
 

@@ -126,17 +126,17 @@ def test_map_run_rates_change_live_and_show_in_describe_map_run(
     api.post("/v1/pools", json={"name": "db", "maxConcurrency": 4})
     arn = open_map_run(service, pools=("db",))
     described = aws(api, "DescribeMapRun", {"mapRunArn": arn}).json()
-    assert described["stepmapItemsPerSecond"] == 100.0 and described["stepmapPools"] == ["db"]
+    assert described["stepmap"]["itemsPerSecond"] == 100.0 and described["stepmap"]["pools"] == ["db"]
     response = aws(api, "StepmapUpdateMapRunRate",
                    {"mapRunArn": arn, "childrenPerSecond": 7, "itemsPerSecond": 0})
     assert response.status_code == 200, response.text
     assert dispatched == [arn]  # the control plane is asked to dispatch at once
     described = api.get(f"/v1/map-runs/{arn}").json()
-    assert described["stepmapChildrenPerSecond"] == 7.0
-    assert "stepmapItemsPerSecond" not in described
+    assert described["stepmap"]["childrenPerSecond"] == 7.0
+    assert "itemsPerSecond" not in described["stepmap"]
     patched = api.patch(f"/v1/map-runs/{arn}/rate", json={"itemsPerSecond": 250})
     assert patched.status_code == 200, patched.text
-    assert api.get(f"/v1/map-runs/{arn}").json()["stepmapItemsPerSecond"] == 250.0
+    assert api.get(f"/v1/map-runs/{arn}").json()["stepmap"]["itemsPerSecond"] == 250.0
 
 
 def test_rate_updates_refuse_bad_values_and_closed_runs(
@@ -193,7 +193,7 @@ def test_the_cli_manages_pools_and_rates_through_the_v1_routes(
     assert refused.exit_code == 1 and "in use" in refused.stderr
     assert stepmap("map-run-rate", arn, "--children-per-second", "5") == {}
     run = service.map_runs.describe_map_run(arn)  # type: ignore[union-attr]
-    assert run["stepmapChildrenPerSecond"] == 5.0
+    assert run["stepmap"]["childrenPerSecond"] == 5.0
 
 
 def test_an_explicit_binding_at_start_is_checked_and_kept_on_the_execution(

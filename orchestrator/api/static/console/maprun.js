@@ -77,10 +77,11 @@ const MapRunView = (() => {
 
   /* Rate limits (a stepmap extension): an emptied field removes its limit (0). */
   function rateControls(run, refresh) {
+    const ext = run.stepmap || {};
     const items = h("input", { id: "items-per-second", type: "number", min: 0, step: "any", placeholder: "none",
-      value: run.stepmapItemsPerSecond === undefined ? "" : run.stepmapItemsPerSecond });
+      value: ext.itemsPerSecond === undefined ? "" : ext.itemsPerSecond });
     const children = h("input", { id: "children-per-second", type: "number", min: 0, step: "any", placeholder: "none",
-      value: run.stepmapChildrenPerSecond === undefined ? "" : run.stepmapChildrenPerSecond });
+      value: ext.childrenPerSecond === undefined ? "" : ext.childrenPerSecond });
     const value = (input) => (input.value.trim() === "" ? 0 : Number(input.value));
     return h("form", { className: "controls card", id: "rate-controls", onsubmit: async (event) => {
       event.preventDefault();
@@ -90,7 +91,7 @@ const MapRunView = (() => {
     } },
       h("label", {}, "Items/s ", items), h("label", {}, "Children/s ", children),
       h("button", { type: "submit", disabled: run.status !== "RUNNING" }, "Set rate limits"),
-      run.stepmapPools ? h("span", { className: "muted", id: "map-run-pools" }, " pools: " + run.stepmapPools.join(", ")) : null);
+      ext.pools ? h("span", { className: "muted", id: "map-run-pools" }, " pools: " + ext.pools.join(", ")) : null);
   }
 
   function failureRows(data) {
