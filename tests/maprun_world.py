@@ -16,7 +16,7 @@ from typing import Any
 from orchestrator import messages
 from orchestrator.asl import DistributedMapRequest
 from orchestrator.control.parent import ParentRunner
-from orchestrator.maprun import Deps, MapRunCoordinator
+from orchestrator.maprun import Deps, MapRunCoordinator, MapRunOutcome
 from orchestrator.settings import Settings
 from orchestrator.store.maprun_base import MapRunStore
 from orchestrator.store.maprun_memory import MemoryMapRunStore
@@ -160,3 +160,10 @@ class World:
             self.run_control()
             if self.bus.segments:
                 self.run_segment()
+
+    def ended(self, arn: str) -> MapRunOutcome:
+        """Drain the world, then the Map Run's result, which must be there (it has ended)."""
+        self.drain()
+        result = self.coordinator.result(arn)
+        assert result is not None, f"{arn} has not ended"
+        return result

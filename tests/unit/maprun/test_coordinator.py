@@ -79,9 +79,8 @@ def test_a_finished_child_refills_its_slot_without_waiting_for_its_segment() -> 
 def test_a_map_run_succeeds_with_every_output_in_order_and_resumes_its_parent() -> None:
     world = World()
     arn = world.start(request(items(7), max_concurrency=2))
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(7)]
     run = world.store.get(arn)
     assert run is not None and run.stop_date == world.clock.now
@@ -135,9 +134,8 @@ def test_a_report_that_arrives_after_its_permit_expired_is_settled_from_the_outb
 def test_a_child_whose_worker_died_is_dispatched_again_after_its_lease() -> None:
     world = World()
     arn, _ = claimed_then_lapsed(world, 1)  # lost with its worker, which had claimed it
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
 
 
 def waited_in_queue(world: World, seconds: float) -> tuple[str, list[messages.ChildBatch]]:
@@ -158,17 +156,15 @@ def test_a_queued_permit_does_not_expire_while_its_message_waits() -> None:
     (report,) = world.run_children(batches)
     assert [o.index for o in report.outcomes] == [0]
     world.deliver(report)
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
 
 
 def test_a_message_lost_before_any_worker_took_it_comes_back_after_the_parked_expiry() -> None:
     world = World()
     arn, _ = waited_in_queue(world, world.settings.limits.parked_permit_seconds + 1)
-    world.drain()  # the lost message's child was dispatched again
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)  # the lost message's child was dispatched again
+    assert ended.status is MapRunStatus.SUCCEEDED
 
 
 def test_a_message_whose_permit_was_reclaimed_does_not_run_its_child() -> None:
@@ -234,9 +230,8 @@ def test_a_failure_beyond_the_tolerated_count_fails_the_run_and_aborts_the_rest(
 def test_tolerated_failures_keep_the_run_going() -> None:
     world = World()
     arn = world.start(request(items(6, failing=(2,)), max_concurrency=2, count=1))
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
     assert ended.result[2] == {"Error": "App.Boom", "Cause": "asked to fail"}
 
 
@@ -404,9 +399,8 @@ def test_the_feeder_stops_at_the_window_and_goes_on_from_its_cursor() -> None:
     assert run is not None and run.window == 1000
     assert (run.feed.next, run.reader_done) == (1000, False)
     # When the children run, the window drains and the feeder reads on to the end
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(1200)]
 
 
@@ -429,9 +423,8 @@ def test_a_child_whose_worker_dies_every_time_fails_with_states_runtime() -> Non
     assert (outcome.status, outcome.error) == (ChildStatus.FAILED, "States.Runtime")
     assert "started 5 times" in (outcome.cause or "")
     world.deliver(report)
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.FAILED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.FAILED
 
 
 def test_a_child_whose_message_the_broker_lost_is_dispatched_again() -> None:
@@ -448,9 +441,8 @@ def test_a_child_whose_message_the_broker_lost_is_dispatched_again() -> None:
     assert not world.bus.segments
     world.clock.advance(world.settings.limits.lease_seconds + 1)
     world.coordinator.reconcile()  # lapsed: reclaimed and dispatched again
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(2)]
 
 
@@ -467,9 +459,8 @@ def test_parked_permits_stay_parked_while_messages_wait_in_the_queue() -> None:
     # and the queued message still runs its children when a worker takes it
     for report in world.run_children(batches):
         world.deliver(report)
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
 
 
 def test_a_started_map_run_is_fed_by_its_own_process_and_its_feed_message_changes_nothing() -> None:
@@ -518,9 +509,8 @@ def test_a_message_a_worker_took_but_never_started_gets_its_children_dispatched_
     world.bus.reserved = []  # (the broker would hand it out again only after an hour)
     world.coordinator.reconcile()  # lapsed: reclaimed and dispatched again
     assert world.bus.segments
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(2)]
     # and the dead worker's message, handed out again by the broker, runs nothing twice
     late = [o for report in world.run_children(batches) for o in report.outcomes]
@@ -537,6 +527,5 @@ def test_a_message_waiting_in_a_long_queue_keeps_its_parked_permits() -> None:
     assert sorted(world.store.running_indexes(arn)) == [0, 1]
     for report in world.run_children(batches):
         world.deliver(report)
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED

@@ -79,9 +79,8 @@ def test_a_paused_map_run_dispatches_nothing_and_running_children_finish_and_cou
     assert world.bus.sent(messages.MAP_RUN_FEED) == [(arn,)]
     world.run_control()
     assert dispatched(world) == [3, 4, 5]
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
     assert ended.result == [{"id": i} for i in range(10)]
 
 
@@ -168,9 +167,8 @@ def test_stopping_a_paused_run_aborts_it_and_a_redrive_runs_it_unpaused() -> Non
     world.coordinator.redrive(arn)
     run = world.store.get(arn)
     assert run is not None and run.paused_at is None and run.paused_seconds == 10
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
 
 
 def test_update_map_run_while_paused_takes_effect_at_resume() -> None:
@@ -202,9 +200,8 @@ def test_a_lapsed_permit_of_a_paused_run_goes_back_to_the_queue_and_waits() -> N
     assert world.store.running_indexes(arn) == [] and world.store.queue_length(arn) == 3
     assert not world.bus.segments
     api.resume_map_run(arn)
-    world.drain()
-    ended = world.coordinator.result(arn)
-    assert ended is not None and ended.status is MapRunStatus.SUCCEEDED
+    ended = world.ended(arn)
+    assert ended.status is MapRunStatus.SUCCEEDED
 
 
 # -- admission -----------------------------------------------------------------------------
