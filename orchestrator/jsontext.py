@@ -15,3 +15,14 @@ _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 def dumps(value: Any) -> str:
     """``value`` as compact JSON text (UTF-8 characters kept as they are)."""
     return _ENCODE(value)
+
+
+def batch_suffix(batch_input: Any) -> str:
+    """The text after an ItemBatcher batch's items: ``,"BatchInput":...`` or nothing."""
+    return "" if batch_input is None else ',"BatchInput":' + dumps(batch_input)
+
+
+def batch_text(items: list[str], suffix: str) -> str:
+    """An ItemBatcher child input from its items' JSON texts and :func:`batch_suffix` (the
+    one envelope of the feeder's batches and of the children that read their own ranges)."""
+    return '{"Items":[' + ",".join(items) + "]" + suffix + "}"

@@ -72,7 +72,8 @@ class ChildWork(BaseModel):
     index: int = Field(description="Child index in the Map Run (batch index with ItemBatcher).")
     name: str = Field(description="Child execution name (a UUID string).")
     holder: str = Field(description="Concurrency permit holder id of this dispatch attempt.")
-    input: str = Field(description="Child input as JSON text.")
+    input: str = Field(description="Child input as JSON text, or a byte range of the Map Run's "
+                       "CSV object that the worker reads (``orchestrator/readers/ranges.py``).")
     items: int = Field(1, description="Items this child carries (its weight in itemCounts).")
 
 
@@ -93,6 +94,8 @@ class ChildBatch(BaseModel):
     outbox_key: str = Field(description="Redis key of the Map Run's outbox (ChildLedger.report_early).")
     journal_key: str = Field(description="Redis key of the redrive journals (ChildLedger.keep_journal).")
     claims_key: str = Field(description="Redis key of the permits' claims (ChildLedger.claim).")
+    inputs_key: str = Field("", description="Redis key of the child inputs "
+                            "(ChildLedger.keep_input: a range child's resolved input).")
     lease_ms: int
     redrive_count: int = 0
     children: list[ChildWork]
@@ -118,6 +121,10 @@ class ChildOutcome(BaseModel):
     )
     skipped: bool = Field(
         False, description="Not run: already succeeded before, or the Map Run was aborted."
+    )
+    reader_failed: bool = Field(
+        False, description="FAILED before it ran: its worker could not read the child's byte "
+        "range (States.ItemReaderFailed); the Map Run fails with this error and cause.",
     )
     checkpoint: dict[str, Any] | None = Field(
         None,
@@ -273,4 +280,9 @@ class ChildLedger(Protocol):
 
     def drop_journal(self, batch: ChildBatch, index: int) -> None:
         """Forget a redrive point once the child succeeded."""
+        ...
+
+    def keep_input(self, batch: ChildBatch, index: int, input_json: str) -> None:
+        """Store a range child's resolved input over its descriptor, before the child runs
+        (retries until the store answers: whoever reads the input later reads this text)."""
         ...

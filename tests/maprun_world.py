@@ -116,7 +116,8 @@ class World:
             store=self.store, bus=self.bus, s3_factory=s3_factory, settings=self.settings,
             clock=now))
         self.parents = ParentRunner(self.coordinator, self.records, self.bus)
-        self.runner = ChildRunner(ledger if ledger is not None else memory.ledger(), clock=now)
+        self.runner = ChildRunner(ledger if ledger is not None else memory.ledger(), clock=now,
+                                  s3_factory=s3_factory)
 
     def start(self, req: DistributedMapRequest) -> str:
         return self.coordinator.start(req, EXECUTION)

@@ -128,3 +128,7 @@ class RedisLedger:
             self._r.hdel(batch.journal_key, str(index))
         except redis.RedisError:
             log.warning("could not drop the redrive journal of child %d", index, exc_info=True)
+
+    def keep_input(self, batch: ChildBatch, index: int, input_json: str) -> None:
+        until_answered(lambda: self._r.hset(batch.inputs_key, str(index), input_json),
+                       f"input of child {index}")

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator import messages
-from orchestrator.asl.errors import DATA_LIMIT_EXCEEDED, RUNTIME
+from orchestrator.asl.errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
 from orchestrator.jsontext import dumps
 from orchestrator.logging_context import bound
 from orchestrator.asl import (
@@ -46,6 +46,7 @@ from orchestrator.asl import (
     parse_definition,
     run_execution,
 )
+from orchestrator.readers.ranges import is_range, resolve
 from orchestrator.statuses import ChildStatus, MapRunStatus, outcome_status
 from workers.handover import HandOverCallbacks
 from workers.integrations import WorkerIntegrations
@@ -129,8 +130,12 @@ class ChildRunner:
     def __init__(self, ledger: messages.ChildLedger, *, payload_limit: int = 262_144,
                  region: str = "us-east-1", account_id: str = "000000000000",
                  clock: Callable[[], float] = time.time, max_starts: int = MAX_STARTS,
-                 integrations: WorkerIntegrations | None = None) -> None:
+                 integrations: WorkerIntegrations | None = None,
+                 s3_factory: Callable[[], Any] | None = None) -> None:
         self.ledger = ledger
+        #: Reads range children's inputs (``orchestrator/readers/ranges.py``); made on first use.
+        self.s3_factory = s3_factory
+        self._s3: Any = None
         self.max_starts = max_starts
         self.now = clock  # epoch seconds of the permits' leases (a fake clock in unit tests)
         self.payload_limit = payload_limit
@@ -198,7 +203,9 @@ class ChildRunner:
                 else:
                     with bound(execution_arn=batch.execution_prefix + child.name,
                                child=child.name):
-                        outcome = self._run_one(batch, child, machine, options, journal)
+                        resolved = self._resolve(batch, child)
+                        outcome = (resolved if isinstance(resolved, messages.ChildOutcome)
+                                   else self._run_one(batch, resolved, machine, options, journal))
                         if outcome.error is not None:
                             log.warning("child %s %s: %s", child.name, outcome.status.value,
                                         outcome.error)
@@ -219,6 +226,30 @@ class ChildRunner:
                 self.ledger.report_early(batch, unwritten)
         return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
                                        outcomes=outcomes)
+
+    def _resolve(self, batch: messages.ChildBatch,
+                 child: messages.ChildWork) -> messages.ChildWork | messages.ChildOutcome:
+        """A range child with its input read from S3 and stored over its descriptor (before
+        it runs, so everything that reads the input later reads the text); a FAILED outcome
+        flagged ``reader_failed`` when the range cannot be read (docs/decisions.md)."""
+        if not is_range(child.input):
+            return child
+        if self._s3 is None:
+            if self.s3_factory is None:
+                raise LookupError("this runner has no S3 client to read range children with")
+            self._s3 = self.s3_factory()
+        try:
+            text = resolve(self._s3, child.input)
+        except StatesError as exc:
+            log.warning("child %s%s: cannot read its range: %s", batch.execution_prefix,
+                        child.name, exc.cause)
+            now = time.time()
+            return messages.ChildOutcome(
+                index=child.index, name=child.name, holder=child.holder,
+                status=ChildStatus.FAILED, error=exc.error, cause=exc.cause, start=now,
+                stop=now, redrive_count=batch.redrive_count, reader_failed=True)
+        self.ledger.keep_input(batch, child.index, text)
+        return child.model_copy(update={"input": text})
 
     def _gave_up(self, batch: messages.ChildBatch, child: messages.ChildWork,
                  starts: int) -> messages.ChildOutcome:

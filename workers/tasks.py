@@ -16,7 +16,7 @@ from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.renewal import Renewal
 from orchestrator.settings import Settings
 from workers.handlers.registry import load_handler_modules
-from workers.integrations import WorkerIntegrations
+from workers.integrations import WorkerIntegrations, s3_client
 from workers.ledger import RedisLedger
 from workers.pool_leases import PoolLeases
 from workers.runner import ChildRunner
@@ -52,6 +52,7 @@ def register(app: Celery, settings: Settings) -> None:
                 payload_limit=settings.limits.payload_bytes,
                 region=settings.api.region, account_id=settings.api.account_id,
                 integrations=WorkerIntegrations.from_settings(settings),
+                s3_factory=lambda: s3_client(settings),
             )
         result: ChildRunner = state["runner"]
         return result

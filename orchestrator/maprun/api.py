@@ -269,7 +269,11 @@ class MapRunApi(MapRunControlMixin):
         record = self.store.child_records(run.arn, [index])[0]
         item = self._child_item(run, index, status, record)
         item.pop("itemCount", None)
-        child_input = self.store.child_inputs(run.arn, [index])[0] or "null"
+        from orchestrator.readers.ranges import is_range
+
+        child_input = self.store.child_inputs(run.arn, [index])[0]
+        # A range child's input is its text once it started; one that never ran shows null.
+        child_input = "null" if child_input is None or is_range(child_input) else child_input
         item.update(input=child_input, inputDetails={"included": True})
         if record and record.output is not None:
             item.update(output=record.output, outputDetails={"included": True})

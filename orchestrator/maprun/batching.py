@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.jsontext import dumps
+from orchestrator.jsontext import batch_suffix, batch_text, dumps
 from orchestrator.maprun.plan import BatchRule
 
 
@@ -41,7 +41,7 @@ class Batcher:
         self.max_items = rule.max_items if rule is not None else None
         self.max_bytes = rule.max_bytes if rule is not None else None
         batch_input = rule.batch_input if rule is not None else None
-        self.suffix = "" if batch_input is None else ',"BatchInput":' + dumps(batch_input)
+        self.suffix = batch_suffix(batch_input)
         self._texts = texts or self.max_bytes is not None
         self._items: list[Any] = []
         self._size = 0
@@ -133,4 +133,4 @@ class Batcher:
         return batch
 
     def _batch(self, texts: list[str]) -> Batch:
-        return Batch('{"Items":[' + ",".join(texts) + "]" + self.suffix + "}", len(texts))
+        return Batch(batch_text(texts, self.suffix), len(texts))

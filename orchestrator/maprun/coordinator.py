@@ -103,8 +103,17 @@ class MapRunCoordinator:
         return dispatcher.dispatch(self.deps, arn, self._settle)
 
     def record_outcomes(self, arn: str, reported: Iterable[messages.ChildOutcome]) -> list[int]:
-        """Record children's outcomes, then check progress; returns the indexes newly recorded."""
+        """Record children's outcomes, then check progress; returns the indexes newly recorded.
+
+        A child whose worker could not read its byte range fails the Map Run with that
+        States.ItemReaderFailed, as the feeder's own read failure does (before the failure
+        could count against the tolerated threshold).
+        """
+        reported = list(reported)
         fresh = outcomes.record(self.deps, arn, reported)
+        unread = next((o for o in reported if o.reader_failed and o.error is not None), None)
+        if unread is not None:
+            progress.fail(self.deps, arn, unread.error or "", unread.cause or "")
         self.progress(arn)
         return fresh
 

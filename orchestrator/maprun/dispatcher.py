@@ -124,7 +124,7 @@ def _send_segments(deps: Deps, run: MapRun, granted: list[Grant], per_message: i
                 processor_hash=run.processor_hash, execution_type=run.execution_type,
                 semaphore_key=keys.semaphore, status_key=keys.status, control_key=keys.control,
                 outbox_key=keys.outbox, journal_key=keys.journal,
-                claims_key=keys.claims, lease_ms=lease_ms,
+                claims_key=keys.claims, inputs_key=keys.inputs, lease_ms=lease_ms,
                 redrive_count=run.redrive_count, children=segment_children[m:m + per_message],
             )
             for m in range(0, len(segment_children), per_message)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import messages
 from orchestrator.asl import StatesError, compile_item_selector
+from orchestrator.jsontext import batch_suffix
 from orchestrator.maprun.batching import Batch, Batcher
 from orchestrator.maprun.deps import Deps, child_name
 from orchestrator.maprun.leases import LeaseHeld
-from orchestrator.maprun.plan import MapRunPlan
+from orchestrator.maprun.plan import BatchRule, MapRunPlan
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.maprun_base import (
     ChildRecord,
@@ -47,6 +48,9 @@ ITEMS_PER_CALL = 200_000
 #: Rows a CSV reader hands over at a time when it writes their JSON itself (the cursor is exact
 #: after each block; a chunk of children may hold up to one block more than CHUNK_ITEMS).
 BLOCK_ROWS = 1000
+#: Range children (``readers/ranges.py``) are stored first in a chunk of this many, then
+#: in chunks four times larger up to CHUNK: the first children start after one small read.
+RANGE_FIRST_CHUNK = 8
 #: The feed lease: short, renewed while the feeder reads (a killed control process frees it
 #: within seconds; docs/architecture.md invariant 11).
 LEASE_MS = 15_000
@@ -74,7 +78,7 @@ class _Feeder:
         self.arn = arn
 
     def run(self) -> None:
-        from orchestrator.readers import open_items
+        from orchestrator.readers import open_items, ranges
 
         store = self.deps.store
         run = store.get(self.arn)
@@ -90,12 +94,19 @@ class _Feeder:
                     if request.item_selector is not None else None)
         base_context = request.context or {}
         next_index = state.next
+        rule = MapRunPlan.of(request).batching
+        if state.cursor.get("ranges") if state.cursor else ranges.eligible(
+                request.reader, max_items_per_batch=rule.max_items if rule else None,
+                max_bytes_per_batch=rule.max_bytes if rule else None,
+                item_selector=request.item_selector):
+            # The path is chosen once, when nothing was read yet, and kept in the cursor.
+            self._plan_ranges(run, room, rule)
+            return
 
         stream = open_items(request.reader, request.items, self.deps.s3, cursor=state.cursor)
         # Without an ItemSelector a CSV reader writes each row's JSON itself (no dict, no
         # Item, one join per batch), a block of rows at a time: most of the control plane's
         # time per item.
-        rule = MapRunPlan.of(request).batching
         # A block is about one batch, so a chunk overshoots CHUNK/CHUNK_ITEMS by one at most.
         rows = max(64, min(BLOCK_ROWS, rule.max_items or 0)) if rule is not None else 64
         blocks = stream.json_blocks(rows) if template is None else None
@@ -144,6 +155,48 @@ class _Feeder:
         if more:
             self.deps.bus.send_control(messages.MAP_RUN_FEED, self.arn)
         log.info("map run %s: fed up to child %d (reader done: %s)", self.arn, next_index, done)
+
+    def _plan_ranges(self, run: MapRun, room: int, rule: BatchRule | None) -> None:
+        """Plan children as byte ranges of the CSV object; each reads its own range
+        (``readers/ranges.py``). Chunks of descriptors are stored with the planner's cursor
+        exactly as items are on the parsing path (invariants 6 and 7)."""
+        from orchestrator.readers import MAX_ITEMS_CEILING, open_items
+        from orchestrator.readers.ranges import CsvPlanner
+
+        assert rule is not None and rule.max_items is not None
+        request = run.request
+        assert request.reader is not None
+        planner = CsvPlanner(self.deps.s3, request.reader, run.feed.cursor)
+        # MaxItems: the parsing path's own checks and causes (nothing is read here).
+        open_items(request.reader, None, self.deps.s3).close()
+        max_items = request.reader.config.max_items
+        limit = min(max_items, MAX_ITEMS_CEILING) if max_items else None
+        left = None if limit is None else max(0, limit - planner.index)
+        suffix = batch_suffix(rule.batch_input)
+        pending: list[Batch] = []
+        next_index = run.feed.next
+        produced = 0
+        chunk = RANGE_FIRST_CHUNK
+        done = True
+        try:
+            for piece in planner.pieces(rule.max_items, left):
+                pending.append(Batch(planner.descriptor(piece, suffix).to_text(), piece.items))
+                if len(pending) >= chunk:
+                    next_index = self._flush(run, pending, [], next_index,
+                                             FeedState(planner.cursor(), 0, []))
+                    produced += len(pending)
+                    pending.clear()
+                    chunk = min(CHUNK, chunk * 4)
+                    self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
+                    if produced >= room:
+                        done = False
+                        break
+        finally:
+            planner.close()
+        next_index = self._flush(run, pending, [], next_index,
+                                 FeedState(planner.cursor(), 0, []), reader_done=done)
+        log.info("map run %s: planned ranges up to child %d (reader done: %s)", self.arn,
+                 next_index, done)
 
     @staticmethod
     def _selected(stream: ItemStream, template: Any, effective_input: Any,

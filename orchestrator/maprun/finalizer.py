@@ -93,6 +93,8 @@ def _children(deps: Deps, run: MapRun, held: LeaseHeld, *,
     Inputs (up to 256 KiB each) are fetched only for the statuses in ``inputs_for``, and a few
     children at a time, so closing a run of large batches stays small in memory.
     """
+    from orchestrator.readers.ranges import readable
+
     store = deps.store
     total = run.feed.next
     for start in range(0, total, CHUNK):
@@ -103,7 +105,8 @@ def _children(deps: Deps, run: MapRun, held: LeaseHeld, *,
                     for st in store.child_statuses(run.arn, indexes)]
         records = store.child_records(run.arn, indexes)
         wanted = [i for i, st in zip(indexes, statuses, strict=True) if st in inputs_for]
-        inputs = dict(zip(wanted, store.child_inputs(run.arn, wanted), strict=True))
+        inputs = dict(zip(wanted, [readable(deps.s3, text) for text in
+                                   store.child_inputs(run.arn, wanted)], strict=True))
         for index, st, record in zip(indexes, statuses, records, strict=True):
             yield index, st, record, inputs.get(index) or "null"
 

@@ -220,6 +220,28 @@ class CsvRecords:
         except csv.Error as exc:
             raise self._parse_error(reader, exc) from exc
 
+    def record_ends(self) -> Iterator[bool]:
+        """Yield after each record, building nothing: :meth:`position` is then right after it;
+        False for a header read from the data, True for each data record (exactly the items
+        iterating would give; the Map Run's range planner, ``readers/ranges.py``)."""
+        reader = self._open()
+        try:
+            given = self._headers is not None
+            if self._header(reader) is None:
+                return
+            if not given:
+                yield False
+            for row in reader:
+                if row:
+                    yield True
+        except csv.Error as exc:
+            raise self._parse_error(reader, exc) from exc
+
+    @property
+    def headers(self) -> list[str] | None:
+        """The header in use (None until a FIRST_ROW header has been read)."""
+        return self._headers
+
     def _open(self) -> Any:
         self._reader = csv.reader(
             chain.from_iterable(self._lines()),

@@ -89,6 +89,7 @@ def iter_object(
     expected_owner: str | None = None,
     if_match: str | None = None,
     start: int = 0,
+    stop: int | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Iterator[bytes]:
     """Yield the (decompressed) bytes of an object in chunks, from offset ``start``.
@@ -106,14 +107,17 @@ def iter_object(
         expected_owner: optional ``ExpectedBucketOwner``.
         if_match: optional ETag the object must still have (resume safety).
         start: decompressed byte offset to start at.
+        stop: plain objects only: the byte offset to stop before (one bounded Range GET).
         meta: when given, receives the object's ``ETag``.
 
     Raises:
         ItemReaderFailed: on any S3 error or corrupt compressed data.
     """
     compression = compression_of(key)
+    if stop is not None and compression is not None:
+        raise ValueError("a bounded read is for uncompressed objects")
     ranged = start if compression is None else 0
-    raw = _iter_raw(s3, bucket, key, version_id, expected_owner, if_match, ranged, meta)
+    raw = _iter_raw(s3, bucket, key, version_id, expected_owner, if_match, ranged, meta, stop)
     if compression is None:
         yield from raw
         return
@@ -130,8 +134,10 @@ def _iter_raw(
     if_match: str | None,
     start: int,
     meta: dict[str, Any] | None,
+    stop: int | None = None,
 ) -> Iterator[bytes]:
-    """Raw object bytes from ``start``; a dropped connection is resumed with a Range GET.
+    """Raw object bytes from ``start`` (to ``stop``); a dropped connection is resumed with a
+    Range GET.
 
     A 10 GB object takes minutes to stream and one broken connection must not fail the
     Map Run: up to :data:`STREAM_RETRIES` times, the read is re-opened at the byte it
@@ -147,7 +153,11 @@ def _iter_raw(
     while True:
         if if_match:
             params["IfMatch"] = if_match
-        if position > 0:
+        if stop is not None:
+            if position >= stop:
+                return
+            params["Range"] = f"bytes={position}-{stop - 1}"
+        elif position > 0:
             params["Range"] = f"bytes={position}-"
         opened = _open_body(s3, bucket, key, params, position)
         if opened is None:

@@ -172,6 +172,7 @@ class LedgerKeys:
     outbox: str
     journal: str
     claims: str
+    inputs: str = ""
 
 
 @dataclass(frozen=True, slots=True)

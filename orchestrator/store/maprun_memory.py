@@ -88,7 +88,7 @@ class MemoryMapRunStore:
         # Not keys here: the memory ledger finds the Map Run by the batch's ARN.
         return LedgerKeys(semaphore=f"{arn}:sem", status=f"{arn}:status", control=arn,
                           outbox=f"{arn}:outbox", journal=f"{arn}:journal",
-                          claims=f"{arn}:claims")
+                          claims=f"{arn}:claims", inputs=f"{arn}:inputs")
 
     # -- the run ---------------------------------------------------------------------------
     def create(self, run: MapRun, processor_json: str) -> None:
@@ -608,6 +608,10 @@ class MemoryLedger:
     def drop_journal(self, batch: ChildBatch, index: int) -> None:
         with self._store._lock:
             self._run(batch).journals.pop(index, None)
+
+    def keep_input(self, batch: ChildBatch, index: int, input_json: str) -> None:
+        with self._store._lock:
+            self._run(batch).inputs[index] = input_json
 
 
 __all__ = ["MemoryLedger", "MemoryMapRunStore"]

@@ -83,7 +83,8 @@ class RedisMapRunStore:
         k = self._keys
         return LedgerKeys(semaphore=k.map_run_semaphore(arn), status=k.map_run_status(arn),
                           control=k.map_run(arn), outbox=k.map_run_outbox(arn),
-                          journal=k.map_run_journals(arn), claims=k.map_run_claims(arn))
+                          journal=k.map_run_journals(arn), claims=k.map_run_claims(arn),
+                          inputs=k.map_run_inputs(arn))
 
     # -- the run ---------------------------------------------------------------------------
     def create(self, run: MapRun, processor_json: str) -> None:

@@ -21,6 +21,14 @@ from workers.integrations.http_task import HttpTask
 from workers.integrations.s3_task import S3Task
 
 
+def s3_client(settings: Settings) -> Any:
+    """A boto3 S3 client for the configured endpoint (the aws-sdk:s3 Task, range children)."""
+    return boto3.client(
+        "s3", endpoint_url=settings.s3.endpoint_url, region_name=settings.s3.region,
+        aws_access_key_id=settings.s3.access_key_id.get_secret_value(),
+        aws_secret_access_key=settings.s3.secret_access_key.get_secret_value())
+
+
 @dataclass
 class WorkerIntegrations:
     """The integrations this worker runs (None: not enabled)."""
@@ -34,14 +42,8 @@ class WorkerIntegrations:
         config = settings.integrations
         http = (HttpTask(config.http_allowed_hosts, config.http_connections,
                          config.http_timeout_seconds) if config.http_invoke else None)
-
-        def s3_client() -> Any:
-            return boto3.client(
-                "s3", endpoint_url=settings.s3.endpoint_url, region_name=settings.s3.region,
-                aws_access_key_id=settings.s3.access_key_id.get_secret_value(),
-                aws_secret_access_key=settings.s3.secret_access_key.get_secret_value())
-
-        return cls(http=http, s3=S3Task(s3_client) if config.s3_sdk else None)
+        return cls(http=http,
+                   s3=S3Task(lambda: s3_client(settings)) if config.s3_sdk else None)
 
     def handles(self, resource: str) -> bool:
         """Whether ``resource`` is an integration of this module (enabled or not)."""

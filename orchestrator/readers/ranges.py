@@ -1,0 +1,362 @@
+"""Byte ranges of a CSV object: the control plane plans them, each child reads its own.
+
+For a Map Run whose child inputs are batches with boundaries that do not depend on the items
+(see :func:`eligible`), the feeder does not parse the object: :class:`CsvPlanner` streams it and
+only finds the byte offset after every ``MaxItemsPerBatch`` records. Each child then carries a
+small :class:`RangeInput` (bucket, key, ETag/VersionId, byte range, first line, headers,
+BatchInput already evaluated) instead of its input text, and the worker that runs it builds the
+text with :func:`resolve`: one ranged GET pinned to the planned object (``If-Match`` on the
+ETag, the ``VersionId`` when the ItemReader names one), the same :class:`CsvRecords.json_blocks`
+the feeder uses on the other path, the same batch envelope. The text is the same byte for byte
+(tests/unit/readers/test_ranges.py compares both paths over tricky files).
+
+Counting is exact: a block of whole lines without a quote, a backslash, a ``\\r`` or a blank
+line holds exactly one record per line and is counted with ``bytes.count`` (in C); any other
+block, and the FIRST_ROW header, goes through the parser's own position machinery
+(:meth:`CsvRecords.record_ends`) until a record ends exactly at the end of a block. So quoted
+newlines, escapes, CRLF/CR, blank lines, a BOM, short and long rows all count as the parser
+counts them, and the cursor (offset, line, header) after each range is the parser's.
+
+A range descriptor is stored where a child's input text would be, marked by a prefix no JSON
+text starts with (:func:`is_range`); the worker writes the resolved text over it before the
+child runs (``ChildLedger.keep_input``), so everything that reads a child's input later (the
+result writer, DescribeExecution, redrive, a hosted nested child) reads the real text. Decisions
+in docs/decisions.md ("Children read their own byte ranges").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.asl import (
+    CsvHeaderLocation,
+    InputType,
+    ItemReaderFailed,
+    ItemReaderRequest,
+    ReaderTransformation,
+)
+from orchestrator.jsontext import batch_text, dumps
+from orchestrator.readers._csv import MAX_RECORD_BYTES, CsvRecords
+from orchestrator.readers._s3 import compression_of, describe, iter_object
+
+#: Batches of fewer items keep the parsing path (a range GET per child costs more than it saves).
+MIN_BATCH_ITEMS = 32
+
+#: What a range descriptor starts with (no JSON text starts with ``@``).
+MARK = "@range:"
+
+_GET_OBJECT = "arn:aws:states:::s3:getObject"
+_SLOW = (b'"', b"\\", b"\r", b"\n\n")
+
+
+def is_range(text: str | None) -> bool:
+    """Whether a stored child input is a range descriptor (not resolved yet)."""
+    return text is not None and text.startswith(MARK)
+
+
+def eligible(reader: ItemReaderRequest | None, *, max_items_per_batch: int | None,
+             max_bytes_per_batch: int | None, item_selector: Any) -> bool:
+    """Whether a Map Run's children can read their own ranges: one plain (uncompressed) CSV
+    object, batches of at least :data:`MIN_BATCH_ITEMS` items bounded by count only, no
+    ItemSelector. Any ReaderConfig field this module does not apply exactly keeps the
+    parsing path."""
+    if reader is None or reader.resource != _GET_OBJECT or item_selector is not None:
+        return False
+    if not max_items_per_batch or max_items_per_batch < MIN_BATCH_ITEMS \
+            or max_bytes_per_batch is not None:
+        return False
+    config = reader.config
+    params = reader.parameters
+    key = params.get("Key")
+    return (config.input_type is InputType.CSV
+            and config.transformation is ReaderTransformation.NONE
+            and config.manifest_type is None and config.items_pointer is None
+            and isinstance(params.get("Bucket"), str) and bool(params.get("Bucket"))
+            and isinstance(key, str) and bool(key) and compression_of(key) is None
+            and set(params) <= {"Bucket", "Key", "VersionId", "ExpectedBucketOwner"})
+
+
+def readable(s3: Any, text: str | None) -> str | None:
+    """A stored child input as whoever reads it later shows it: a descriptor left unresolved
+    (its child never ran: aborted before it started, or its range could not be read) is read
+    now, or ``None`` (shown as ``null``) when it cannot be."""
+    if not is_range(text):
+        return text
+    assert text is not None
+    try:
+        return resolve(s3, text)
+    except ItemReaderFailed:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RangeInput:
+    """One child's input as a byte range ``[start, stop)`` of a CSV object."""
+
+    bucket: str
+    key: str
+    etag: str | None
+    version_id: str | None
+    owner: str | None
+    start: int
+    stop: int
+    #: Physical lines before ``start`` (line numbers in causes).
+    line: int
+    items: int
+    headers: list[str]
+    delimiter: str
+    #: The batch envelope's tail (BatchInput already evaluated), :func:`batch_suffix`.
+    suffix: str
+
+    def to_text(self) -> str:
+        """The stored form: :data:`MARK` and compact JSON."""
+        return MARK + dumps([self.bucket, self.key, self.etag, self.version_id, self.owner,
+                             self.start, self.stop, self.line, self.items, self.headers,
+                             self.delimiter, self.suffix])
+
+    @classmethod
+    def of_text(cls, text: str) -> RangeInput:
+        """Inverse of :meth:`to_text`."""
+        (bucket, key, etag, version_id, owner, start, stop, line, items, headers, delimiter,
+         suffix) = json.loads(text[len(MARK):])
+        return cls(bucket, key, etag, version_id, owner, int(start), int(stop), int(line),
+                   int(items), list(headers), delimiter, suffix)
+
+    @property
+    def where(self) -> str:
+        """``s3://bucket/key`` for causes."""
+        return describe(self.bucket, self.key)
+
+
+def resolve(s3: Any, text: str) -> str:
+    """The child input a range descriptor stands for, read from S3 (a worker's side).
+
+    Raises:
+        ItemReaderFailed: the object is gone or changed (``If-Match``), S3 fails, a row does
+            not parse, or the range no longer holds the planned number of records; the cause
+            names the object, the first line and the byte offset.
+    """
+    r = RangeInput.of_text(text)
+    span = f"bytes {r.start}-{r.stop - 1} from line {r.line + 1}"
+    chunks = iter_object(s3, r.bucket, r.key, version_id=r.version_id, expected_owner=r.owner,
+                         if_match=r.etag, start=r.start, stop=r.stop)
+    records = CsvRecords(chunks, delimiter=r.delimiter, header_location=None,
+                         headers=r.headers, where=r.where, offset=r.start, line=r.line)
+    texts: list[str] = []
+    try:
+        for block in records.json_blocks(r.items + 1):
+            texts.extend(block)
+    except ItemReaderFailed as exc:
+        if " at line " in exc.cause:
+            raise  # the parser's own cause names the line and the byte offset
+        raise ItemReaderFailed(f"{exc.cause} (reading {span})") from exc
+    if len(texts) != r.items:
+        raise ItemReaderFailed(
+            f"The CSV object {r.where} changed while the Map Run read it: {span} hold "
+            f"{len(texts)} records, {r.items} were planned.")
+    return batch_text(texts, r.suffix)
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A planned range: ``items`` records in ``[start, stop)``, the first after ``line`` lines."""
+
+    start: int
+    stop: int
+    line: int
+    items: int
+
+
+class CsvPlanner:
+    """Finds the byte offset after every ``every`` records of a CSV object, exactly.
+
+    Args:
+        s3: a boto3 S3 client.
+        reader: the run's ItemReader (:func:`eligible`).
+        cursor: a value of :meth:`cursor` to resume after (empty: from the start).
+    """
+
+    def __init__(self, s3: Any, reader: ItemReaderRequest,
+                 cursor: Mapping[str, Any] | None) -> None:
+        cursor = cursor or {}
+        params = reader.parameters
+        config = reader.config
+        self.bucket: str = params["Bucket"]
+        self.key: str = params["Key"]
+        self.version_id: str | None = params.get("VersionId")
+        self.owner: str | None = params.get("ExpectedBucketOwner")
+        self.delimiter = config.csv_delimiter.value
+        self.where = describe(self.bucket, self.key)
+        headers = cursor.get("headers")
+        self._location = config.csv_header_location
+        if headers is None and config.csv_header_location is CsvHeaderLocation.GIVEN:
+            headers = list(config.csv_headers or [])
+        self.headers: list[str] | None = headers
+        # The parser's own checks of the configuration (delimiter, GIVEN headers, duplicates).
+        CsvRecords(iter(()), delimiter=self.delimiter, header_location=self._location.value,
+                   headers=headers, where=self.where)
+        self.index = int(cursor.get("index", 0))
+        self.offset = int(cursor.get("offset", 0))
+        self.line = int(cursor.get("line", 0))
+        self._meta: dict[str, Any] = {"ETag": cursor.get("etag")}
+        self._s3 = s3
+        self._gen: Generator[bytes, None, None] | None = None
+
+    @property
+    def etag(self) -> str | None:
+        """The planned object's ETag (known once the first GET answered)."""
+        etag: str | None = self._meta.get("ETag")
+        return etag
+
+    def cursor(self) -> dict[str, Any]:
+        """The position after the last piece yielded (``ranges``: this Map Run's path)."""
+        return {"ranges": True, "index": self.index, "etag": self.etag, "offset": self.offset,
+                "line": self.line, "headers": self.headers}
+
+    def descriptor(self, piece: Piece, suffix: str) -> RangeInput:
+        """The child input of ``piece``."""
+        assert self.headers is not None
+        return RangeInput(self.bucket, self.key, self.etag, self.version_id, self.owner,
+                          piece.start, piece.stop, piece.line, piece.items, self.headers,
+                          self.delimiter, suffix)
+
+    def close(self) -> None:
+        """Stop reading."""
+        if self._gen is not None:
+            self._gen.close()
+
+    def pieces(self, every: int, limit: int | None = None) -> Iterator[Piece]:
+        """Pieces of ``every`` records (the last may be shorter), at most ``limit`` records in
+        all; :meth:`cursor` is right after each piece when it is yielded."""
+        chunks = iter_object(self._s3, self.bucket, self.key, version_id=self.version_id,
+                             expected_owner=self.owner, if_match=self.etag, start=self.offset,
+                             meta=self._meta)
+        blocks = self._gen = self._blocks(chunks)
+        left = limit
+        # The open piece (its start, first line, records so far) and where reading is.
+        start, first, count = self.offset, self.line, 0
+        pos, line = self.offset, self.line
+        block = next(blocks, None)
+        while block is not None and left != 0:
+            if self.headers is not None and not block.startswith(b"\n") \
+                    and not any(mark in block for mark in _SLOW):
+                # One record per line: cut every ``every`` records with C-level counting.
+                lines = block.count(b"\n") + (not block.endswith(b"\n"))
+                at = 0
+                while True:
+                    want = (every if left is None else min(every, left)) - count
+                    if want > lines:
+                        break
+                    at = _after_lines(block, at, want)
+                    lines -= want
+                    count += want
+                    line += want
+                    yield self._cut(Piece(start, pos + at, first, count), line)
+                    if left is not None:
+                        left -= count
+                        if left == 0:
+                            return
+                    start, first, count = pos + at, line, 0
+                count += lines
+                line += lines
+                pos += len(block)
+                block = next(blocks, None)
+                continue
+            # The parser's own machinery, from ``pos`` until a record ends where a block ends.
+            fed = [pos]
+
+            def source(head: bytes = block) -> Iterator[bytes]:
+                fed[0] += len(head)
+                yield head
+                for more in blocks:
+                    fed[0] += len(more)
+                    yield more
+
+            records = CsvRecords(source(), delimiter=self.delimiter,
+                                 header_location=self._location.value, headers=self.headers,
+                                 where=self.where, offset=pos, line=line)
+            block = None
+            for data in records.record_ends():
+                where = records.position()
+                pos, line = where["offset"], where["line"]
+                if not data:
+                    # The FIRST_ROW header, read once here: ranges start after it.
+                    self.headers = records.headers
+                    start, first = pos, line
+                    self._advance(0, pos, line)
+                else:
+                    count += 1
+                    if count == every or count == left:
+                        yield self._cut(Piece(start, pos, first, count), line)
+                        if left is not None:
+                            left -= count
+                            if left == 0:
+                                return
+                        start, first, count = pos, line, 0
+                if pos == fed[0]:
+                    # A record ended where the bytes read so far end: count in C again.
+                    block = next(blocks, None)
+                    break
+        if count and left != 0:
+            yield self._cut(Piece(start, pos, first, count), line)
+
+    def _cut(self, piece: Piece, line: int) -> Piece:
+        """Move the cursor after ``piece``."""
+        self._advance(piece.items, piece.stop, line)
+        return piece
+
+    def _advance(self, items: int, offset: int, line: int) -> None:
+        self.index += items
+        self.offset = offset
+        self.line = line
+
+    def _blocks(self, chunks: Iterator[bytes]) -> Generator[bytes, None, None]:
+        """The object's bytes cut after the last newline of each chunk (whole lines)."""
+        carry = b""
+        offset = self.offset
+        line = self.line
+        for chunk in chunks:
+            if not chunk:
+                continue
+            data = carry + chunk if carry else chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                if len(carry) > MAX_RECORD_BYTES:
+                    raise ItemReaderFailed(
+                        f"A CSV row of {self.where} at line {line + 1} "
+                        f"(byte offset {offset}) is larger than {MAX_RECORD_BYTES} bytes.")
+                continue
+            carry = data[cut:]
+            block = data[:cut] if carry else data
+            offset += len(block)
+            line += block.count(b"\n")
+            yield block
+        if carry:
+            yield carry
+
+
+def _after_lines(data: bytes, pos: int, k: int) -> int:
+    """The offset right after the ``k``-th line end at or after ``pos`` (the end of ``data``
+    when its last line has none), found with C-level counting."""
+    end = len(data)
+    total = data.count(b"\n", pos)
+    if total < k:
+        return end  # the last line, without a line end
+    avg = max(1, (end - pos) // max(1, total))
+    while True:
+        guess = min(end, pos + k * avg + avg)
+        n = data.count(b"\n", pos, guess)
+        if n == k:
+            return data.rfind(b"\n", pos, guess) + 1
+        if n < k:
+            pos, k = guess, k - n
+        elif avg > 1:
+            avg //= 2
+        else:
+            for _ in range(k):
+                pos = data.index(b"\n", pos) + 1
+            return pos

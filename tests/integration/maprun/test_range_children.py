@@ -1,0 +1,176 @@
+"""Map Runs whose children read their own byte ranges of a CSV in a real S3 server (issue 14):
+the path is chosen once and kept in the cursor, every row reaches exactly one child in order
+(also when the planner dies between two chunks), the inputs stored for later readers are the
+real texts, and an object changed, deleted or malformed under a running Map Run fails it with
+States.ItemReaderFailed naming the object and where."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from maprun_world import World, request
+
+from orchestrator.asl import ItemReaderRequest
+from orchestrator.maprun import feeder
+from orchestrator.maprun.batching import Batcher
+from orchestrator.maprun.plan import BatchRule
+from orchestrator.readers import _s3, open_items
+from orchestrator.readers.ranges import is_range
+from orchestrator.statuses import MapRunStatus
+
+#: Plain rows around rows the parser must see: a quoted newline, CRLF, an escape, a blank line.
+CSV = (b"id,name,amount\n"
+       + b"".join(b"%d,item-%d,%d\n" % (i, i, i * 7) for i in range(300))
+       + b'300,"two\nlines",1\r\n301,x\\,y,2\n\n302\n'
+       + b"".join(b"%d,item-%d,%d\n" % (i, i, i * 7) for i in range(303, 1000)))
+
+#: The child outputs the number of items it got.
+COUNTING = {
+    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+    "StartAt": "Count",
+    "States": {"Count": {"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.Items)"},
+                         "End": True}},
+}
+
+
+class Killed(BaseException):
+    """The control process dies (not an error the feeder could catch)."""
+
+
+def _reader(bucket: str, **config: Any) -> ItemReaderRequest:
+    return ItemReaderRequest.of_asl({
+        "Resource": "arn:aws:states:::s3:getObject",
+        "Parameters": {"Bucket": bucket, "Key": "rows.csv"},
+        "ReaderConfig": {"InputType": "CSV", **config},
+    })
+
+
+def _start(world: World, bucket: str, batch: int = 40, **config: Any) -> str:
+    req = dataclasses.replace(
+        request([], batcher={"MaxItemsPerBatch": batch, "BatchInput": {"b": 1}},
+                execution_type="EXPRESS"),
+        reader=_reader(bucket, **config), items=None, processor=COUNTING)
+    return world.start(req)
+
+
+def _parsing_path_inputs(s3: Any, bucket: str, batch: int = 40) -> list[str]:
+    batcher = Batcher(BatchRule(max_items=batch, batch_input={"b": 1}), texts=True)
+    out: list[str] = []
+    with open_items(_reader(bucket), None, s3) as stream:
+        blocks = stream.json_blocks(64)
+        assert blocks is not None
+        for block in blocks:
+            out += [b.input_json for b in batcher.add_texts(block)]
+    return out + [b.input_json for b in batcher.flush()]
+
+
+@pytest.mark.parametrize("kill_at_chunk", [None, 1, 2, 4])
+def test_range_children_get_every_row_once_in_order_even_after_a_killed_planner(
+    s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, kill_at_chunk: int | None
+) -> None:
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    # Small reads and chunks: many blocks (plain ones counted, the others parsed) and chunks.
+    monkeypatch.setattr(_s3, "CHUNK_SIZE", 512)
+    monkeypatch.setattr(feeder, "RANGE_FIRST_CHUNK", 2)
+    monkeypatch.setattr(feeder, "CHUNK", 3)
+    world = World(s3_factory=lambda: s3_client)
+    arn = _start(world, bucket)
+    chunks = 0
+    append = world.store.append_children
+
+    def dies_once(arn_: str, chunk: Any) -> None:
+        nonlocal chunks
+        chunks += 1
+        if chunks == kill_at_chunk:
+            raise Killed
+        assert chunk.feed.cursor["ranges"] is True
+        assert all(is_range(child.input_json) for child in chunk.ready)
+        append(arn_, chunk)
+
+    world.store.append_children = dies_once
+    for _ in range(100):
+        try:
+            world.coordinator.feed(arn)
+        except Killed:
+            world.clock.advance(feeder.LEASE_MS / 1000 + 1)  # its feed lease lapses
+        run = world.store.get(arn)
+        if run is not None and run.reader_done:
+            break
+    outcome = world.ended(arn)
+    assert outcome.status is MapRunStatus.SUCCEEDED, outcome
+    expected = _parsing_path_inputs(s3_client, bucket)
+    run = world.store.get(arn)
+    assert run is not None and run.feed.next == len(expected) == 25
+    # What the result writer, DescribeExecution and redrive read: the real input texts.
+    assert world.store.child_inputs(arn, list(range(run.feed.next))) == expected
+    assert [o["n"] for o in outcome.result] == [40] * 25
+
+
+def test_a_run_that_started_on_the_parsing_path_stays_on_it(
+        s3_client: Any, bucket: str) -> None:
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    world = World(s3_factory=lambda: s3_client)
+    arn = _start(world, bucket)
+    run = world.store.get(arn)
+    assert run is not None
+    # A cursor written by the parsing path (no "ranges" in it): that path goes on.
+    with open_items(_reader(bucket), None, s3_client) as stream:
+        for _ in zip(range(40), stream):
+            pass
+        cursor = stream.cursor()
+    world.store.append_children(arn, feeder.FeedChunk([], [], dataclasses.replace(
+        run.feed, cursor=cursor, next=0), False))
+    world.coordinator.feed(arn)
+    inputs = world.store.child_inputs(arn, [0])
+    assert inputs[0] is not None and not is_range(inputs[0])
+    assert json.loads(inputs[0])["Items"][0]["id"] == "40"
+
+
+def _planned_then(world: World, s3_client: Any, bucket: str, change: Any) -> Any:
+    arn = _start(world, bucket)
+    world.run_control()  # planned and dispatched; no child has run yet
+    assert world.bus.segments
+    change()
+    return arn, world.ended(arn)
+
+
+def test_an_object_overwritten_under_range_children_fails_the_map_run(
+        s3_client: Any, bucket: str) -> None:
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    world = World(s3_factory=lambda: s3_client)
+    arn, outcome = _planned_then(world, s3_client, bucket, lambda: s3_client.put_object(
+        Bucket=bucket, Key="rows.csv", Body=CSV.replace(b"item-1,", b"item-X,")))
+    assert outcome.status is MapRunStatus.FAILED
+    assert outcome.error == "States.ItemReaderFailed"
+    assert f"s3://{bucket}/rows.csv" in outcome.cause and "PreconditionFailed" in outcome.cause
+    assert "bytes 15-" in outcome.cause and "from line 2" in outcome.cause
+
+
+def test_an_object_deleted_under_range_children_fails_the_map_run(
+        s3_client: Any, bucket: str) -> None:
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    world = World(s3_factory=lambda: s3_client)
+    arn, outcome = _planned_then(world, s3_client, bucket, lambda: s3_client.delete_object(
+        Bucket=bucket, Key="rows.csv"))
+    assert outcome.status is MapRunStatus.FAILED
+    assert outcome.error == "States.ItemReaderFailed"
+    assert f"s3://{bucket}/rows.csv" in outcome.cause and "NoSuchKey" in outcome.cause
+
+
+def test_a_malformed_row_in_the_middle_fails_the_map_run_with_the_parsers_cause(
+        s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = CSV.replace(b"500,item-500,", b"500,caf\xe9,")
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=bad)
+    monkeypatch.setattr(_s3, "CHUNK_SIZE", 1024)
+    world = World(s3_factory=lambda: s3_client)
+    outcome = world.ended(_start(world, bucket))
+    assert outcome.status is MapRunStatus.FAILED
+    assert outcome.error == "States.ItemReaderFailed"
+    # The same cause the parsing path gives for that row.
+    with pytest.raises(Exception) as parsed:
+        _parsing_path_inputs(s3_client, bucket)
+    assert outcome.cause == parsed.value.cause  # type: ignore[attr-defined]
+    assert "line 504" in outcome.cause and "byte offset" in outcome.cause
