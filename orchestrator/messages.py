@@ -95,7 +95,7 @@ class ChildBatch(BaseModel):
     journal_key: str = Field(description="Redis key of the redrive journals (ChildLedger.keep_journal).")
     claims_key: str = Field(description="Redis key of the permits' claims (ChildLedger.claim).")
     inputs_key: str = Field("", description="Redis key of the child inputs "
-                            "(ChildLedger.keep_input: a range child's resolved input).")
+                            "(ChildLedger.keep_inputs: range children's resolved inputs).")
     lease_ms: int
     redrive_count: int = 0
     children: list[ChildWork]
@@ -282,7 +282,7 @@ class ChildLedger(Protocol):
         """Forget a redrive point once the child succeeded."""
         ...
 
-    def keep_input(self, batch: ChildBatch, index: int, input_json: str) -> None:
-        """Store a range child's resolved input over its descriptor, before the child runs
-        (retries until the store answers: whoever reads the input later reads this text)."""
+    def keep_inputs(self, batch: ChildBatch, inputs: dict[int, str]) -> None:
+        """Store range children's resolved inputs over their descriptors (one write), before
+        they run (retries until the store answers: whoever reads an input later reads this)."""
         ...

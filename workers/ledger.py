@@ -129,6 +129,7 @@ class RedisLedger:
         except redis.RedisError:
             log.warning("could not drop the redrive journal of child %d", index, exc_info=True)
 
-    def keep_input(self, batch: ChildBatch, index: int, input_json: str) -> None:
-        until_answered(lambda: self._r.hset(batch.inputs_key, str(index), input_json),
-                       f"input of child {index}")
+    def keep_inputs(self, batch: ChildBatch, inputs: dict[int, str]) -> None:
+        fields = {str(index): text for index, text in inputs.items()}
+        until_answered(lambda: self._r.hset(batch.inputs_key, mapping=fields),
+                       f"inputs of {len(fields)} range children")

@@ -46,7 +46,7 @@ from orchestrator.asl import (
     parse_definition,
     run_execution,
 )
-from orchestrator.readers.ranges import is_range, resolve
+from orchestrator.readers.ranges import is_range, resolve_all
 from orchestrator.statuses import ChildStatus, MapRunStatus, outcome_status
 from workers.handover import HandOverCallbacks
 from workers.integrations import WorkerIntegrations
@@ -181,6 +181,7 @@ class ChildRunner:
         now_ms = int(self.now() * 1000)
         claimed = self.ledger.claim(batch, [c.holder for c in batch.children], uuid.uuid4().hex,
                                     now_ms, now_ms + batch.lease_ms)
+        inputs = self._resolve(batch, batch.children, claimed)
         with LeaseKeeper(self.ledger, batch) as lease:
             for child, previous, journal, mine in zip(batch.children, known, journals, claimed,
                                                       strict=True):
@@ -203,9 +204,13 @@ class ChildRunner:
                 else:
                     with bound(execution_arn=batch.execution_prefix + child.name,
                                child=child.name):
-                        resolved = self._resolve(batch, child)
-                        outcome = (resolved if isinstance(resolved, messages.ChildOutcome)
-                                   else self._run_one(batch, resolved, machine, options, journal))
+                        text = inputs.get(child.index)
+                        if isinstance(text, StatesError):
+                            outcome = self._unread(batch, child, text)
+                        else:
+                            if text is not None:
+                                child = child.model_copy(update={"input": text})
+                            outcome = self._run_one(batch, child, machine, options, journal)
                         if outcome.error is not None:
                             log.warning("child %s %s: %s", child.name, outcome.status.value,
                                         outcome.error)
@@ -227,29 +232,37 @@ class ChildRunner:
         return messages.ChildrenReport(map_run_arn=batch.map_run_arn, segment=batch.segment,
                                        outcomes=outcomes)
 
-    def _resolve(self, batch: messages.ChildBatch,
-                 child: messages.ChildWork) -> messages.ChildWork | messages.ChildOutcome:
-        """A range child with its input read from S3 and stored over its descriptor (before
-        it runs, so everything that reads the input later reads the text); a FAILED outcome
-        flagged ``reader_failed`` when the range cannot be read (docs/decisions.md)."""
-        if not is_range(child.input):
-            return child
+    def _resolve(self, batch: messages.ChildBatch, children: list[messages.ChildWork],
+                 claimed: list[int]) -> dict[int, str | StatesError]:
+        """The inputs of the message's range children that this delivery runs, read from S3
+        (one GET per run of adjacent ranges) and stored over their descriptors before any of
+        them runs, so everything that reads an input later reads the text; a child whose range
+        cannot be read gets its failure instead (docs/decisions.md)."""
+        wanted = [c for c, mine in zip(children, claimed, strict=True)
+                  if mine and is_range(c.input)]
+        if not wanted:
+            return {}
         if self._s3 is None:
             if self.s3_factory is None:
                 raise LookupError("this runner has no S3 client to read range children with")
             self._s3 = self.s3_factory()
-        try:
-            text = resolve(self._s3, child.input)
-        except StatesError as exc:
-            log.warning("child %s%s: cannot read its range: %s", batch.execution_prefix,
-                        child.name, exc.cause)
-            now = time.time()
-            return messages.ChildOutcome(
-                index=child.index, name=child.name, holder=child.holder,
-                status=ChildStatus.FAILED, error=exc.error, cause=exc.cause, start=now,
-                stop=now, redrive_count=batch.redrive_count, reader_failed=True)
-        self.ledger.keep_input(batch, child.index, text)
-        return child.model_copy(update={"input": text})
+        results = resolve_all(self._s3, [c.input for c in wanted])
+        texts = {c.index: r for c, r in zip(wanted, results, strict=True) if isinstance(r, str)}
+        if texts:
+            self.ledger.keep_inputs(batch, texts)
+        return {c.index: r for c, r in zip(wanted, results, strict=True)}
+
+    @staticmethod
+    def _unread(batch: messages.ChildBatch, child: messages.ChildWork,
+                exc: StatesError) -> messages.ChildOutcome:
+        """A range child whose range could not be read: FAILED, flagged ``reader_failed``."""
+        log.warning("child %s%s: cannot read its range: %s", batch.execution_prefix, child.name,
+                    exc.cause)
+        now = time.time()
+        return messages.ChildOutcome(
+            index=child.index, name=child.name, holder=child.holder, status=ChildStatus.FAILED,
+            error=exc.error, cause=exc.cause, start=now, stop=now,
+            redrive_count=batch.redrive_count, reader_failed=True)
 
     def _gave_up(self, batch: messages.ChildBatch, child: messages.ChildWork,
                  starts: int) -> messages.ChildOutcome:

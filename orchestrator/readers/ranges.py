@@ -19,7 +19,7 @@ counts them, and the cursor (offset, line, header) after each range is the parse
 
 A range descriptor is stored where a child's input text would be, marked by a prefix no JSON
 text starts with (:func:`is_range`); the worker writes the resolved text over it before the
-child runs (``ChildLedger.keep_input``), so everything that reads a child's input later (the
+child runs (``ChildLedger.keep_inputs``), so everything that reads a child's input later (the
 result writer, DescribeExecution, redrive, a hosted nested child) reads the real text. Decisions
 in docs/decisions.md ("Children read their own byte ranges").
 """
@@ -27,7 +27,7 @@ in docs/decisions.md ("Children read their own byte ranges").
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ from orchestrator.asl import (
     ItemReaderFailed,
     ItemReaderRequest,
     ReaderTransformation,
+    StatesError,
 )
 from orchestrator.jsontext import batch_text, dumps
 from orchestrator.readers._csv import MAX_RECORD_BYTES, CsvRecords
@@ -130,6 +131,11 @@ class RangeInput:
         """``s3://bucket/key`` for causes."""
         return describe(self.bucket, self.key)
 
+    @property
+    def span(self) -> str:
+        """Where the range is, for causes."""
+        return f"bytes {self.start}-{self.stop - 1} from line {self.line + 1}"
+
 
 def resolve(s3: Any, text: str) -> str:
     """The child input a range descriptor stands for, read from S3 (a worker's side).
@@ -139,23 +145,66 @@ def resolve(s3: Any, text: str) -> str:
             not parse, or the range no longer holds the planned number of records; the cause
             names the object, the first line and the byte offset.
     """
-    r = RangeInput.of_text(text)
-    span = f"bytes {r.start}-{r.stop - 1} from line {r.line + 1}"
-    chunks = iter_object(s3, r.bucket, r.key, version_id=r.version_id, expected_owner=r.owner,
-                         if_match=r.etag, start=r.start, stop=r.stop)
-    records = CsvRecords(chunks, delimiter=r.delimiter, header_location=None,
+    result = resolve_all(s3, [text])[0]
+    if isinstance(result, StatesError):
+        raise result
+    return result
+
+
+def resolve_all(s3: Any, texts: Sequence[str]) -> list[str | StatesError]:
+    """:func:`resolve` for the range children of one message, with one GET per run of
+    adjacent ranges of one object (a message's children are usually consecutive): a GET
+    costs more than parsing a thousand rows. Each child gets its text or its own failure."""
+    ranges = [RangeInput.of_text(text) for text in texts]
+    out: list[str | StatesError] = []
+    group: list[RangeInput] = []
+    for r in ranges:
+        if group and not _adjacent(group[-1], r, group[0]):
+            out += _resolve_group(s3, group)
+            group = []
+        group.append(r)
+    if group:
+        out += _resolve_group(s3, group)
+    return out
+
+
+#: Bytes one GET of adjacent ranges reads at most.
+MAX_GROUP_BYTES = 64 * 1024 * 1024
+
+
+def _adjacent(last: RangeInput, r: RangeInput, first: RangeInput) -> bool:
+    return (r.start == last.stop and r.stop - first.start <= MAX_GROUP_BYTES
+            and (r.bucket, r.key, r.etag, r.version_id, r.owner)
+            == (last.bucket, last.key, last.etag, last.version_id, last.owner))
+
+
+def _resolve_group(s3: Any, group: list[RangeInput]) -> list[str | StatesError]:
+    first, last = group[0], group[-1]
+    try:
+        data = b"".join(iter_object(s3, first.bucket, first.key, version_id=first.version_id,
+                                    expected_owner=first.owner, if_match=first.etag,
+                                    start=first.start, stop=last.stop))
+    except StatesError as exc:
+        return [ItemReaderFailed(f"{exc.cause} (reading {r.span})") for r in group]
+    out: list[str | StatesError] = []
+    for r in group:
+        try:
+            out.append(_build(r, data[r.start - first.start:r.stop - first.start]))
+        except StatesError as exc:
+            out.append(exc)
+    return out
+
+
+def _build(r: RangeInput, data: bytes) -> str:
+    """The child input from the bytes of its range (the parsing path's code and envelope)."""
+    records = CsvRecords([data], delimiter=r.delimiter, header_location=None,
                          headers=r.headers, where=r.where, offset=r.start, line=r.line)
     texts: list[str] = []
-    try:
-        for block in records.json_blocks(r.items + 1):
-            texts.extend(block)
-    except ItemReaderFailed as exc:
-        if " at line " in exc.cause:
-            raise  # the parser's own cause names the line and the byte offset
-        raise ItemReaderFailed(f"{exc.cause} (reading {span})") from exc
-    if len(texts) != r.items:
+    for block in records.json_blocks(r.items + 1):
+        texts.extend(block)
+    if len(texts) != r.items or len(data) != r.stop - r.start:
         raise ItemReaderFailed(
-            f"The CSV object {r.where} changed while the Map Run read it: {span} hold "
+            f"The CSV object {r.where} changed while the Map Run read it: {r.span} hold "
             f"{len(texts)} records, {r.items} were planned.")
     return batch_text(texts, r.suffix)
 
@@ -334,9 +383,29 @@ class CsvPlanner:
             block = data[:cut] if carry else data
             offset += len(block)
             line += block.count(b"\n")
-            yield block
+            yield from _pieces_of(block)
         if carry:
             yield carry
+
+
+#: Blocks are cut to about this size at line ends: a block the parser must read (a quote, the
+#: header) costs parsing only that much before counting in C resumes.
+BLOCK_BYTES = 64 * 1024
+
+
+def _pieces_of(block: bytes) -> Iterator[bytes]:
+    """``block`` (whole lines) cut at line ends into parts of about :data:`BLOCK_BYTES`."""
+    if len(block) <= BLOCK_BYTES:
+        yield block
+        return
+    start = 0
+    end = len(block)
+    while start < end:
+        cut = block.rfind(b"\n", start, start + BLOCK_BYTES) + 1
+        if cut <= start:  # a line longer than a part: up to its end
+            cut = block.find(b"\n", start + BLOCK_BYTES) + 1 or end
+        yield block[start:cut]
+        start = cut
 
 
 def _after_lines(data: bytes, pos: int, k: int) -> int:

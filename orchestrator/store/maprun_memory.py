@@ -609,9 +609,9 @@ class MemoryLedger:
         with self._store._lock:
             self._run(batch).journals.pop(index, None)
 
-    def keep_input(self, batch: ChildBatch, index: int, input_json: str) -> None:
+    def keep_inputs(self, batch: ChildBatch, inputs: dict[int, str]) -> None:
         with self._store._lock:
-            self._run(batch).inputs[index] = input_json
+            self._run(batch).inputs.update(inputs)
 
 
 __all__ = ["MemoryLedger", "MemoryMapRunStore"]

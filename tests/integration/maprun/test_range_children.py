@@ -174,3 +174,21 @@ def test_a_malformed_row_in_the_middle_fails_the_map_run_with_the_parsers_cause(
         _parsing_path_inputs(s3_client, bucket)
     assert outcome.cause == parsed.value.cause  # type: ignore[attr-defined]
     assert "line 504" in outcome.cause and "byte offset" in outcome.cause
+
+
+def test_a_redrive_after_the_object_came_back_reads_the_ranges_again(
+        s3_client: Any, bucket: str) -> None:
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    world = World(s3_factory=lambda: s3_client)
+    arn, outcome = _planned_then(world, s3_client, bucket, lambda: s3_client.delete_object(
+        Bucket=bucket, Key="rows.csv"))
+    assert outcome.status is MapRunStatus.FAILED
+    # The same bytes again: the same ETag, so the planned ranges are valid again.
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    world.coordinator.redrive(arn)
+    outcome = world.ended(arn)
+    assert outcome.status is MapRunStatus.SUCCEEDED, outcome
+    run = world.store.get(arn)
+    assert run is not None
+    assert world.store.child_inputs(arn, list(range(run.feed.next))) == \
+        _parsing_path_inputs(s3_client, bucket)

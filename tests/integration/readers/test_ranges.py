@@ -48,6 +48,10 @@ CASES: dict[str, tuple[bytes, dict[str, Any]]] = {
     "tab, semicolon in fields": (b"x\ty\tz\n" + _rows(0, 80, sep=b"\t").replace(b"item", b"i;t"),
                                  {"CSVDelimiter": "TAB"}),
     "space delimiter": (b"x y z\n" + _rows(0, 50, sep=b" "), {"CSVDelimiter": "SPACE"}),
+    "larger than a block, quotes far apart": (
+        b"id,name,amount\n" + b"".join(
+            (b'%d,"quoted\nover lines, ""with"" quotes",%s\n' % (i, b"x" * 40)) if i % 700 == 3
+            else b"%d,item-%d,%s\n" % (i, i, b"y" * 40) for i in range(3000)), {}),
     "only a header": (b"id,name\n", {}),
     "empty": (b"", {}),
     "max items": (b"id,name,amount\n" + _rows(0, 150), {"MaxItems": 77}),
