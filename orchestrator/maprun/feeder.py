@@ -161,12 +161,12 @@ class _Feeder:
         (``readers/ranges.py``). Chunks of descriptors are stored with the planner's cursor
         exactly as items are on the parsing path (invariants 6 and 7)."""
         from orchestrator.readers import MAX_ITEMS_CEILING, open_items
-        from orchestrator.readers.ranges import CsvPlanner
+        from orchestrator.readers.ranges import RangePlanner
 
         assert rule is not None and rule.max_items is not None
         request = run.request
         assert request.reader is not None
-        planner = CsvPlanner(self.deps.s3, request.reader, run.feed.cursor)
+        planner = RangePlanner(self.deps.s3, request.reader, run.feed.cursor)
         # MaxItems: the parsing path's own checks and causes (nothing is read here).
         open_items(request.reader, None, self.deps.s3).close()
         max_items = request.reader.config.max_items

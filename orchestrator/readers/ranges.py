@@ -1,32 +1,36 @@
-"""Byte ranges of a CSV object: the control plane plans them, each child reads its own.
+"""Byte ranges of a CSV or JSONL object: the control plane plans them, each child reads its own.
 
 For a Map Run whose child inputs are batches with boundaries that do not depend on the items
-(see :func:`eligible`), the feeder does not parse the object: :class:`CsvPlanner` streams it and
-only finds the byte offset after every ``MaxItemsPerBatch`` records. Each child then carries a
-small :class:`RangeInput` (bucket, key, ETag/VersionId, byte range, first line, headers,
-BatchInput already evaluated) instead of its input text, and the worker that runs it builds the
-text with :func:`resolve`: one ranged GET pinned to the planned object (``If-Match`` on the
-ETag, the ``VersionId`` when the ItemReader names one), the same :class:`CsvRecords.json_blocks`
-the feeder uses on the other path, the same batch envelope. The text is the same byte for byte
-(tests/unit/readers/test_ranges.py compares both paths over tricky files).
+(see :func:`eligible`), the feeder does not parse the object: :class:`RangePlanner` streams it
+and only finds the byte offset after every ``MaxItemsPerBatch`` records. Each child then
+carries a small :class:`RangeInput` (bucket, key, ETag/VersionId, byte range, first line and
+item index, CSV headers, BatchInput already evaluated) instead of its input text, and the
+worker that runs it builds the text with :func:`resolve_all`: one ranged GET per run of
+adjacent ranges, pinned to the planned object (``If-Match`` on the ETag, the ``VersionId`` when
+the ItemReader names one), then the parsing path's own code (:meth:`CsvRecords.json_blocks`,
+:class:`JsonLines` and the depth check) and its batch envelope. The text is the same byte for
+byte (tests/integration/readers/test_ranges.py compares both paths over tricky files).
 
-Counting is exact: a block of whole lines without a quote, a backslash, a ``\\r`` or a blank
-line holds exactly one record per line and is counted with ``bytes.count`` (in C); any other
-block, and the FIRST_ROW header, goes through the parser's own position machinery
-(:meth:`CsvRecords.record_ends`) until a record ends exactly at the end of a block. So quoted
-newlines, escapes, CRLF/CR, blank lines, a BOM, short and long rows all count as the parser
-counts them, and the cursor (offset, line, header) after each range is the parser's.
+Counting is exact: a CSV block of whole lines without a quote, a backslash, a ``\\r`` or a
+blank line, and a JSONL block without a blank line, hold exactly one record per line and are
+counted with ``bytes.count`` (in C); any other CSV block, and the FIRST_ROW header, goes
+through the parser's own position machinery (:meth:`CsvRecords.record_ends`) until a record
+ends exactly at the end of a block (blocks are about 64 KiB); any other JSONL block is read
+line by line with the JSONL reader's rule (a line ``bytes.strip`` leaves empty is no record).
+So quoted newlines, escapes, CRLF/CR, blank lines, a BOM, short and long rows all count as the
+parser counts them, and the cursor (offset, line, header) after each range is the parser's.
 
 A range descriptor is stored where a child's input text would be, marked by a prefix no JSON
 text starts with (:func:`is_range`); the worker writes the resolved text over it before the
 child runs (``ChildLedger.keep_inputs``), so everything that reads a child's input later (the
-result writer, DescribeExecution, redrive, a hosted nested child) reads the real text. Decisions
-in docs/decisions.md ("Children read their own byte ranges").
+result writer, DescribeExecution, redrive, a hosted nested child) reads the real text.
+Decisions in docs/decisions.md ("children read their own byte ranges" and the two rows after).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +44,10 @@ from orchestrator.asl import (
     StatesError,
 )
 from orchestrator.jsontext import batch_text, dumps
+from orchestrator.readers._base import Item, s3_source
 from orchestrator.readers._csv import MAX_RECORD_BYTES, CsvRecords
+from orchestrator.readers._depth import check_item
+from orchestrator.readers._json import JsonLines
 from orchestrator.readers._s3 import compression_of, describe, iter_object
 
 #: Batches of fewer items keep the parsing path (a range GET per child costs more than it saves).
@@ -51,6 +58,8 @@ MARK = "@range:"
 
 _GET_OBJECT = "arn:aws:states:::s3:getObject"
 _SLOW = (b'"', b"\\", b"\r", b"\n\n")
+#: A JSONL line that ``bytes.strip`` leaves empty.
+_JSONL_BLANK = re.compile(rb"(?m)^[ \t\r\x0b\x0c]*$")
 
 
 def is_range(text: str | None) -> bool:
@@ -61,7 +70,7 @@ def is_range(text: str | None) -> bool:
 def eligible(reader: ItemReaderRequest | None, *, max_items_per_batch: int | None,
              max_bytes_per_batch: int | None, item_selector: Any) -> bool:
     """Whether a Map Run's children can read their own ranges: one plain (uncompressed) CSV
-    object, batches of at least :data:`MIN_BATCH_ITEMS` items bounded by count only, no
+    or JSONL object, batches of at least :data:`MIN_BATCH_ITEMS` items bounded by count only, no
     ItemSelector. Any ReaderConfig field this module does not apply exactly keeps the
     parsing path."""
     if reader is None or reader.resource != _GET_OBJECT or item_selector is not None:
@@ -72,7 +81,7 @@ def eligible(reader: ItemReaderRequest | None, *, max_items_per_batch: int | Non
     config = reader.config
     params = reader.parameters
     key = params.get("Key")
-    return (config.input_type is InputType.CSV
+    return (config.input_type in (InputType.CSV, InputType.JSONL)
             and config.transformation is ReaderTransformation.NONE
             and config.manifest_type is None and config.items_pointer is None
             and isinstance(params.get("Bucket"), str) and bool(params.get("Bucket"))
@@ -95,7 +104,7 @@ def readable(s3: Any, text: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class RangeInput:
-    """One child's input as a byte range ``[start, stop)`` of a CSV object."""
+    """One child's input as a byte range ``[start, stop)`` of a CSV or JSONL object."""
 
     bucket: str
     key: str
@@ -107,24 +116,29 @@ class RangeInput:
     #: Physical lines before ``start`` (line numbers in causes).
     line: int
     items: int
-    headers: list[str]
-    delimiter: str
+    #: CSV: the header and the CSVDelimiter name (None for JSONL).
+    headers: list[str] | None
+    delimiter: str | None
     #: The batch envelope's tail (BatchInput already evaluated), :func:`batch_suffix`.
     suffix: str
+    #: ``CSV`` or ``JSONL``.
+    input_type: str = "CSV"
+    #: Dataset index of the range's first item (named when a JSONL item nests too deeply).
+    first_index: int = 0
 
     def to_text(self) -> str:
         """The stored form: :data:`MARK` and compact JSON."""
         return MARK + dumps([self.bucket, self.key, self.etag, self.version_id, self.owner,
                              self.start, self.stop, self.line, self.items, self.headers,
-                             self.delimiter, self.suffix])
+                             self.delimiter, self.suffix, self.input_type, self.first_index])
 
     @classmethod
     def of_text(cls, text: str) -> RangeInput:
         """Inverse of :meth:`to_text`."""
         (bucket, key, etag, version_id, owner, start, stop, line, items, headers, delimiter,
-         suffix) = json.loads(text[len(MARK):])
+         suffix, input_type, first_index) = json.loads(text[len(MARK):])
         return cls(bucket, key, etag, version_id, owner, int(start), int(stop), int(line),
-                   int(items), list(headers), delimiter, suffix)
+                   int(items), headers, delimiter, suffix, input_type, int(first_index))
 
     @property
     def where(self) -> str:
@@ -197,16 +211,29 @@ def _resolve_group(s3: Any, group: list[RangeInput]) -> list[str | StatesError]:
 
 def _build(r: RangeInput, data: bytes) -> str:
     """The child input from the bytes of its range (the parsing path's code and envelope)."""
+    if r.input_type == InputType.JSONL.value:
+        values = list(JsonLines([data], where=r.where, offset=r.start, line=r.line))
+        source = s3_source(r.bucket, r.key)
+        for number, value in enumerate(values):
+            check_item(Item(r.first_index + number, value, source))
+        _check_count(r, len(values), data)
+        # The Batcher's envelope of items kept as values (maprun/batching.py).
+        return '{"Items":' + dumps(values) + r.suffix + "}"
+    assert r.delimiter is not None
     records = CsvRecords([data], delimiter=r.delimiter, header_location=None,
                          headers=r.headers, where=r.where, offset=r.start, line=r.line)
     texts: list[str] = []
     for block in records.json_blocks(r.items + 1):
         texts.extend(block)
-    if len(texts) != r.items or len(data) != r.stop - r.start:
-        raise ItemReaderFailed(
-            f"The CSV object {r.where} changed while the Map Run read it: {r.span} hold "
-            f"{len(texts)} records, {r.items} were planned.")
+    _check_count(r, len(texts), data)
     return batch_text(texts, r.suffix)
+
+
+def _check_count(r: RangeInput, found: int, data: bytes) -> None:
+    if found != r.items or len(data) != r.stop - r.start:
+        raise ItemReaderFailed(
+            f"The {r.input_type} object {r.where} changed while the Map Run read it: {r.span} "
+            f"hold {found} records, {r.items} were planned.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +246,8 @@ class Piece:
     items: int
 
 
-class CsvPlanner:
-    """Finds the byte offset after every ``every`` records of a CSV object, exactly.
+class RangePlanner:
+    """Finds the byte offset after every ``every`` records of a CSV or JSONL object, exactly.
 
     Args:
         s3: a boto3 S3 client.
@@ -237,16 +264,21 @@ class CsvPlanner:
         self.key: str = params["Key"]
         self.version_id: str | None = params.get("VersionId")
         self.owner: str | None = params.get("ExpectedBucketOwner")
-        self.delimiter = config.csv_delimiter.value
         self.where = describe(self.bucket, self.key)
-        headers = cursor.get("headers")
+        self.jsonl = config.input_type is InputType.JSONL
+        self.delimiter: str | None = None
+        self.headers: list[str] | None = None
         self._location = config.csv_header_location
-        if headers is None and config.csv_header_location is CsvHeaderLocation.GIVEN:
-            headers = list(config.csv_headers or [])
-        self.headers: list[str] | None = headers
-        # The parser's own checks of the configuration (delimiter, GIVEN headers, duplicates).
-        CsvRecords(iter(()), delimiter=self.delimiter, header_location=self._location.value,
-                   headers=headers, where=self.where)
+        if not self.jsonl:
+            self.delimiter = config.csv_delimiter.value
+            headers = cursor.get("headers")
+            if headers is None and config.csv_header_location is CsvHeaderLocation.GIVEN:
+                headers = list(config.csv_headers or [])
+            self.headers = headers
+            # The parser's own checks of the configuration (delimiter, GIVEN headers,
+            # duplicates).
+            CsvRecords(iter(()), delimiter=self.delimiter, header_location=self._location.value,
+                       headers=headers, where=self.where)
         self.index = int(cursor.get("index", 0))
         self.offset = int(cursor.get("offset", 0))
         self.line = int(cursor.get("line", 0))
@@ -266,11 +298,20 @@ class CsvPlanner:
                 "line": self.line, "headers": self.headers}
 
     def descriptor(self, piece: Piece, suffix: str) -> RangeInput:
-        """The child input of ``piece``."""
-        assert self.headers is not None
+        """The child input of ``piece`` (the last piece yielded)."""
         return RangeInput(self.bucket, self.key, self.etag, self.version_id, self.owner,
                           piece.start, piece.stop, piece.line, piece.items, self.headers,
-                          self.delimiter, suffix)
+                          self.delimiter, suffix,
+                          InputType.JSONL.value if self.jsonl else InputType.CSV.value,
+                          self.index - piece.items)
+
+    def _one_per_line(self, block: bytes) -> bool:
+        """Whether every line of ``block`` is exactly one record (counted in C)."""
+        if self.jsonl:
+            # A blank line (whitespace only, as ``bytes.strip`` sees it) is no record.
+            return _JSONL_BLANK.search(block, 0, len(block) - block.endswith(b"\n")) is None
+        return self.headers is not None and not block.startswith(b"\n") \
+            and not any(mark in block for mark in _SLOW)
 
     def close(self) -> None:
         """Stop reading."""
@@ -290,8 +331,7 @@ class CsvPlanner:
         pos, line = self.offset, self.line
         block = next(blocks, None)
         while block is not None and left != 0:
-            if self.headers is not None and not block.startswith(b"\n") \
-                    and not any(mark in block for mark in _SLOW):
+            if self._one_per_line(block):
                 # One record per line: cut every ``every`` records with C-level counting.
                 lines = block.count(b"\n") + (not block.endswith(b"\n"))
                 at = 0
@@ -312,6 +352,26 @@ class CsvPlanner:
                 count += lines
                 line += lines
                 pos += len(block)
+                block = next(blocks, None)
+                continue
+            if self.jsonl:
+                # JsonLines' own rule: one record per line that is not blank.
+                parts = block.split(b"\n")
+                if block.endswith(b"\n"):
+                    parts.pop()
+                ends = block.endswith(b"\n")
+                for number, raw in enumerate(parts):
+                    pos += len(raw) + (ends or number < len(parts) - 1)
+                    line += 1
+                    if raw.strip():
+                        count += 1
+                        if count == every or count == left:
+                            yield self._cut(Piece(start, pos, first, count), line)
+                            if left is not None:
+                                left -= count
+                                if left == 0:
+                                    return
+                            start, first, count = pos, line, 0
                 block = next(blocks, None)
                 continue
             # The parser's own machinery, from ``pos`` until a record ends where a block ends.
@@ -375,7 +435,10 @@ class CsvPlanner:
             if cut == 0:
                 carry = data
                 if len(carry) > MAX_RECORD_BYTES:
+                    # The parsers' own causes (readers/_csv.py, readers/_json.py).
                     raise ItemReaderFailed(
+                        f"A JSONL line of {self.where} at line {line + 1} is larger than "
+                        f"{MAX_RECORD_BYTES} bytes." if self.jsonl else
                         f"A CSV row of {self.where} at line {line + 1} "
                         f"(byte offset {offset}) is larger than {MAX_RECORD_BYTES} bytes.")
                 continue

@@ -192,3 +192,23 @@ def test_a_redrive_after_the_object_came_back_reads_the_ranges_again(
     assert run is not None
     assert world.store.child_inputs(arn, list(range(run.feed.next))) == \
         _parsing_path_inputs(s3_client, bucket)
+
+
+def test_a_jsonl_map_run_reads_its_ranges_and_gets_every_line_once(
+        s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = b"".join(b'{"id":%d,"v":[%d,{"w":"x"}]}\n' % (i, i) for i in range(500))
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=lines + b"\n  \n" + lines)
+    monkeypatch.setattr(_s3, "CHUNK_SIZE", 700)
+    world = World(s3_factory=lambda: s3_client)
+    req = dataclasses.replace(
+        request([], batcher={"MaxItemsPerBatch": 64}, execution_type="EXPRESS"),
+        reader=_reader(bucket, InputType="JSONL"), items=None, processor=COUNTING)
+    arn = world.start(req)
+    outcome = world.ended(arn)
+    assert outcome.status is MapRunStatus.SUCCEEDED, outcome
+    run = world.store.get(arn)
+    assert run is not None and run.feed.cursor is not None and run.feed.cursor["ranges"]
+    inputs = world.store.child_inputs(arn, list(range(run.feed.next)))
+    ids = [item["id"] for text in inputs for item in json.loads(str(text))["Items"]]
+    assert ids == list(range(500)) * 2
+    assert [o["n"] for o in outcome.result] == [64] * 15 + [40]

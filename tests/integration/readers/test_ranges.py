@@ -14,7 +14,14 @@ from orchestrator.asl.errors import ItemReaderFailed
 from orchestrator.maprun.batching import Batcher
 from orchestrator.maprun.plan import BatchRule
 from orchestrator.readers import _s3, open_items
-from orchestrator.readers.ranges import CsvPlanner, RangeInput, eligible, is_range, resolve
+from orchestrator.readers.ranges import (
+    RangeInput,
+    RangePlanner,
+    eligible,
+    is_range,
+    resolve,
+    resolve_all,
+)
 
 
 def _rows(first: int, last: int, sep: bytes = b",", end: bytes = b"\n") -> bytes:
@@ -60,23 +67,45 @@ CASES: dict[str, tuple[bytes, dict[str, Any]]] = {
 }
 
 
-def _reader(bucket: str, config: dict[str, Any]) -> ItemReaderRequest:
+def _jsonl(first: int, last: int) -> bytes:
+    return b"".join(b'{"id":%d,"name":"item-%d","tags":["a",{"b":[1,2.5,null,true]}],'
+                    b'"text":"caf\xc3\xa9 \\"q\\" \\\\"}\n' % (i, i)
+                    for i in range(first, last))
+
+
+#: name -> (object bytes, ReaderConfig extras), read as JSONL.
+JSONL_CASES: dict[str, tuple[bytes, dict[str, Any]]] = {
+    "jsonl plain": (_jsonl(0, 150), {}),
+    "jsonl no final newline": (_jsonl(0, 70).rstrip(b"\n"), {}),
+    "jsonl blank and whitespace lines, crlf, scalars": (
+        b"\n  \n" + _jsonl(0, 40) + b"\t\r\n\n" + b"1\r\n\"s\"\n[1,2]\n  {\"x\": 1}  \n"
+        + _jsonl(40, 80) + b"\n\n", {}),
+    "jsonl max items": (_jsonl(0, 150), {"MaxItems": 45}),
+    "jsonl large": (_jsonl(0, 1500) + b"\n" + _jsonl(1500, 2000), {}),
+}
+
+
+def _reader(bucket: str, config: dict[str, Any], input_type: str = "CSV") -> ItemReaderRequest:
     return ItemReaderRequest.of_asl({
         "Resource": "arn:aws:states:::s3:getObject",
         "Parameters": {"Bucket": bucket, "Key": "data.csv"},
-        "ReaderConfig": {"InputType": "CSV", **config},
+        "ReaderConfig": {"InputType": input_type, **config},
     })
 
 
 def _parsed(s3: Any, reader: ItemReaderRequest, rule: BatchRule) -> list[str]:
-    """The child inputs of today's path: the feeder's json_blocks and Batcher."""
-    batcher = Batcher(rule, texts=True)
+    """The child inputs of today's path: the feeder's json_blocks (CSV) or items (JSONL),
+    through its Batcher."""
     inputs: list[str] = []
     with open_items(reader, None, s3) as stream:
         blocks = stream.json_blocks(64)
-        assert blocks is not None
-        for block in blocks:
-            inputs += [b.input_json for b in batcher.add_texts(block)]
+        batcher = Batcher(rule, texts=blocks is not None)
+        if blocks is None:
+            for item in stream:
+                inputs += [b.input_json for b in batcher.add(item.value)]
+        else:
+            for block in blocks:
+                inputs += [b.input_json for b in batcher.add_texts(block)]
     return inputs + [b.input_json for b in batcher.flush()]
 
 
@@ -89,7 +118,7 @@ def _ranged(s3: Any, reader: ItemReaderRequest, rule: BatchRule, *,
     cursor: dict[str, Any] = {}
     descriptors: list[str] = []
     while True:
-        planner = CsvPlanner(s3, reader, cursor)
+        planner = RangePlanner(s3, reader, cursor)
         left = None if limit is None else limit - planner.index
         got = 0
         for piece in planner.pieces(rule.max_items, left):
@@ -102,7 +131,12 @@ def _ranged(s3: Any, reader: ItemReaderRequest, rule: BatchRule, *,
         if not resume_each or not got:
             break
     assert all(is_range(d) for d in descriptors)
-    return [resolve(s3, d) for d in descriptors]
+    if resume_each:
+        return [resolve(s3, d) for d in descriptors]  # a GET per child
+    # As a worker resolves a message's children: one GET per run of adjacent ranges.
+    resolved = resolve_all(s3, descriptors)
+    assert all(isinstance(text, str) for text in resolved)
+    return [str(text) for text in resolved]
 
 
 @pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
@@ -119,6 +153,45 @@ def test_children_reading_their_ranges_get_the_parsing_paths_inputs_byte_for_byt
     expected = _parsed(s3_client, reader, rule)
     assert _ranged(s3_client, reader, rule, resume_each=False) == expected
     assert _ranged(s3_client, reader, rule, resume_each=True) == expected
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+@pytest.mark.parametrize("name", list(JSONL_CASES))
+def test_jsonl_children_reading_their_ranges_get_the_parsing_paths_inputs_byte_for_byte(
+    s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, name: str, chunk: int
+) -> None:
+    data, config = JSONL_CASES[name]
+    s3_client.put_object(Bucket=bucket, Key="data.csv", Body=data)
+    monkeypatch.setattr(_s3, "CHUNK_SIZE", chunk)
+    reader = _reader(bucket, config, "JSONL")
+    rule = BatchRule(max_items=32, batch_input={"run": "r-1"})
+    assert eligible(reader, max_items_per_batch=32, max_bytes_per_batch=None, item_selector=None)
+    expected = _parsed(s3_client, reader, rule)
+    assert len(expected) > 1
+    assert _ranged(s3_client, reader, rule, resume_each=False) == expected
+    assert _ranged(s3_client, reader, rule, resume_each=True) == expected
+
+
+@pytest.mark.parametrize(("data", "line"), [
+    (_jsonl(0, 50) + b'{"id": 50, "broken"\n' + _jsonl(51, 100), 51),
+    (_jsonl(0, 50) + b"[" * 300 + b"]" * 300 + b"\n" + _jsonl(51, 100), None),
+])
+def test_a_bad_jsonl_line_fails_its_range_with_the_parsing_paths_cause(
+        s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, data: bytes,
+        line: int | None) -> None:
+    s3_client.put_object(Bucket=bucket, Key="data.csv", Body=data)
+    reader = _reader(bucket, {}, "JSONL")
+    with pytest.raises(ItemReaderFailed) as parsed:
+        _parsed(s3_client, reader, BatchRule(max_items=32))
+    planner = RangePlanner(s3_client, reader, {})
+    descriptors = [planner.descriptor(p, "").to_text() for p in planner.pieces(32)]
+    with pytest.raises(ItemReaderFailed) as failed:
+        resolve(s3_client, descriptors[1])
+    assert failed.value.cause == parsed.value.cause
+    if line is not None:
+        assert f"at line {line}" in failed.value.cause
+    else:
+        assert "Item 50 (0-based position in the dataset)" in failed.value.cause
 
 
 def test_the_differential_cases_cover_what_they_name(s3_client: Any, bucket: str) -> None:
@@ -155,7 +228,8 @@ def test_what_the_range_path_does_not_handle_keeps_the_parsing_path(
     assert not ok(max_bytes=100_000)
     assert not ok(selector={"v.$": "$$.Map.Item.Value"})
     assert not ok(key="k.csv.gz") and not ok(key="k.csv.ZSTD")
-    assert not ok(config={"InputType": "JSONL"}) and not ok(config={"InputType": "JSON"})
+    assert ok(config={"InputType": "JSONL"}) and not ok(config={"InputType": "JSON"})
+    assert not ok(config={"InputType": "PARQUET"}) and not ok(config={"InputType": "MANIFEST"})
     assert not ok(config={"ManifestType": "ATHENA_DATA"})
     assert not ok(config={"ItemsPointer": "/a"})
     assert not ok(Prefix="p/")
@@ -167,7 +241,7 @@ def test_what_the_range_path_does_not_handle_keeps_the_parsing_path(
 
 def _planned(s3: Any, bucket: str, data: bytes) -> list[str]:
     s3.put_object(Bucket=bucket, Key="data.csv", Body=data)
-    planner = CsvPlanner(s3, _reader(bucket, {}), {})
+    planner = RangePlanner(s3, _reader(bucket, {}), {})
     return [planner.descriptor(p, "").to_text() for p in planner.pieces(32)]
 
 
