@@ -98,6 +98,10 @@ def request(items: list[Any], *, max_concurrency: int = 0, count: int | None = N
         processor=processor, execution_type=execution_type)
 
 
+class Killed(BaseException):
+    """The control process dies (not an error the code under test could catch)."""
+
+
 class World:
     """A coordinator, a parent runner and a child runner (over memory stores by default)."""
 
@@ -161,6 +165,35 @@ class World:
             self.run_control()
             if self.bus.segments:
                 self.run_segment()
+
+    def feed_dying_once(self, arn: str, kill_at_chunk: int | None,
+                        check: Callable[[Any], None] = lambda chunk: None,
+                        lease_ms: int = 15_000) -> None:
+        """Feed until the reader is done, the feeder dying (:class:`Killed`) as it stores
+        its ``kill_at_chunk``-th chunk; ``check`` sees every chunk stored."""
+        chunks = 0
+        append = self.store.append_children
+
+        def dies_once(arn_: str, chunk: Any) -> None:
+            nonlocal chunks
+            chunks += 1
+            if chunks == kill_at_chunk:
+                raise Killed
+            check(chunk)
+            append(arn_, chunk)
+
+        self.store.append_children = dies_once
+        try:
+            for _ in range(100):
+                try:
+                    self.coordinator.feed(arn)
+                except Killed:
+                    self.clock.advance(lease_ms / 1000 + 1)  # its feed lease lapses
+                run = self.store.get(arn)
+                if run is not None and run.reader_done:
+                    return
+        finally:
+            self.store.append_children = append
 
     def ended(self, arn: str) -> MapRunOutcome:
         """Drain the world, then the Map Run's result, which must be there (it has ended)."""

@@ -246,6 +246,35 @@ class Piece:
     items: int
 
 
+@dataclass(slots=True)
+class _Open:
+    """The piece being planned: where it starts, its records so far, what MaxItems leaves."""
+
+    every: int
+    left: int | None
+    start: int
+    first: int
+    count: int = 0
+
+    @property
+    def room(self) -> int:
+        """Records the piece may still take."""
+        return (self.every if self.left is None else min(self.every, self.left)) - self.count
+
+    @property
+    def done(self) -> bool:
+        """Whether MaxItems is reached."""
+        return self.left == 0
+
+    def close(self, stop: int, line: int) -> Piece:
+        """The piece, ending at ``stop`` (after ``line`` lines); the next one opens there."""
+        piece = Piece(self.start, stop, self.first, self.count)
+        if self.left is not None:
+            self.left -= self.count
+        self.start, self.first, self.count = stop, line, 0
+        return piece
+
+
 class RangePlanner:
     """Finds the byte offset after every ``every`` records of a CSV or JSONL object, exactly.
 
@@ -325,31 +354,24 @@ class RangePlanner:
                              expected_owner=self.owner, if_match=self.etag, start=self.offset,
                              meta=self._meta)
         blocks = self._gen = self._blocks(chunks)
-        left = limit
-        # The open piece (its start, first line, records so far) and where reading is.
-        start, first, count = self.offset, self.line, 0
+        piece = _Open(every, limit, self.offset, self.line)
+        # Where reading is: the byte offset and the lines before it.
         pos, line = self.offset, self.line
         block = next(blocks, None)
-        while block is not None and left != 0:
+        while block is not None and not piece.done:
             if self._one_per_line(block):
                 # One record per line: cut every ``every`` records with C-level counting.
                 lines = block.count(b"\n") + (not block.endswith(b"\n"))
                 at = 0
-                while True:
-                    want = (every if left is None else min(every, left)) - count
-                    if want > lines:
-                        break
+                while (want := piece.room) <= lines:
                     at = _after_lines(block, at, want)
                     lines -= want
-                    count += want
+                    piece.count += want
                     line += want
-                    yield self._cut(Piece(start, pos + at, first, count), line)
-                    if left is not None:
-                        left -= count
-                        if left == 0:
-                            return
-                    start, first, count = pos + at, line, 0
-                count += lines
+                    yield self._cut(piece.close(pos + at, line), line)
+                    if piece.done:
+                        return
+                piece.count += lines
                 line += lines
                 pos += len(block)
                 block = next(blocks, None)
@@ -357,21 +379,18 @@ class RangePlanner:
             if self.jsonl:
                 # JsonLines' own rule: one record per line that is not blank.
                 parts = block.split(b"\n")
-                if block.endswith(b"\n"):
-                    parts.pop()
                 ends = block.endswith(b"\n")
+                if ends:
+                    parts.pop()
                 for number, raw in enumerate(parts):
                     pos += len(raw) + (ends or number < len(parts) - 1)
                     line += 1
                     if raw.strip():
-                        count += 1
-                        if count == every or count == left:
-                            yield self._cut(Piece(start, pos, first, count), line)
-                            if left is not None:
-                                left -= count
-                                if left == 0:
-                                    return
-                            start, first, count = pos, line, 0
+                        piece.count += 1
+                        if not piece.room:
+                            yield self._cut(piece.close(pos, line), line)
+                            if piece.done:
+                                return
                 block = next(blocks, None)
                 continue
             # The parser's own machinery, from ``pos`` until a record ends where a block ends.
@@ -394,23 +413,20 @@ class RangePlanner:
                 if not data:
                     # The FIRST_ROW header, read once here: ranges start after it.
                     self.headers = records.headers
-                    start, first = pos, line
+                    piece.start, piece.first = pos, line
                     self._advance(0, pos, line)
                 else:
-                    count += 1
-                    if count == every or count == left:
-                        yield self._cut(Piece(start, pos, first, count), line)
-                        if left is not None:
-                            left -= count
-                            if left == 0:
-                                return
-                        start, first, count = pos, line, 0
+                    piece.count += 1
+                    if not piece.room:
+                        yield self._cut(piece.close(pos, line), line)
+                        if piece.done:
+                            return
                 if pos == fed[0]:
                     # A record ended where the bytes read so far end: count in C again.
                     block = next(blocks, None)
                     break
-        if count and left != 0:
-            yield self._cut(Piece(start, pos, first, count), line)
+        if piece.count and not piece.done:
+            yield self._cut(piece.close(pos, line), line)
 
     def _cut(self, piece: Piece, line: int) -> Piece:
         """Move the cursor after ``piece``."""

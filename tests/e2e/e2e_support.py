@@ -159,6 +159,15 @@ class E2E:
         """The JSON lines a probe handler recorded (``starts`` or ``done``)."""
         return [json.loads(x) for x in self.redis.lrange(f"probe:{ns}:{name}", 0, -1)]
 
+    def wait_done(self, ns: str, count: int, timeout: float = 30.0) -> None:
+        """Wait until ``count`` probe handlers of ``ns`` have ended (fails the test after
+        ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        while self.redis.llen(f"probe:{ns}:done") < count:
+            if time.monotonic() > deadline:
+                pytest.fail(f"fewer than {count} children of {ns} done after {timeout:g}s")
+            time.sleep(0.02)
+
     def probe_peak(self, ns: str) -> int:
         """The highest concurrency the probe handlers of ``ns`` saw."""
         return int(self.redis.get(f"probe:{ns}:peak") or 0)

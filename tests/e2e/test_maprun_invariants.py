@@ -40,11 +40,7 @@ def _probe_map(ns: str, handler: str = "probe-gauge", **fields: Any) -> dict[str
 
 
 def _wait_done(e2e: E2E, ns: str, count: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while e2e.redis.llen(f"probe:{ns}:done") < count:
-        if time.monotonic() > deadline:
-            pytest.fail(f"fewer than {count} children of {ns} done after {timeout:g}s")
-        time.sleep(0.02)
+    e2e.wait_done(ns, count, timeout)
 
 
 # -- (1) MaxConcurrency ------------------------------------------------------------------------

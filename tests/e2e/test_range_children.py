@@ -59,14 +59,6 @@ def _start(e2e: E2E, ns: str, data: bytes = _csv()) -> str:
     return e2e.start(e2e.create_machine(_definition(ns, bucket, bucket)), {})
 
 
-def _wait_done(e2e: E2E, ns: str, count: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while e2e.redis.llen(f"probe:{ns}:done") < count:
-        if time.monotonic() > deadline:
-            pytest.fail(f"fewer than {count} children of {ns} done after {timeout:g}s")
-        time.sleep(0.02)
-
-
 def _assert_every_row_once(e2e: E2E, described: dict[str, Any]) -> None:
     assert described["status"] == "SUCCEEDED", described
     (run,) = e2e.map_runs(described["executionArn"])
@@ -92,7 +84,7 @@ def test_a_children_worker_killed_while_running_range_children_loses_and_duplica
         e2e: E2E) -> None:
     ns = e2e.unique("rkill")
     arn = _start(e2e, ns)
-    _wait_done(e2e, ns, 8)
+    e2e.wait_done(ns, 8, timeout=60)
     finished = {d["id"] for d in e2e.probe(ns, "done")}
     in_flight = Counter(s["worker"] for s in e2e.probe(ns, "starts") if s["id"] not in finished)
     by_pid = {e2e.stack.processes[name].pid: name for name in e2e.stack.worker_names("children")}
@@ -108,7 +100,7 @@ def test_a_children_worker_killed_while_running_range_children_loses_and_duplica
 def test_a_control_worker_killed_mid_run_resumes_range_children(e2e: E2E) -> None:
     ns = e2e.unique("rctl")
     arn = _start(e2e, ns)
-    _wait_done(e2e, ns, 8)
+    e2e.wait_done(ns, 8, timeout=60)
     e2e.stack.restart_worker("control", kill=True)  # SIGKILL, then a fresh process
     _assert_every_row_once(e2e, e2e.wait(arn, timeout=120))
 

@@ -24,10 +24,6 @@ ROWS = b"".join(b"%d,item-%d,%d\n" % (i, i, i * 7) for i in range(40)) + (
 CSV = "\ufeffid,name,amount\n".encode() + ROWS
 
 
-class Killed(BaseException):
-    """The control process dies (not an error the feeder could catch)."""
-
-
 def _reader(bucket: str) -> ItemReaderRequest:
     return ItemReaderRequest.of_asl({
         "Resource": "arn:aws:states:::s3:getObject",
@@ -59,25 +55,7 @@ def test_every_csv_row_reaches_exactly_one_child_in_order_even_after_a_killed_fe
     req = dataclasses.replace(request([], batcher={"MaxItemsPerBatch": 7}),
                               reader=_reader(bucket), items=None)
     arn = world.start(req)
-    chunks = 0
-    append = world.store.append_children
-
-    def dies_once(arn_: str, chunk: Any) -> None:
-        nonlocal chunks
-        chunks += 1
-        if chunks == kill_at_chunk:
-            raise Killed
-        append(arn_, chunk)
-
-    world.store.append_children = dies_once
-    for _ in range(50):
-        try:
-            world.coordinator.feed(arn)
-        except Killed:
-            world.clock.advance(feeder.LEASE_MS / 1000 + 1)  # its feed lease lapses
-        run = world.store.get(arn)
-        if run is not None and run.reader_done:
-            break
+    world.feed_dying_once(arn, kill_at_chunk, lease_ms=feeder.LEASE_MS)
     expected = _expected_rows(s3_client, bucket)
     batches = _fed_batches(world, arn)
     assert len(expected) == 130

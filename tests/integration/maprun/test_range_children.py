@@ -36,10 +36,6 @@ COUNTING = {
 }
 
 
-class Killed(BaseException):
-    """The control process dies (not an error the feeder could catch)."""
-
-
 def _reader(bucket: str, **config: Any) -> ItemReaderRequest:
     return ItemReaderRequest.of_asl({
         "Resource": "arn:aws:states:::s3:getObject",
@@ -78,27 +74,12 @@ def test_range_children_get_every_row_once_in_order_even_after_a_killed_planner(
     monkeypatch.setattr(feeder, "CHUNK", 3)
     world = World(s3_factory=lambda: s3_client)
     arn = _start(world, bucket)
-    chunks = 0
-    append = world.store.append_children
 
-    def dies_once(arn_: str, chunk: Any) -> None:
-        nonlocal chunks
-        chunks += 1
-        if chunks == kill_at_chunk:
-            raise Killed
+    def planned(chunk: Any) -> None:
         assert chunk.feed.cursor["ranges"] is True
         assert all(is_range(child.input_json) for child in chunk.ready)
-        append(arn_, chunk)
 
-    world.store.append_children = dies_once
-    for _ in range(100):
-        try:
-            world.coordinator.feed(arn)
-        except Killed:
-            world.clock.advance(feeder.LEASE_MS / 1000 + 1)  # its feed lease lapses
-        run = world.store.get(arn)
-        if run is not None and run.reader_done:
-            break
+    world.feed_dying_once(arn, kill_at_chunk, planned, lease_ms=feeder.LEASE_MS)
     outcome = world.ended(arn)
     assert outcome.status is MapRunStatus.SUCCEEDED, outcome
     expected = _parsing_path_inputs(s3_client, bucket)
@@ -129,35 +110,36 @@ def test_a_run_that_started_on_the_parsing_path_stays_on_it(
     assert json.loads(inputs[0])["Items"][0]["id"] == "40"
 
 
-def _planned_then(world: World, s3_client: Any, bucket: str, change: Any) -> Any:
+def _changed_under_its_children(s3_client: Any, bucket: str,
+                                change: Any) -> tuple[World, str, str]:
+    """A Map Run planned and dispatched, then ``change`` before any child ran: it fails."""
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    world = World(s3_factory=lambda: s3_client)
     arn = _start(world, bucket)
-    world.run_control()  # planned and dispatched; no child has run yet
+    world.run_control()
     assert world.bus.segments
     change()
-    return arn, world.ended(arn)
-
-
-def test_an_object_overwritten_under_range_children_fails_the_map_run(
-        s3_client: Any, bucket: str) -> None:
-    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
-    world = World(s3_factory=lambda: s3_client)
-    arn, outcome = _planned_then(world, s3_client, bucket, lambda: s3_client.put_object(
-        Bucket=bucket, Key="rows.csv", Body=CSV.replace(b"item-1,", b"item-X,")))
+    outcome = world.ended(arn)
     assert outcome.status is MapRunStatus.FAILED
     assert outcome.error == "States.ItemReaderFailed"
-    assert f"s3://{bucket}/rows.csv" in outcome.cause and "PreconditionFailed" in outcome.cause
-    assert "bytes 15-" in outcome.cause and "from line 2" in outcome.cause
+    assert f"s3://{bucket}/rows.csv" in outcome.cause and "bytes 15-" in outcome.cause
+    assert "from line 2" in outcome.cause
+    return world, arn, outcome.cause
 
 
-def test_an_object_deleted_under_range_children_fails_the_map_run(
-        s3_client: Any, bucket: str) -> None:
-    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
-    world = World(s3_factory=lambda: s3_client)
-    arn, outcome = _planned_then(world, s3_client, bucket, lambda: s3_client.delete_object(
-        Bucket=bucket, Key="rows.csv"))
-    assert outcome.status is MapRunStatus.FAILED
-    assert outcome.error == "States.ItemReaderFailed"
-    assert f"s3://{bucket}/rows.csv" in outcome.cause and "NoSuchKey" in outcome.cause
+@pytest.mark.parametrize(("change", "code"), [("overwritten", "PreconditionFailed"),
+                                              ("deleted", "NoSuchKey")])
+def test_an_object_changed_under_range_children_fails_the_map_run(
+        s3_client: Any, bucket: str, change: str, code: str) -> None:
+    def act() -> None:
+        if change == "deleted":
+            s3_client.delete_object(Bucket=bucket, Key="rows.csv")
+        else:
+            s3_client.put_object(Bucket=bucket, Key="rows.csv",
+                                 Body=CSV.replace(b"item-1,", b"item-X,"))
+
+    _, _, cause = _changed_under_its_children(s3_client, bucket, act)
+    assert code in cause
 
 
 def test_a_malformed_row_in_the_middle_fails_the_map_run_with_the_parsers_cause(
@@ -178,11 +160,8 @@ def test_a_malformed_row_in_the_middle_fails_the_map_run_with_the_parsers_cause(
 
 def test_a_redrive_after_the_object_came_back_reads_the_ranges_again(
         s3_client: Any, bucket: str) -> None:
-    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
-    world = World(s3_factory=lambda: s3_client)
-    arn, outcome = _planned_then(world, s3_client, bucket, lambda: s3_client.delete_object(
-        Bucket=bucket, Key="rows.csv"))
-    assert outcome.status is MapRunStatus.FAILED
+    world, arn, _ = _changed_under_its_children(
+        s3_client, bucket, lambda: s3_client.delete_object(Bucket=bucket, Key="rows.csv"))
     # The same bytes again: the same ETag, so the planned ranges are valid again.
     s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
     world.coordinator.redrive(arn)

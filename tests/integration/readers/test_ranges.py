@@ -140,34 +140,19 @@ def _ranged(s3: Any, reader: ItemReaderRequest, rule: BatchRule, *,
 
 
 @pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize(("name", "input_type"), [(n, "CSV") for n in CASES]
+                         + [(n, "JSONL") for n in JSONL_CASES])
 def test_children_reading_their_ranges_get_the_parsing_paths_inputs_byte_for_byte(
-    s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, name: str, chunk: int
+    s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, name: str, input_type: str,
+    chunk: int
 ) -> None:
-    data, config = CASES[name]
+    data, config = (CASES if input_type == "CSV" else JSONL_CASES)[name]
     s3_client.put_object(Bucket=bucket, Key="data.csv", Body=data)
     monkeypatch.setattr(_s3, "CHUNK_SIZE", chunk)
-    reader = _reader(bucket, config)
+    reader = _reader(bucket, config, input_type)
     rule = BatchRule(max_items=32, batch_input={"run": "r-1", "n": [1, "two"]})
     assert eligible(reader, max_items_per_batch=32, max_bytes_per_batch=None, item_selector=None)
     expected = _parsed(s3_client, reader, rule)
-    assert _ranged(s3_client, reader, rule, resume_each=False) == expected
-    assert _ranged(s3_client, reader, rule, resume_each=True) == expected
-
-
-@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
-@pytest.mark.parametrize("name", list(JSONL_CASES))
-def test_jsonl_children_reading_their_ranges_get_the_parsing_paths_inputs_byte_for_byte(
-    s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, name: str, chunk: int
-) -> None:
-    data, config = JSONL_CASES[name]
-    s3_client.put_object(Bucket=bucket, Key="data.csv", Body=data)
-    monkeypatch.setattr(_s3, "CHUNK_SIZE", chunk)
-    reader = _reader(bucket, config, "JSONL")
-    rule = BatchRule(max_items=32, batch_input={"run": "r-1"})
-    assert eligible(reader, max_items_per_batch=32, max_bytes_per_batch=None, item_selector=None)
-    expected = _parsed(s3_client, reader, rule)
-    assert len(expected) > 1
     assert _ranged(s3_client, reader, rule, resume_each=False) == expected
     assert _ranged(s3_client, reader, rule, resume_each=True) == expected
 
