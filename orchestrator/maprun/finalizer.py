@@ -105,8 +105,8 @@ def _children(deps: Deps, run: MapRun, held: LeaseHeld, *,
                     for st in store.child_statuses(run.arn, indexes)]
         records = store.child_records(run.arn, indexes)
         wanted = [i for i, st in zip(indexes, statuses, strict=True) if st in inputs_for]
-        inputs = dict(zip(wanted, [readable(deps.s3, text) for text in
-                                   store.child_inputs(run.arn, wanted)], strict=True))
+        inputs = dict(zip(wanted, readable(deps.s3, store.child_inputs(run.arn, wanted)),
+                          strict=True))
         for index, st, record in zip(indexes, statuses, records, strict=True):
             yield index, st, record, inputs.get(index) or "null"
 

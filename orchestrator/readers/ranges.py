@@ -89,17 +89,23 @@ def eligible(reader: ItemReaderRequest | None, *, max_items_per_batch: int | Non
             and set(params) <= {"Bucket", "Key", "VersionId", "ExpectedBucketOwner"})
 
 
-def readable(s3: Any, text: str | None) -> str | None:
-    """A stored child input as whoever reads it later shows it: a descriptor left unresolved
-    (its child never ran: aborted before it started, or its range could not be read) is read
-    now, or ``None`` (shown as ``null``) when it cannot be."""
-    if not is_range(text):
-        return text
-    assert text is not None
-    try:
-        return resolve(s3, text)
-    except ItemReaderFailed:
-        return None
+def readable(s3: Any, texts: Sequence[str | None]) -> list[str | None]:
+    """Stored child inputs as whoever reads them later shows them: a descriptor left
+    unresolved (its child never ran: aborted before it started, or its range could not be
+    read) is read now (one GET per run of adjacent ranges), or ``None`` (shown as ``null``)
+    when it cannot be."""
+    ranges = [text for text in texts if text is not None and is_range(text)]
+    if not ranges:
+        return list(texts)
+    found = iter(resolve_all(s3, ranges))
+    out: list[str | None] = []
+    for text in texts:
+        if text is not None and is_range(text):
+            resolved = next(found)
+            out.append(resolved if isinstance(resolved, str) else None)
+        else:
+            out.append(text)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from maprun_world import World, request
+from maprun_world import EXECUTION, World, request
 
 from orchestrator.asl import ItemReaderRequest
 from orchestrator.maprun import feeder
@@ -191,3 +191,31 @@ def test_a_jsonl_map_run_reads_its_ranges_and_gets_every_line_once(
     ids = [item["id"] for text in inputs for item in json.loads(str(text))["Items"]]
     assert ids == list(range(500)) * 2
     assert [o["n"] for o in outcome.result] == [64] * 15 + [40]
+
+
+def test_children_aborted_before_they_read_their_ranges_show_their_inputs_in_the_results(
+        s3_client: Any, bucket: str) -> None:
+    s3_client.put_object(Bucket=bucket, Key="rows.csv", Body=CSV)
+    world = World(s3_factory=lambda: s3_client)
+    req = dataclasses.replace(
+        request([], batcher={"MaxItemsPerBatch": 40, "BatchInput": {"b": 1}},
+                result_writer={"Resource": "arn:aws:states:::s3:putObject",
+                               "Parameters": {"Bucket": bucket, "Prefix": "out"}}),
+        reader=_reader(bucket), items=None, processor=COUNTING)
+    arn = world.start(req)
+    world.run_control()  # planned and dispatched; no child has run
+    assert world.bus.segments
+    world.coordinator.abort(EXECUTION)
+    outcome = world.ended(arn)
+    assert outcome.status is MapRunStatus.ABORTED
+    (key,) = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket, Prefix="out")["Contents"]
+              if o["Key"].endswith("manifest.json")]
+    manifest = json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    records = [record for entries in manifest["ResultFiles"].values() for entry in entries
+               for record in json.loads(s3_client.get_object(
+                   Bucket=bucket, Key=entry["Key"])["Body"].read())]
+    assert records and {r["Status"] for r in records} == {"ABORTED"}, manifest
+    inputs = _parsing_path_inputs(s3_client, bucket)
+    assert all(r["Input"] in inputs for r in records)
+    # Unresolved descriptors stay in the store; the result files read them.
+    assert is_range(world.store.child_inputs(arn, [0])[0])
