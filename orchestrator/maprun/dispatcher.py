@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from orchestrator import messages
 from orchestrator.maprun import packing
 from orchestrator.maprun.deps import Deps, child_name
+from orchestrator.maprun.plan import MapRunPlan
 from orchestrator.statuses import MapRunStatus
 from orchestrator.store.maprun_base import Grant, Lease, Segment
 from orchestrator.store.maprun_record import MapRun
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 MAX_PER_CALL = 1024
 #: Child inputs fetched per grant (at least one child).
 MAX_BYTES_PER_CALL = 4 * 1024 * 1024
+
+#: A message carries batches of at most this many items in all (never less than one child):
+#: 128 batches of 1,000 items in one message left a 100,000-item Map Run to one worker process,
+#: which for children that read their own ranges is also the parsing (readers/ranges.py).
+ITEMS_PER_MESSAGE = 32_768
 
 #: Applies late outcomes (from the outbox) to a Map Run.
 Settle = Callable[[str, Sequence[messages.ChildOutcome]], None]
@@ -47,6 +53,8 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
     ceiling = deps.settings.celery.children_per_message
     instant = packing.instant_processor(run.processor_hash, lambda: run.request.processor)
     lease_ms = int(deps.settings.limits.lease_seconds * 1000)
+    rule = MapRunPlan.of(run.request).batching
+    batch_items = rule.max_items if rule is not None and rule.max_items else 1
     sent = settled = 0
     while True:
         grants = store.grant(arn, now_ms=deps.now_ms(), lease_ms=lease_ms,
@@ -67,7 +75,8 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
         backlog = len(grants.granted)
         if not instant and packing.children_per_message(run.limit, ceiling) > 1:
             backlog += store.queue_length(arn)
-        per_message = packing.per_message(run.limit, ceiling, backlog, instant=instant)
+        per_message = min(packing.per_message(run.limit, ceiling, backlog, instant=instant),
+                          max(1, ITEMS_PER_MESSAGE // batch_items))
         _send_segments(deps, run, grants.granted, per_message, lease_ms)
         sent += len(grants.granted)
     _maybe_feed(deps, run)
