@@ -71,3 +71,21 @@ def test_child_names_are_the_uuid5_of_the_map_run_id_and_index() -> None:
         for index in (0, 1, 99, 10_000_000):
             assert child_name(run_id, index) == str(
                 uuid.uuid5(CHILD_NAMESPACE, f"{run_id}:{index}"))
+
+
+def test_large_batches_spread_over_messages_of_at_most_32768_items() -> None:
+    # 100 batches of 1,000 items of a Pass processor: packed 128 to a message they all went to
+    # one worker process; at most 32 batches (32,000 items) to a message they spread.
+    world = World()
+    world.start(request([{"id": i} for i in range(100_000)], max_concurrency=0,
+                        batcher={"MaxItemsPerBatch": 1000}))
+    world.run_control()
+    batches = [b for segment in world.bus.segments for b in segment[0]]
+    assert [len(b.children) for b in batches] == [32, 32, 32, 4]
+    # Batches of 50 items still fill 128-child messages (6,400 items).
+    world = World()
+    world.start(request([{"id": i} for i in range(12_800)], max_concurrency=0,
+                        batcher={"MaxItemsPerBatch": 50}))
+    world.run_control()
+    batches = [b for segment in world.bus.segments for b in segment[0]]
+    assert [len(b.children) for b in batches] == [128, 128]
