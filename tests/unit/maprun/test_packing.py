@@ -71,3 +71,22 @@ def test_child_names_are_the_uuid5_of_the_map_run_id_and_index() -> None:
         for index in (0, 1, 99, 10_000_000):
             assert child_name(run_id, index) == str(
                 uuid.uuid5(CHILD_NAMESPACE, f"{run_id}:{index}"))
+
+
+def test_instant_children_fill_larger_messages_and_others_keep_their_ceiling() -> None:
+    # MaxConcurrency 0 (10,000): Pass children go 512 to a message (10,000 // 16 allows it),
+    # Task children keep celery.children_per_message and the spread over 64 messages.
+    assert packing.per_message(10_000, 512, 10_000, instant=True) == 512
+    assert packing.per_message(10_000, 128, 10_000, instant=False) == 128
+    # The limit is spread over 16 messages of instant children: 1,000 -> 62 a message
+    assert packing.per_message(1_000, 512, 10_000, instant=True) == 62
+    assert packing.per_message(15, 512, 10_000, instant=True) == 1
+
+
+def test_the_dispatcher_sends_10000_pass_children_in_messages_of_the_instant_ceiling() -> None:
+    world = World()
+    arn = world.start(request([{"id": i} for i in range(10_000)], max_concurrency=0))
+    world.run_control()
+    batches = [b for segment in world.bus.segments for b in segment[0]]
+    assert max(len(b.children) for b in batches) == 512
+    assert sum(len(b.children) for b in batches) == len(world.store.running_indexes(arn))
