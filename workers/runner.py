@@ -162,10 +162,13 @@ class ChildRunner:
 
     def run(self, batch: messages.ChildBatch) -> messages.ChildrenReport:
         """Run every child of ``batch`` in order and report each outcome."""
-        known = self.ledger.statuses(batch)
         outcomes: list[messages.ChildOutcome] = []
         machine, instant = self._processor(batch)
         standard = batch.execution_type == "STANDARD"
+        # Only a STANDARD child that succeeded is skipped (EXPRESS children run at least once):
+        # an EXPRESS message needs no round trip for its children's statuses.
+        known: list[str | None] = (self.ledger.statuses(batch) if standard
+                                   else [None] * len(batch.children))
         # Outcomes of instant STANDARD children wait for one outbox write per message.
         unwritten: list[messages.ChildOutcome] = []
         options = EngineOptions(payload_limit_bytes=self.payload_limit, history=standard)
