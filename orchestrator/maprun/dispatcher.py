@@ -50,8 +50,9 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
     run = store.get(arn)
     if run is None or run.status is not MapRunStatus.RUNNING:
         return 0
-    ceiling = deps.settings.celery.children_per_message
     instant = packing.instant_processor(run.processor_hash, lambda: run.request.processor)
+    ceiling = deps.settings.celery.children_per_message
+    packed_ceiling = deps.settings.celery.instant_children_per_message if instant else ceiling
     lease_ms = int(deps.settings.limits.lease_seconds * 1000)
     rule = MapRunPlan.of(run.request).batching
     batch_items = rule.max_items if rule is not None and rule.max_items else 1
@@ -75,8 +76,9 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
         backlog = len(grants.granted)
         if not instant and packing.children_per_message(run.limit, ceiling) > 1:
             backlog += store.queue_length(arn)
-        per_message = min(packing.per_message(run.limit, ceiling, backlog, instant=instant),
-                          max(1, ITEMS_PER_MESSAGE // batch_items))
+        per_message = min(
+            packing.per_message(run.limit, packed_ceiling, backlog, instant=instant),
+            max(1, ITEMS_PER_MESSAGE // batch_items))
         _send_segments(deps, run, grants.granted, per_message, lease_ms)
         sent += len(grants.granted)
     _maybe_feed(deps, run)
