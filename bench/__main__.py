@@ -88,7 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", action="append", choices=SECTIONS, help="run only these (repeatable)")
     p.add_argument("--workers", type=int, default=2, help="children worker processes (2)")
     p.add_argument("--concurrency", type=int, default=1, help="pool size per children worker (1)")
-    p.add_argument("--control-concurrency", type=int, default=2, help="control pool size (2)")
+    p.add_argument("--control-concurrency", type=int, default=None,
+                   help="control pool size (default: the settings' celery.control_concurrency, 1)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.FIELD=VALUE",
                    help="settings override, e.g. celery.children_per_message=64")
     p.add_argument("--celery-conf", type=json.loads, default={}, metavar="JSON",

@@ -50,6 +50,14 @@ class CelerySettings(BaseModel):
         le=1000,
         description="Child executions carried by one broker message (each stays its own execution).",
     )
+    control_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Pool processes of the control worker when no --concurrency is given. Control "
+        "tasks are short windowed steps: one process keeps up, and each more costs its own "
+        "copy of the control plane's code (~50-80 MiB RSS); more let a long step of one Map Run "
+        "(reading a large object, writing its results) run beside the others' steps.",
+    )
 
 
 class AccessKey(BaseModel):
