@@ -58,6 +58,12 @@ class CelerySettings(BaseModel):
         "copy of the control plane's code (~50-80 MiB RSS); more let a long step of one Map Run "
         "(reading a large object, writing its results) run beside the others' steps.",
     )
+    idle_trim_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="A control pool process that ran tasks hands its freed heap back to the OS "
+        "(glibc malloc_trim) once idle this many seconds; 0: never.",
+    )
 
 
 class AccessKey(BaseModel):

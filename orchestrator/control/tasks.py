@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery, signals
 
-from orchestrator import messages
+from orchestrator import heap_trim, messages
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
@@ -82,6 +82,9 @@ def register(app: Celery, settings: Settings) -> None:
         if rt().coordinator.reconcile():
             rt().parents.sweep()
 
+    if settings.celery.idle_trim_seconds > 0:
+        _trim_when_idle(settings.celery.idle_trim_seconds)
+
     @signals.worker_ready.connect(weak=False)
     def _start_reconciler(**_: Any) -> None:  # pragma: no cover - runs in the worker
         # A timer in the worker's main process asks for a pass every interval (one pass per
@@ -90,6 +93,20 @@ def register(app: Celery, settings: Settings) -> None:
         # reconciler, until the control worker restarted (tests/e2e/test_pause_and_admission).
         threading.Thread(target=_reconcile_timer, args=(app, settings), daemon=True,
                          name="stepmap-reconcile-timer").start()
+
+
+def _trim_when_idle(idle_seconds: float) -> None:
+    """Each prefork pool process returns its freed heap to the OS once idle (``heap_trim``)."""
+
+    @signals.worker_process_init.connect(weak=False)
+    def _start_trimmer(**_: Any) -> None:  # pragma: no cover - runs in a pool process
+        trim = heap_trim.libc_trim()
+        if trim is None:
+            return
+        trimmer = heap_trim.IdleTrimmer(idle_seconds, trim)
+        signals.task_prerun.connect(lambda **_: trimmer.task_started(), weak=False)
+        signals.task_postrun.connect(lambda **_: trimmer.task_finished(), weak=False)
+        trimmer.start()
 
 
 def _reconcile_timer(app: Celery, settings: Settings) -> None:  # pragma: no cover - worker
