@@ -2,10 +2,11 @@
 
 Usage: ``python -m orchestrator.devstack._celery_main REDIS_URL READY_KEY -- -A APP worker ...``.
 
-Runs the worker command line of ``stepmap worker`` (:mod:`orchestrator.celery_worker`); when the worker's consumer is ready (Celery's
-``worker_ready`` signal, sent by the main process) it writes its pid to ``READY_KEY``. The local
-stack polls that key: one GET, no broadcast round trip like ``celery inspect ping``, and it does
-not depend on the app's remote-control or logging configuration.
+Runs the worker command line of ``stepmap worker`` (:mod:`orchestrator.celery_worker`); when
+the worker's consumer is ready (Celery's ``worker_ready`` signal, sent by the main process) it
+writes its pid to ``READY_KEY``. The local stack polls that key: one GET, no broadcast round
+trip like ``celery inspect ping``, and it does not depend on the app's remote-control or logging
+configuration.
 """
 
 from __future__ import annotations
