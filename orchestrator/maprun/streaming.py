@@ -22,6 +22,7 @@ streaming off (``limits.result_stream_bytes`` 0): the files are the same either 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -298,6 +299,9 @@ class _File:
         owner = self.owner
         assert self.buffer is not None and self.upload_id is not None
         parts = list(self.parts)
+        etags = [str(p["ETag"]) for p in parts]
+        if self.buffer:
+            etags.append(f'"{hashlib.md5(self.buffer, usedforsecurity=False).hexdigest()}"')
         try:
             if self.buffer:
                 number = len(parts) + 1
@@ -308,11 +312,18 @@ class _File:
             owner.s3.complete_multipart_upload(Bucket=owner.bucket, Key=key,
                                                UploadId=self.upload_id,
                                                MultipartUpload={"Parts": parts})
-        except ClientError as exc:
-            # Completed by a process that died before it recorded so: the object is there.
-            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload" or (
-                    _size_of(owner.s3, owner.bucket, key) != size):
+        except ClientError:
+            # Completed by a process that died before it recorded so: the object is there,
+            # with the ETag of exactly these parts (not a redriven run's older file).
+            if _etag_of(owner.s3, owner.bucket, key) != multipart_etag(etags):
                 raise
+
+
+def multipart_etag(part_etags: list[str]) -> str:
+    """The ETag S3 gives an object completed from parts with these ETags (MD5s)."""
+    digest = hashlib.md5(b"".join(bytes.fromhex(e.strip('"')) for e in part_etags),
+                         usedforsecurity=False)
+    return f"{digest.hexdigest()}-{len(part_etags)}"
 
 
 class _StreamedFiles:
@@ -476,8 +487,8 @@ class _StreamedFiles:
                         self.folder, exc_info=True)
 
 
-def _size_of(s3: Any, bucket: str, key: str) -> int | None:
+def _etag_of(s3: Any, bucket: str, key: str) -> str | None:
     try:
-        return int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        return str(s3.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"')
     except (ClientError, BotoCoreError, OSError):
         return None
