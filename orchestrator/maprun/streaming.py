@@ -167,7 +167,8 @@ class _File:
     """One category's open file as the pass sees it: counted, or with its bytes in memory.
 
     ``buffer`` is ``None`` while the entries past the last part are only counted; it is filled
-    (:meth:`load`) when a part or the file's end has to be written.
+    (:meth:`load`) when a part or the file's end has to be written, or at the category's first
+    entry of a pass when little is past the last part (so a pass encodes its entries once).
     """
 
     def __init__(self, owner: _StreamedFiles, name: str, state: CategoryStream) -> None:
@@ -208,9 +209,14 @@ class _File:
         # "\n" after it (JSONL); a file rolls over before the entry that would pass the size.
         rollover = self.open and self.uploaded + self.pending + len(entry) + (
             1 if owner.jsonl else 2) > owner.max_file_bytes
-        framed = len(entry) + 1
-        if self.buffer is None and (rollover or self.pending + framed >= owner.part_size):
-            self.load((index, k))
+        if self.buffer is None:
+            if self.pending == 0:
+                self.buffer = bytearray()  # nothing past the last part: nothing to read again
+            elif (owner.final or rollover or self.pending <= owner.part_size // 4
+                  or self.pending + len(entry) + 1 >= owner.part_size):
+                # Bytes needed now, or cheap to get: the entries past the last part are read
+                # again once, and this pass's entries are encoded once.
+                self.load((index, k))
         if rollover:
             self.finish(next_mark=(index, k))
         if not self.open:
@@ -346,6 +352,8 @@ class _StreamedFiles:
         self.part_size = deps.settings.limits.result_stream_bytes
         self.max_file_bytes = deps.settings.limits.result_file_bytes
         self._s3: Any = None
+        #: The finalizer's pass: every entry is needed as bytes.
+        self.final = False
         self.files = {name: _File(self, name, stream.categories.get(name, CategoryStream()))
                       for name in CATEGORIES}
 
@@ -404,6 +412,7 @@ class _StreamedFiles:
         all of them, the never-started ones as PENDING."""
         total = self.run.feed.next
         position = self.stream.frontier
+        self.final = final
         counted = counted_bytes = 0
         try:
             while position < total:
@@ -433,8 +442,9 @@ class _StreamedFiles:
         if counted_bytes:
             every = min(MAX_EVERY, max(MIN_EVERY, PARTS_PER_PASS * self.part_size * counted
                                        // counted_bytes))
-        for file in self.files.values():
-            file.buffer = None  # the bytes past the last part are counted, not kept
+        if not final:
+            for file in self.files.values():
+                file.buffer = None  # the bytes past the last part are counted, not kept
         self._save_all(frontier=position, every=every)
         if self.held.lost:
             raise StopPass
@@ -443,7 +453,8 @@ class _StreamedFiles:
         """Finish every open file, abort strays, write the manifest (after a final advance)."""
         for file in self.files.values():
             if file.open:
-                file.load(None)
+                if file.buffer is None:
+                    file.load(None)
                 file.finish(next_mark=(self.run.feed.next, 0))
         self._abort_strays()
         with s3_write_errors(self.bucket, self.manifest_key):
