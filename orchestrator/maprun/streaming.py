@@ -46,6 +46,7 @@ from orchestrator.writer import (
     CATEGORY,
     encode_entries,
     file_key,
+    framed,
     manifest,
     result_prefix,
     s3_write_errors,
@@ -219,17 +220,13 @@ class _File:
                 self.load((index, k))
         if rollover:
             self.finish(next_mark=(index, k))
-        if not self.open:
-            self.open = True
-            if not owner.jsonl:
-                self._write(b"[")
-        elif not owner.jsonl:
-            self._write(b",")
-        self._write(entry)
-        if owner.jsonl:
-            self._write(b"\n")
+        self._append(entry)
         if self.buffer is not None and self.pending >= owner.part_size:
             self._upload_part(next_mark=(index, k + 1))
+
+    def _append(self, entry: bytes) -> None:
+        self._write(framed(entry, opens=not self.open, jsonl=self.owner.jsonl))
+        self.open = True
 
     def _write(self, data: bytes) -> None:
         self.pending += len(data)
@@ -249,15 +246,7 @@ class _File:
                     continue
                 if upto is not None and (index, k) >= upto:
                     return
-                if not self.open:
-                    self.open = True
-                    if not self.owner.jsonl:
-                        self._write(b"[")
-                elif not self.owner.jsonl:
-                    self._write(b",")
-                self._write(entry)
-                if self.owner.jsonl:
-                    self._write(b"\n")
+                self._append(entry)
 
     # -- S3 --------------------------------------------------------------------------------
     def _upload_part(self, next_mark: tuple[int, int]) -> None:

@@ -73,6 +73,14 @@ def encode_entries(status: str, record: Mapping[str, Any],
     return category, entries
 
 
+def framed(entry: bytes, *, opens: bool, jsonl: bool) -> bytes:
+    """An entry as its file holds it: after ``[`` (first of a JSON file) or ``,`` (JSON), or
+    followed by a newline (JSON Lines). A JSON file is closed by ``]``."""
+    if jsonl:
+        return entry + b"\n"
+    return (b"[" if opens else b",") + entry
+
+
 def file_key(folder: str, category: str, number: int, jsonl: bool) -> str:
     """``{folder}{CATEGORY}_{n}.json`` (``.jsonl`` for JSON Lines)."""
     return f"{folder}{category}_{number}{'.jsonl' if jsonl else '.json'}"
@@ -259,18 +267,13 @@ class ResultFileWriter:
         if current is not None and current.size + len(encoded) + extra > self._max:
             self._finish(category)
             current = None
+        opens = current is None
         if current is None:
             key = file_key(self._folder, category, len(self._done[category]), self._jsonl)
             current = self._open[category] = _StreamedObject(
                 self._s3, self._bucket, key, self._part_size, self._uploads
             )
-            if not self._jsonl:
-                current.write(b"[")
-        elif not self._jsonl:
-            current.write(b",")
-        current.write(encoded)
-        if self._jsonl:
-            current.write(b"\n")
+        current.write(framed(encoded, opens=opens, jsonl=self._jsonl))
 
     def _finish(self, category: str) -> None:
         current = self._open.pop(category)

@@ -21,6 +21,7 @@ from maprun_world import World
 from test_result_stream import MIB, items, reading
 
 from orchestrator.asl import errors as asl_errors
+from orchestrator.maprun import MapRunOutcome
 from orchestrator.statuses import MapRunStatus
 from orchestrator.store.keys import Keys
 from orchestrator.store.maprun_base import Lease
@@ -93,6 +94,12 @@ class Stack:
         listing = self.s3._client.list_multipart_uploads(Bucket=self.bucket)
         return [u["Key"] for u in listing.get("Uploads", [])]
 
+    def assert_every_record_once(self, ended: MapRunOutcome) -> None:
+        """The run succeeded, each child's record is in its files once, no upload is open."""
+        assert ended.status is MapRunStatus.SUCCEEDED
+        assert self.ids_in_files(ended.result["ResultWriterDetails"]["Key"]) == list(range(N))
+        assert self.uploads_left() == []
+
     def ids_in_files(self, manifest_key: str) -> list[int]:
         s3 = self.s3._client
         manifest = json.loads(s3.get_object(Bucket=self.bucket, Key=manifest_key)["Body"].read())
@@ -121,9 +128,7 @@ def test_a_control_process_killed_while_a_pass_uploads_parts_is_taken_over(
     stack.wait_lease(Lease.WRITE, arn)
     ended = stack.world.ended(arn)
     # Then the run succeeded with every record exactly once and no upload left open
-    assert ended.status is MapRunStatus.SUCCEEDED
-    assert stack.ids_in_files(ended.result["ResultWriterDetails"]["Key"]) == list(range(N))
-    assert stack.uploads_left() == []
+    stack.assert_every_record_once(ended)
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-complete", "after-complete"])
@@ -143,9 +148,7 @@ def test_a_finalizer_killed_while_it_completes_the_uploads_is_taken_over(
     stack.world.coordinator.progress(arn)
     ended = stack.world.ended(arn)
     # Then the run is closed, each record once in the files, no upload left open
-    assert ended.status is MapRunStatus.SUCCEEDED
-    assert stack.ids_in_files(ended.result["ResultWriterDetails"]["Key"]) == list(range(N))
-    assert stack.uploads_left() == []
+    stack.assert_every_record_once(ended)
 
 
 def test_s3_refusing_a_part_while_streaming_leaves_the_files_to_the_closing_writer(
@@ -161,9 +164,7 @@ def test_s3_refusing_a_part_while_streaming_leaves_the_files_to_the_closing_writ
     # Then streaming stopped (its uploads aborted) and the finalizer wrote every file
     stream = stack.store.result_stream(arn)
     assert stream is not None and stream.failed is not None and "InternalError" in stream.failed
-    assert ended.status is MapRunStatus.SUCCEEDED
-    assert stack.ids_in_files(ended.result["ResultWriterDetails"]["Key"]) == list(range(N))
-    assert stack.uploads_left() == []
+    stack.assert_every_record_once(ended)
 
 
 def test_a_bucket_deleted_mid_run_fails_the_map_run_with_result_writer_failed(
