@@ -9,6 +9,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test unit lint ci-deps bench clean
 
+# pytest processes of `make test`: test files are spread over them, one file per process at a
+# time (each e2e file starts its own stack on free loopback ports, so files run side by side).
+TEST_PROCESSES ?= 2
+
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +34,7 @@ ci-deps:
 	bash scripts/ci-deps.sh
 
 test: lint ci-deps
-	$(BIN)/python -m pytest; status=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 unit: $(STAMP)

@@ -50,6 +50,13 @@ class CelerySettings(BaseModel):
         le=1000,
         description="Child executions carried by one broker message (each stays its own execution).",
     )
+    instant_children_per_message: int = Field(
+        512,
+        ge=1,
+        le=2000,
+        description="Child executions carried by one broker message when the ItemProcessor only "
+        "has states that never wait (Pass, Choice, Succeed, Fail).",
+    )
 
 
 class AccessKey(BaseModel):

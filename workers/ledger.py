@@ -112,7 +112,7 @@ class RedisLedger:
     def report_early(self, batch: ChildBatch, outcomes: Sequence[ChildOutcome]) -> None:
         if not outcomes:
             return
-        entries = {str(o.index): o.model_dump_json() for o in outcomes}
+        entries = {str(o.index): o.model_dump_json(exclude_defaults=True) for o in outcomes}
         what = f"outbox entries of {len(entries)} children, from {outcomes[0].name}"
         until_answered(lambda: self._r.hset(batch.outbox_key, mapping=entries), what)
 

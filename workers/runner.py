@@ -140,6 +140,9 @@ class ChildRunner:
         self.tasks = HandOverCallbacks(self.invoker)
         self.clock = SleepingClock()
         self.map_runner = HandOverMapRunner()
+        # One set of ports for every child (they hold no per-run state: a run without a
+        # random source of its own draws from a fresh one).
+        self.ports = Ports(tasks=self.tasks, clock=self.clock, map_runner=self.map_runner)
         self._machines: dict[str, tuple[StateMachine, bool]] = {}
 
     def machine(self, batch: messages.ChildBatch) -> StateMachine:
@@ -159,10 +162,13 @@ class ChildRunner:
 
     def run(self, batch: messages.ChildBatch) -> messages.ChildrenReport:
         """Run every child of ``batch`` in order and report each outcome."""
-        known = self.ledger.statuses(batch)
         outcomes: list[messages.ChildOutcome] = []
         machine, instant = self._processor(batch)
         standard = batch.execution_type == "STANDARD"
+        # Only a STANDARD child that succeeded is skipped (EXPRESS children run at least once):
+        # an EXPRESS message needs no round trip for its children's statuses.
+        known: list[str | None] = (self.ledger.statuses(batch) if standard
+                                   else [None] * len(batch.children))
         # Outcomes of instant STANDARD children wait for one outbox write per message.
         unwritten: list[messages.ChildOutcome] = []
         options = EngineOptions(payload_limit_bytes=self.payload_limit, history=standard)
@@ -248,13 +254,16 @@ class ChildRunner:
                  journal: str | None = None) -> messages.ChildOutcome:
         start = time.time()
         arn = batch.execution_prefix + child.name
+        started = datetime.fromtimestamp(start, UTC)
         info = ExecutionInfo(
             execution_arn=arn, name=child.name, state_machine_arn=batch.state_machine_arn,
             state_machine_name=batch.state_machine_arn.rsplit(":", 1)[-1],
-            start_time=datetime.fromtimestamp(start, UTC), redrive_count=batch.redrive_count,
-            redrive_time=datetime.fromtimestamp(start, UTC) if journal else None,
+            start_time=started, redrive_count=batch.redrive_count,
+            redrive_time=started if journal else None,
         )
-        if len(child.input.encode()) > self.payload_limit and not _is_batch(child.input):
+        # A UTF-8 character is at most 4 bytes: most inputs need no encoding to be measured.
+        if len(child.input) * 4 > self.payload_limit \
+                and len(child.input.encode()) > self.payload_limit and not _is_batch(child.input):
             # A child input of one item over the payload limit fails that child (a batch of
             # several items is bounded by its ItemBatcher's fields instead: docs/decisions.md).
             return messages.ChildOutcome(
@@ -263,7 +272,7 @@ class ChildRunner:
                 cause=f"The child's input of {len(child.input.encode())} bytes exceeds the "
                       f"maximum allowed size of {self.payload_limit} bytes.",
                 start=start, stop=time.time(), redrive_count=batch.redrive_count)
-        ports = Ports(tasks=self.tasks, clock=self.clock, map_runner=self.map_runner)
+        ports = self.ports
         checkpoint: Checkpoint | None = None
         history: list[dict[str, Any]] = []
         if journal:

@@ -99,7 +99,9 @@ def register(app: Celery, settings: Settings) -> None:
         # cost a tenth of a batch-1 child.
         # Sent until the broker takes it: a report lost while Redis restarts would leave its
         # children to the outbox at best, to a second run at worst.
-        body = report.model_dump_json()
+        # Fields at their defaults left out (no error, no history, not skipped...): about a
+        # third of an EXPRESS child's bytes through the broker and both JSON layers.
+        body = report.model_dump_json(exclude_defaults=True)
         short = messages.argsrepr("report", batch.map_run_arn, len(report.outcomes))
         until_sent(lambda: app.send_task(messages.CHILDREN_DONE, args=[body], argsrepr=short,
                                          queue=settings.celery.control_queue))

@@ -30,7 +30,10 @@ class CeleryBus:
     def send_segment(self, batches: Sequence[messages.ChildBatch], map_run_arn: str,
                      segment: str) -> None:
         """One chord: a ``run_children`` message per batch, closed by ``close_segment``."""
-        header = [signature(messages.RUN_CHILDREN, args=[b.model_dump_json()],
+        # Without the fields at their defaults (a child's weight 1, redrive 0): fewer bytes
+        # through the broker and both JSON layers per child.
+        header = [signature(messages.RUN_CHILDREN,
+                            args=[b.model_dump_json(exclude_defaults=True)],
                             argsrepr=messages.argsrepr("batch", map_run_arn, len(b.children)),
                             queue=self.settings.celery.children_queue) for b in batches]
         body = signature(messages.CLOSE_SEGMENT, args=[map_run_arn, segment],

@@ -44,8 +44,9 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
     run = store.get(arn)
     if run is None or run.status is not MapRunStatus.RUNNING:
         return 0
-    ceiling = deps.settings.celery.children_per_message
     instant = packing.instant_processor(run.processor_hash, lambda: run.request.processor)
+    ceiling = deps.settings.celery.children_per_message
+    packed_ceiling = deps.settings.celery.instant_children_per_message if instant else ceiling
     lease_ms = int(deps.settings.limits.lease_seconds * 1000)
     sent = settled = 0
     while True:
@@ -67,7 +68,7 @@ def dispatch(deps: Deps, arn: str, settle: Settle) -> int:
         backlog = len(grants.granted)
         if not instant and packing.children_per_message(run.limit, ceiling) > 1:
             backlog += store.queue_length(arn)
-        per_message = packing.per_message(run.limit, ceiling, backlog, instant=instant)
+        per_message = packing.per_message(run.limit, packed_ceiling, backlog, instant=instant)
         _send_segments(deps, run, grants.granted, per_message, lease_ms)
         sent += len(grants.granted)
     _maybe_feed(deps, run)

@@ -37,8 +37,7 @@ def _observe(deps: Deps, arn: str, ended: list[messages.ChildOutcome], fresh: li
     """Count the newly recorded children that ran (duration, error name) for ``/metrics``."""
     machine = machine_of(arn)
     recorded = set(fresh)
-    observations = [ChildObservation(machine, ChildStatus(o.status).value, o.stop - o.start,
-                                     o.error)
+    observations = [ChildObservation(machine, o.status.value, o.stop - o.start, o.error)
                     for o in ended if o.index in recorded and not o.skipped]
     try:
         deps.child_metrics.observe(observations)

@@ -83,7 +83,7 @@ class ChildRecord:
     @classmethod
     def of(cls, outcome: ChildOutcome) -> ChildRecord:
         """The record of a reported outcome."""
-        return cls(name=outcome.name, status=ChildStatus(outcome.status), start=outcome.start,
+        return cls(name=outcome.name, status=outcome.status, start=outcome.start,
                    stop=outcome.stop, output=outcome.output, error=outcome.error,
                    cause=outcome.cause if outcome.error is not None else None,
                    redrive_count=outcome.redrive_count)

@@ -358,19 +358,18 @@ class RedisMapRunStore:
             by_index[o.index] = o
         fresh = [int(i) for i in self._record(
             keys=[k.map_run_status(arn), k.map_run_counters(arn), k.map_run_semaphore(arn),
-                  k.map_run_children(arn), k.map_run_inputs(arn), k.map_run_queue(arn)],
+                  k.map_run_children(arn), k.map_run_inputs(arn), k.map_run_queue(arn),
+                  k.map_run_outbox(arn)],
             args=args,
         )]
-        pipe = self._r.pipeline(transaction=False)
         histories = [by_index[i] for i in fresh if by_index[i].history]
         if histories:
+            pipe = self._r.pipeline(transaction=False)
             prefix = _text(self._r.hget(k.map_run(arn), "executionPrefix") or b"")
             for outcome in histories:
                 pipe.rpush(k.history(prefix + outcome.record.name),
                            *[dumps(e) for e in outcome.history or []])
-        # Recorded children no longer need the copy their worker kept for a late report.
-        pipe.hdel(k.map_run_outbox(arn), *[str(i) for i in by_index])
-        pipe.execute()
+            pipe.execute()
         return fresh
 
     def late_outcomes(self, arn: str, indexes: Sequence[int]) -> list[ChildOutcome | None]:

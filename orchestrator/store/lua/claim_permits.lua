@@ -21,10 +21,13 @@ for i = 5, #ARGV do
     if not owner or owner == token or tonumber(score) <= now then
       local idx = string.match(holder, '^(%d+):') or holder
       local starts = 'n:' .. idx .. ':' .. redrive
-      if owner ~= token then redis.call('HINCRBY', claims, starts, 1) end
-      redis.call('HSET', claims, holder, token)
+      if owner ~= token then
+        ok = redis.call('HINCRBY', claims, starts, 1)
+        redis.call('HSET', claims, holder, token)
+      else
+        ok = tonumber(redis.call('HGET', claims, starts))
+      end
       redis.call('ZADD', sem, 'XX', expiry, holder)
-      ok = tonumber(redis.call('HGET', claims, starts))
     end
   end
   table.insert(out, ok)

@@ -152,6 +152,27 @@ def test_a_duplicated_report_counts_once(run: MapRunStore) -> None:
     assert record is not None and record.status is ChildStatus.SUCCEEDED
 
 
+def test_one_report_of_many_outcomes_counts_as_they_would_one_by_one(run: MapRunStore) -> None:
+    # The Redis script sums its counters per call and writes them once: a report mixing
+    # statuses, a duplicate and a late child (its permit reclaimed and granted again) must
+    # leave the counters exactly as recording the outcomes one at a time does.
+    now = int(time.time() * 1000)
+    (i0, h0), (i1, h1), (i2, h2) = grant(run, now_ms=now, lease_ms=1_000)
+    again = grant(run, now_ms=now + 5_000, tag="b")  # all three reclaimed and granted again
+    assert [idx for idx, _ in again] == [i0, i1, i2]
+    fresh = complete(run, [(i0, h0, "SUCCEEDED"), (i1, h1, "FAILED"), (i0, h0, "FAILED"),
+                           (i2, again[2][1], "SUCCEEDED")])
+    assert fresh == [i0, i1, i2]
+    # The second delivery's reports of the recorded children count nothing twice
+    assert complete(run, [(i0, again[0][1], "SUCCEEDED"), (i1, again[1][1], "SUCCEEDED")]) == []
+    items, execs = run.counters(ARN)
+    for counters in (items, execs):
+        assert (counters.succeeded, counters.failed, counters.results_written) == (2, 1, 2)
+        assert (counters.running, counters.pending, counters.total) == (0, N - 3, N)
+        assert counters.dispatched == 3
+    assert run.running_indexes(ARN) == []
+
+
 def test_expired_leases_are_reclaimed_and_their_children_requeued(run: MapRunStore) -> None:
     now = int(time.time() * 1000)
     assert len(grant(run, now_ms=now, lease_ms=1_000)) == 3
@@ -412,6 +433,8 @@ def test_a_claim_starts_the_lease_and_one_delivery_holds_it(run: MapRunStore) ->
     # The first delivery claims them (its lease starts); a second delivery is refused
     assert ledger.claim(batch, holders, "first", now, now + 1_000) == [1, 1]
     assert ledger.claim(batch, holders, "second", now + 500, now + 1_500) == [0, 0]
+    # The same delivery claiming again (its task retried in place) is not a new start
+    assert ledger.claim(batch, holders, "first", now + 600, now + 1_600) == [1, 1]
     # Once the first delivery stopped renewing, a later delivery takes over (a second start)
     assert ledger.claim(batch, holders, "third", now + 2_000, now + 3_000) == [2, 2]
     # A claimed permit is not parked again

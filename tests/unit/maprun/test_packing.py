@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from maprun_world import World, request
 
 from orchestrator.asl import is_instant
@@ -52,14 +53,17 @@ def test_a_small_map_run_of_instant_children_is_packed_and_one_that_may_wait_is_
     assert packing.per_message(3, 128, 100, instant=True) == 1
 
 
-def test_the_dispatcher_packs_the_100_children_of_a_pass_map_run_into_one_message() -> None:
+@pytest.mark.parametrize(("items", "largest"), [(100, 100), (10_000, 512)])
+def test_the_dispatcher_packs_pass_children_up_to_the_instant_ceiling(items: int,
+                                                                      largest: int) -> None:
+    # 100 children go as one message; 10,000 in messages of celery.instant_children_per_message
     world = World()
-    arn = world.start(request([{"id": i} for i in range(100)], max_concurrency=0))
+    arn = world.start(request([{"id": i} for i in range(items)], max_concurrency=0))
     world.run_control()
     batches = [b for segment in world.bus.segments for b in segment[0]]
-    assert [len(b.children) for b in batches] == [100]
-    assert sorted(c.index for b in batches for c in b.children) == list(range(100))
-    assert world.store.running_indexes(arn) == list(range(100))
+    assert max(len(b.children) for b in batches) == largest
+    sent = sorted(c.index for b in batches for c in b.children)
+    assert sent == world.store.running_indexes(arn) == list(range(len(sent)))
 
 
 def test_child_names_are_the_uuid5_of_the_map_run_id_and_index() -> None:
@@ -71,3 +75,13 @@ def test_child_names_are_the_uuid5_of_the_map_run_id_and_index() -> None:
         for index in (0, 1, 99, 10_000_000):
             assert child_name(run_id, index) == str(
                 uuid.uuid5(CHILD_NAMESPACE, f"{run_id}:{index}"))
+
+
+def test_instant_children_fill_larger_messages_and_others_keep_their_ceiling() -> None:
+    # MaxConcurrency 0 (10,000): Pass children go 512 to a message (10,000 // 16 allows it),
+    # Task children keep celery.children_per_message and the spread over 64 messages.
+    assert packing.per_message(10_000, 512, 10_000, instant=True) == 512
+    assert packing.per_message(10_000, 128, 10_000, instant=False) == 128
+    # The limit is spread over 16 messages of instant children: 1,000 -> 62 a message
+    assert packing.per_message(1_000, 512, 10_000, instant=True) == 62
+    assert packing.per_message(15, 512, 10_000, instant=True) == 1

@@ -51,6 +51,19 @@ def test_a_redelivered_message_does_not_run_a_succeeded_standard_child_again() -
     assert again.outcomes[0].skipped and again.outcomes[0].status is ChildStatus.SUCCEEDED
 
 
+def test_a_redelivered_express_message_whose_children_were_recorded_runs_nothing() -> None:
+    # An EXPRESS message reads no statuses (only a succeeded STANDARD child is skipped): its
+    # recorded children released their permits, so a redelivery claims none and runs none.
+    world = World()
+    arn, batches = one_segment(world, [{"id": 0, "fail": False}, {"id": 1, "fail": False}],
+                               execution_type="EXPRESS")
+    for report in world.run_children(batches):
+        world.deliver(report)
+    assert [r.outcomes for r in world.run_children(batches)] == [[]] * len(batches)
+    items, _ = world.store.counters(arn)
+    assert (items.succeeded, items.running) == (2, 0)
+
+
 def test_no_child_starts_once_its_map_run_has_failed() -> None:
     world = World()
     arn, batches = one_segment(world, [{"id": 0, "fail": False}, {"id": 1, "fail": False}])
