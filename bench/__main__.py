@@ -88,7 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", action="append", choices=SECTIONS, help="run only these (repeatable)")
     p.add_argument("--workers", type=int, default=2, help="children worker processes (2)")
     p.add_argument("--concurrency", type=int, default=1, help="pool size per children worker (1)")
-    p.add_argument("--control-concurrency", type=int, default=2, help="control pool size (2)")
+    p.add_argument("--control-concurrency", type=int, default=None,
+                   help="control pool size (default: the settings' celery.control_concurrency, 1)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.FIELD=VALUE",
                    help="settings override, e.g. celery.children_per_message=64")
     p.add_argument("--celery-conf", type=json.loads, default={}, metavar="JSON",
@@ -132,6 +133,8 @@ class Report:
         self.notes: list[str] = []
         #: Memory of the idle control worker (:func:`bench._stack.tree_memory`).
         self.idle: dict[str, Any] = {}
+        #: The same for the API process and the children workers (main + pool, all workers).
+        self.idle_others: dict[str, dict[str, Any]] = {}
 
     def fail(self, where: str, exc: BaseException, logs: str = "") -> None:
         text = f"{type(exc).__name__}: {exc}"
@@ -233,6 +236,11 @@ class Report:
                   f"{self.idle['pss_mb']:.0f} MiB; per process RSS/USS MiB: "
                   + ", ".join(f"{p['rss_mb']:.0f}/{p['uss_mb']:.0f}"
                               for p in self.idle["processes"]))
+        for role, memory in self.idle_others.items():
+            print(f"idle {role}, same moment: RSS {memory['rss_mb']:.0f} MiB, PSS "
+                  f"{memory['pss_mb']:.0f} MiB; per process RSS/USS MiB: "
+                  + ", ".join(f"{p['rss_mb']:.0f}/{p['uss_mb']:.0f}"
+                              for p in memory["processes"]))
         for note in self.notes:
             print(note)
         if self.failures:
@@ -247,6 +255,7 @@ class Report:
                             "rate": f.rate, "unit": f.unit, "extra": f.extra}
                         for k, f in self.figures.items()},
             "failures": self.failures, "notes": self.notes, "idle_control_worker": self.idle,
+            "idle_others": self.idle_others,
         }
 
 
@@ -438,6 +447,11 @@ def main(argv: list[str] | None = None) -> int:
             maprun.measure_batch1(stack, 100, "EXPRESS", timeout=120)
             time.sleep(1.0)  # let the warm-up's last messages settle before the idle figure
             report.idle = tree_memory(worker_pids(stack, "control"))
+            api_pid = stack.processes["api"].pid
+            report.idle_others = {
+                "API process": tree_memory([api_pid] if api_pid is not None else []),
+                "children workers (main + pool each)": tree_memory(worker_pids(stack, "children")),
+            }
             steps: list[tuple[str, Any]] = []
             if "batch1" in only or "group" in only:
                 steps += [step for step in _batch1_steps(stack, args, "", sizes["batch1"],

@@ -34,7 +34,8 @@ class StackOptions:
 
     workers: int = 2
     concurrency: int = 1
-    control_concurrency: int = 2
+    #: None: the settings' ``celery.control_concurrency``.
+    control_concurrency: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     profile_dir: Path | None = None
     celery_conf: dict[str, Any] = field(default_factory=dict)
@@ -48,7 +49,7 @@ class StackOptions:
         prof = ", cProfile ON" if self.profile_dir else ""
         conf = f", worker Celery conf {self.celery_conf}" if self.celery_conf else ""
         return (f"{self.workers} children workers x concurrency {self.concurrency}, control "
-                f"concurrency {self.control_concurrency}{extra}{conf}{prof}")
+                f"concurrency {self.control_concurrency or 'of the settings'}{extra}{conf}{prof}")
 
 
 def start_stack(options: StackOptions) -> LocalStack:

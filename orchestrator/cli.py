@@ -151,7 +151,7 @@ def worker(
         WorkerChoice, typer.Argument(help="control: parent executions and Map Runs; children: child workflows.")
     ],
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", "-c", min=1, help="Pool size (default: CPU count).")
+        int | None, typer.Option("--concurrency", "-c", min=1, help="Pool size (default: control 1 (STEPMAP_CELERY__CONTROL_CONCURRENCY), children the CPU count).")
     ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Celery log level.")] = "INFO",
     name: Annotated[
@@ -174,7 +174,7 @@ def worker(
                      "Celery task id (sets STEPMAP_LOG_FORMAT for the worker; default: "
                      "STEPMAP_LOG_FORMAT, else text)."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the celery command instead of running it.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the worker command instead of running it.")] = False,
 ) -> None:
     """Run a Celery worker consuming the control or the children queue."""
     settings = _settings()
@@ -182,7 +182,7 @@ def worker(
         kind.value, settings, app=celery_app, name=name, concurrency=concurrency,
         loglevel=loglevel, pool=pool, events=events,
     )
-    argv = commands.python_celery(args)
+    argv = commands.python_worker(args)
     if log_format is not None:
         # The worker reads its settings again after the exec: the format travels with them.
         if dry_run:
@@ -227,7 +227,10 @@ def dev(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, help="Pool size of each children worker.")
     ] = 4,
-    control_concurrency: Annotated[int, typer.Option(min=1, help="Pool size of the control worker.")] = 2,
+    control_concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Pool size of the control worker (default: STEPMAP_CELERY__CONTROL_CONCURRENCY, 1)."),
+    ] = None,
     with_flower: Annotated[bool, typer.Option("--flower/--no-flower", help="Start Flower.")] = True,
     with_api: Annotated[bool, typer.Option("--api/--no-api", help="Start the API.")] = True,
     with_control: Annotated[bool, typer.Option("--control/--no-control", help="Start the control worker.")] = True,

@@ -37,6 +37,8 @@ CHILDREN_DONE = "stepmap.control.children_done"
 CLOSE_SEGMENT = "stepmap.control.close_segment"
 TASK_DONE = "stepmap.control.task_done"
 RECONCILE = "stepmap.control.reconcile"
+#: Seconds between reconcile passes (the control worker sends a RECONCILE every interval).
+RECONCILE_EVERY = 5.0
 #: A task token's timer (TimeoutSeconds / HeartbeatSeconds) is due; arg: the token.
 CALLBACK_TIMER = "stepmap.control.callback_timer"
 

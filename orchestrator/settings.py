@@ -57,6 +57,20 @@ class CelerySettings(BaseModel):
         description="Child executions carried by one broker message when the ItemProcessor only "
         "has states that never wait (Pass, Choice, Succeed, Fail).",
     )
+    control_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Pool processes of the control worker when no --concurrency is given. Control "
+        "tasks are short windowed steps: one process keeps up, and each more costs its own "
+        "copy of the control plane's code (~50-80 MiB RSS); more let a long step of one Map Run "
+        "(reading a large object, writing its results) run beside the others' steps.",
+    )
+    idle_trim_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="A control pool process that ran tasks hands its freed heap back to the OS "
+        "(glibc malloc_trim) once idle this many seconds; 0: never.",
+    )
 
 
 class AccessKey(BaseModel):

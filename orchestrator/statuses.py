@@ -8,8 +8,10 @@ it import these names instead of writing status literals.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from orchestrator.asl import Failed, Succeeded
+if TYPE_CHECKING:  # the engine is imported where outcomes exist, not with the status names
+    from orchestrator.asl import Failed, Succeeded
 
 
 class ExecutionStatus(StrEnum):
@@ -72,6 +74,8 @@ def outcome_status(outcome: Succeeded | Failed) -> ChildStatus:
     An execution that ran past its TimeoutSeconds is ``TIMED_OUT``; any other failure
     (including a Task's own ``States.Timeout``) is ``FAILED``.
     """
+    from orchestrator.asl import Succeeded  # already imported: ``outcome`` comes from it
+
     if isinstance(outcome, Succeeded):
         return ChildStatus.SUCCEEDED
     return ChildStatus.TIMED_OUT if outcome.timed_out else ChildStatus.FAILED

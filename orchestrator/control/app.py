@@ -1,9 +1,15 @@
-"""The control plane's Celery app: ``celery -A orchestrator.control.app worker -Q stepmap.control``."""
+"""The control plane's Celery app: ``celery -A orchestrator.control.app worker -Q stepmap.control``.
+
+The worker's main process imports this module and nothing of the control plane's code: the
+tasks build it in each pool process on first use (:mod:`orchestrator.control.tasks`).
+``celery inspect stepmap_modules`` (:mod:`orchestrator.celery_inspect`) shows what it imported.
+"""
 
 from __future__ import annotations
 
 from celery import Celery
 
+from orchestrator import celery_inspect  # noqa: F401 - registers ``stepmap_modules``
 from orchestrator import celery_logging, messages, telemetry
 from orchestrator.settings import Settings, get_settings
 

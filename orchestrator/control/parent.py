@@ -56,8 +56,8 @@ from orchestrator.executions.binding import (
 from orchestrator.executions.deletion import finish_deleting
 from orchestrator.jsontext import dumps
 from orchestrator.maprun import MapRunCoordinator, MapRunNotRedrivable
-from orchestrator.maprun.coordinator import RECONCILE_EVERY
 from orchestrator.maprun.leases import LeaseHeld
+from orchestrator.messages import RECONCILE_EVERY
 from orchestrator.resources import runs_in_control_plane
 from orchestrator.statuses import ChildStatus, ExecutionStatus, MapRunStatus, outcome_status
 from orchestrator.store.maprun_base import Lease

@@ -1,67 +1,26 @@
-"""Thin control-plane tasks: decode the message, call the coordinator or the parent runner."""
+"""Thin control-plane tasks: decode the message, call the coordinator or the parent runner.
+
+Registering them imports nothing of the control plane itself: the first task a pool process
+runs builds its :class:`~orchestrator.control.runtime.Runtime` (and imports it then), so the
+worker's main process, which only receives messages and hands them to the pool, stays small.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, signals
 
-from orchestrator import messages
-from orchestrator.control.bus import CeleryBus
-from orchestrator.control.callbacks import CallbackWaits
-from orchestrator.control.nested import NestedExecutions
-from orchestrator.control.parent import ParentRunner
-from orchestrator.executions.publisher import CeleryPublisher
-from orchestrator.executions.service import StepFunctionsService
-from orchestrator.maprun import Deps, MapRunCoordinator
-from orchestrator.maprun.coordinator import RECONCILE_EVERY
+from orchestrator import heap_trim, messages
 from orchestrator.settings import Settings
-from orchestrator.store.callbacks import CallbackStore
-from orchestrator.store.child_metrics import RedisChildMetrics
-from orchestrator.store.maprun_redis import RedisMapRunStore
-from orchestrator.store.pools import RedisPoolStore
-from orchestrator.store.redis_store import RedisStore
+
+if TYPE_CHECKING:
+    from orchestrator.control.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def s3_client(settings: Settings) -> Any:
-    """A boto3 S3 client for the configured endpoint.
-
-    boto3 is imported here, on first use: the worker's main process (which only hands
-    messages to the pool) and pool processes that never read or write S3 do not carry it.
-    """
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=settings.s3.endpoint_url, region_name=settings.s3.region,
-        aws_access_key_id=settings.s3.access_key_id.get_secret_value(),
-        aws_secret_access_key=settings.s3.secret_access_key.get_secret_value(),
-    )
-
-
-class Runtime:
-    """Per-process singletons of the control worker, wired once."""
-
-    def __init__(self, app: Celery, settings: Settings) -> None:
-        records = RedisStore.from_url(settings.redis.url, settings.redis.key_prefix)
-        map_runs = RedisMapRunStore.from_url(settings.redis.url, settings.redis.key_prefix)
-        bus = CeleryBus(app, settings)
-        self.coordinator = MapRunCoordinator(Deps(
-            store=map_runs, bus=bus, s3_factory=lambda: s3_client(settings), settings=settings,
-            child_metrics=RedisChildMetrics.from_url(settings.redis.url,
-                                                     settings.redis.key_prefix),
-            pools=RedisPoolStore.from_url(settings.redis.url, settings.redis.key_prefix)))
-        callback_store = CallbackStore.from_url(settings.redis.url, settings.redis.key_prefix)
-        callbacks = CallbackWaits(callback_store, bus)
-        # Nested executions start through the service, as the API starts executions.
-        service = StepFunctionsService(records, settings, CeleryPublisher(settings, app),
-                                       callbacks=callback_store)
-        nested = NestedExecutions(service, records, callbacks)
-        self.parents = ParentRunner(self.coordinator, records, bus, callbacks, nested)
 
 
 def register(app: Celery, settings: Settings) -> None:
@@ -70,6 +29,8 @@ def register(app: Celery, settings: Settings) -> None:
 
     def rt() -> Runtime:
         if "rt" not in holder:
+            from orchestrator.control.runtime import Runtime
+
             holder["rt"] = Runtime(app, settings)
         return holder["rt"]
 
@@ -125,6 +86,9 @@ def register(app: Celery, settings: Settings) -> None:
         if rt().coordinator.reconcile():
             rt().parents.sweep()
 
+    if settings.celery.idle_trim_seconds > 0:
+        _trim_when_idle(settings.celery.idle_trim_seconds)
+
     @signals.worker_ready.connect(weak=False)
     def _start_reconciler(**_: Any) -> None:  # pragma: no cover - runs in the worker
         # A timer in the worker's main process asks for a pass every interval (one pass per
@@ -135,11 +99,25 @@ def register(app: Celery, settings: Settings) -> None:
                          name="stepmap-reconcile-timer").start()
 
 
+def _trim_when_idle(idle_seconds: float) -> None:
+    """Each prefork pool process returns its freed heap to the OS once idle (``heap_trim``)."""
+
+    @signals.worker_process_init.connect(weak=False)
+    def _start_trimmer(**_: Any) -> None:  # pragma: no cover - runs in a pool process
+        trim = heap_trim.libc_trim()
+        if trim is None:
+            return
+        trimmer = heap_trim.IdleTrimmer(idle_seconds, trim)
+        signals.task_prerun.connect(lambda **_: trimmer.task_started(), weak=False)
+        signals.task_postrun.connect(lambda **_: trimmer.task_finished(), weak=False)
+        trimmer.start()
+
+
 def _reconcile_timer(app: Celery, settings: Settings) -> None:  # pragma: no cover - worker
-    """Send a RECONCILE task every :data:`RECONCILE_EVERY` seconds, riding out broker outages."""
+    """Send a RECONCILE task every ``messages.RECONCILE_EVERY`` seconds, riding out outages."""
     while True:
         try:
             app.send_task(messages.RECONCILE, queue=settings.celery.control_queue)
         except Exception:  # noqa: BLE001 - the broker is down: try again next interval
             log.warning("could not ask for a reconcile pass (broker unreachable?)", exc_info=True)
-        time.sleep(RECONCILE_EVERY)
+        time.sleep(messages.RECONCILE_EVERY)

@@ -1,11 +1,12 @@
-"""``celery`` with a readiness mark in Redis: ``python -m orchestrator.devstack._celery_main``.
+"""A worker with a readiness mark in Redis: ``python -m orchestrator.devstack._celery_main``.
 
-Usage: ``python -m orchestrator.devstack._celery_main REDIS_URL READY_KEY -- <celery args>``.
+Usage: ``python -m orchestrator.devstack._celery_main REDIS_URL READY_KEY -- -A APP worker ...``.
 
-Runs the ordinary ``celery`` command line; when the worker's consumer is ready (Celery's
-``worker_ready`` signal, sent by the main process) it writes its pid to ``READY_KEY``. The local
-stack polls that key: one GET, no broadcast round trip like ``celery inspect ping``, and it does
-not depend on the app's remote-control or logging configuration.
+Runs the worker command line of ``stepmap worker`` (:mod:`orchestrator.celery_worker`); when
+the worker's consumer is ready (Celery's ``worker_ready`` signal, sent by the main process) it
+writes its pid to ``READY_KEY``. The local stack polls that key: one GET, no broadcast round
+trip like ``celery inspect ping``, and it does not depend on the app's remote-control or logging
+configuration.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ def main(argv: list[str]) -> None:
 
     worker_ready.connect(mark_ready, weak=False)
 
-    from celery.__main__ import main as celery_main
+    from orchestrator.celery_worker import main as worker_main
 
     sys.argv = ["celery", *celery_args]
-    celery_main()
+    worker_main(celery_args)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ class WorkerControl:
     processes: dict[str, ManagedProcess]
     _stopped_on_purpose: set[str]
     _concurrency: int
-    _control_concurrency: int
+    _control_concurrency: int | None
     _startup_timeout: float
     _stop_timeout: float
 

@@ -60,7 +60,8 @@ def celery_worker_args(
         settings: Supplies the queue names.
         app: Celery app import path; the kind's default when None.
         name: Node name before ``@``; the kind when None (``children@<hostname>``).
-        concurrency: Pool size; Celery's default (CPU count) when None.
+        concurrency: Pool size; when None, ``celery.control_concurrency`` for the control
+            worker and Celery's default (CPU count) for children workers.
         loglevel: Celery log level.
         pool: Celery pool implementation (prefork when None).
         heartbeat: Send worker heartbeat events (Flower's online status needs them).
@@ -78,6 +79,8 @@ def celery_worker_args(
         args.append("--without-heartbeat")
     if heartbeat if events is None else events:
         args.append("--task-events")
+    if concurrency is None and kind == "control":
+        concurrency = settings.celery.control_concurrency
     if concurrency is not None:
         args += ["-c", str(concurrency)]
     if pool:
@@ -109,6 +112,19 @@ def flower_env(basic_auth: str | None) -> dict[str, str]:
 def python_celery(args: list[str]) -> list[str]:
     """``python -m celery args`` with this interpreter (no reliance on PATH)."""
     return [sys.executable, "-m", "celery", *args]
+
+
+WORKER_MAIN = "orchestrator.celery_worker"
+"""Module that runs Celery's ``worker`` command without the rest of the ``celery`` CLI."""
+
+
+def python_worker(args: list[str]) -> list[str]:
+    """The command line of a worker from :func:`celery_worker_args` with this interpreter.
+
+    Same arguments as ``celery``, run by :mod:`orchestrator.celery_worker`: the ``celery``
+    command's plugins (Flower, the REPL) stay out of the worker's processes.
+    """
+    return [sys.executable, "-m", WORKER_MAIN, *args]
 
 
 def _encode(value: Any) -> Any:

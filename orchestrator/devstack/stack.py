@@ -60,7 +60,8 @@ class LocalStack(WorkerControl):
         base_settings: Settings the overrides apply to (default: ``Settings()``, the environment).
         workers: Children worker processes to start.
         concurrency: Pool size of each children worker.
-        control_concurrency: Pool size of the control worker.
+        control_concurrency: Pool size of the control worker (``celery.control_concurrency``
+            of the settings when None).
         api: Start the API (uvicorn, via ``stepmap api``).
         control: Start the control worker.
         flower: Start Flower (no auth unless ``flower_basic_auth``: it binds loopback only).
@@ -90,7 +91,7 @@ class LocalStack(WorkerControl):
         base_settings: Settings | None = None,
         workers: int = 1,
         concurrency: int = 2,
-        control_concurrency: int = 2,
+        control_concurrency: int | None = None,
         api: bool = True,
         control: bool = True,
         flower: bool = False,

@@ -41,9 +41,6 @@ from orchestrator.store.maprun_base import Lease, MapRunStore
 
 log = logging.getLogger(__name__)
 
-#: Seconds between reconcile passes.
-RECONCILE_EVERY = 5.0
-
 
 @dataclass(frozen=True, slots=True)
 class MapRunOutcome:
@@ -155,7 +152,7 @@ class MapRunCoordinator:
 
         Returns False when another process had this interval's pass.
         """
-        ttl_ms = int(RECONCILE_EVERY * 800)
+        ttl_ms = int(messages.RECONCILE_EVERY * 800)
         if not self.deps.store.acquire_lease(Lease.RECONCILE, "", uuid.uuid4().hex, ttl_ms):
             return False
         overdue = 2 * self.deps.settings.limits.lease_seconds
@@ -215,4 +212,4 @@ def _cause_of(arn: str, status: MapRunStatus) -> str:
     return f"The Map Run {arn} ended {status.value} without a recorded cause"
 
 
-__all__ = ["MapRunCoordinator", "MapRunNotRedrivable", "MapRunOutcome", "RECONCILE_EVERY"]
+__all__ = ["MapRunCoordinator", "MapRunNotRedrivable", "MapRunOutcome"]

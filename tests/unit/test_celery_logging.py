@@ -54,4 +54,4 @@ def test_worker_log_format_travels_to_the_worker_in_its_environment() -> None:
     result = CliRunner().invoke(app, ["worker", "children", "--log-format", "json", "--dry-run"])
     assert result.exit_code == 0, result.output
     argv = shlex.split(result.output)
-    assert argv[:2] == ["env", "STEPMAP_LOG_FORMAT=json"] and "celery" in argv
+    assert argv[:2] == ["env", "STEPMAP_LOG_FORMAT=json"] and "orchestrator.celery_worker" in argv

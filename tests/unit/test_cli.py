@@ -58,7 +58,7 @@ def test_worker_children_runs_celery_on_the_children_queue_one_message_at_a_time
     result = runner.invoke(app, ["worker", "children", "--concurrency", "3", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert shlex.split(result.output) == [
-        sys.executable, "-m", "celery", "-A", "workers.celery_app:app", "worker",
+        sys.executable, "-m", "orchestrator.celery_worker", "-A", "workers.celery_app:app", "worker",
         "-Q", "stepmap.children", "-n", "children@%h", "--loglevel", "INFO",
         "--without-gossip", "--without-mingle", "--task-events", "-c", "3",
         "--prefetch-multiplier", "1",
@@ -69,9 +69,9 @@ def test_worker_control_runs_celery_on_the_control_queue() -> None:
     result = runner.invoke(app, ["worker", "control", "-n", "ctl", "-l", "debug", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert shlex.split(result.output) == [
-        sys.executable, "-m", "celery", "-A", "orchestrator.control.app:app", "worker",
+        sys.executable, "-m", "orchestrator.celery_worker", "-A", "orchestrator.control.app:app", "worker",
         "-Q", "stepmap.control", "-n", "ctl@%h", "--loglevel", "DEBUG",
-        "--without-gossip", "--without-mingle", "--task-events",
+        "--without-gossip", "--without-mingle", "--task-events", "-c", "1",
     ]
 
 
