@@ -31,6 +31,8 @@ STOP_EXECUTION = "stepmap.control.stop_execution"
 REDRIVE_EXECUTION = "stepmap.control.redrive_execution"
 MAP_RUN_FEED = "stepmap.control.map_run_feed"
 MAP_RUN_DISPATCH = "stepmap.control.map_run_dispatch"
+#: Stream the ended children's result records into the result files (ResultWriter).
+MAP_RUN_WRITE = "stepmap.control.map_run_write"
 CHILDREN_DONE = "stepmap.control.children_done"
 CLOSE_SEGMENT = "stepmap.control.close_segment"
 TASK_DONE = "stepmap.control.task_done"

@@ -161,6 +161,11 @@ class LimitsSettings(BaseModel):
     result_file_bytes: int = Field(
         5 * 1024**3, description="ResultWriter files roll over at this size."
     )
+    result_stream_bytes: int = Field(
+        8 * 1024**2, description="ResultWriter files are streamed to S3 while children run, in "
+        "multipart parts of this size (at least 5 MiB, S3's smallest part; 0: written only "
+        "when the Map Run closes).",
+    )
     rate_burst_seconds: float = Field(
         0.1, gt=0, le=60, description="Burst of a Map Run's or pool's rate limit (stepmap "
         "extension, docs/limits.md): its token bucket holds this many seconds of its rate "
@@ -170,6 +175,14 @@ class LimitsSettings(BaseModel):
         10.0, gt=0, description="Lease of the control process closing a Map Run; renewed while "
         "it writes the results, so a crashed one is taken over within seconds.",
     )
+
+    @field_validator("result_stream_bytes")
+    @classmethod
+    def _part_size(cls, value: int) -> int:
+        if value != 0 and value < 5 * 1024**2:
+            raise ValueError("result_stream_bytes must be 0 (off) or at least 5 MiB "
+                             f"(5242880, S3's smallest multipart part), not {value}")
+        return value
 
 
 class TelemetrySettings(BaseModel):

@@ -132,6 +132,7 @@ class World:
         handlers = {
             messages.MAP_RUN_FEED: self.coordinator.feed,
             messages.MAP_RUN_DISPATCH: self.coordinator.dispatch,
+            messages.MAP_RUN_WRITE: self.coordinator.write,
             messages.ADVANCE_EXECUTION: self.parents.advance,
             messages.STOP_EXECUTION: self.parents.stop,
             messages.REDRIVE_EXECUTION: self.parents.redrive,

@@ -66,6 +66,10 @@ def register(app: Celery, settings: Settings) -> None:
     def map_run_dispatch(arn: str) -> None:
         rt().coordinator.dispatch(arn)
 
+    @app.task(name=messages.MAP_RUN_WRITE, acks_late=True)
+    def map_run_write(arn: str) -> None:
+        rt().coordinator.write(arn)
+
     @app.task(name=messages.CHILDREN_DONE, acks_late=True)
     def children_done(report: str | dict[str, Any]) -> None:
         decoded = messages.decode(messages.ChildrenReport, report)

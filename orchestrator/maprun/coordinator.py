@@ -31,6 +31,7 @@ from orchestrator.maprun import (
     outcomes,
     progress,
     segments,
+    streaming,
 )
 from orchestrator.maprun.deps import Deps
 from orchestrator.maprun.redrive import MapRunNotRedrivable, redrive_map_run
@@ -98,6 +99,10 @@ class MapRunCoordinator:
     def dispatch(self, arn: str) -> int:
         """Grant free permits to ready children and send them; returns how many were sent."""
         return dispatcher.dispatch(self.deps, arn, self._settle)
+
+    def write(self, arn: str) -> None:
+        """Stream the ended children's result records into the result files (one pass)."""
+        streaming.write(self.deps, arn)
 
     def record_outcomes(self, arn: str, reported: Iterable[messages.ChildOutcome]) -> list[int]:
         """Record children's outcomes, then check progress; returns the indexes newly recorded.

@@ -2,7 +2,10 @@
 
 Results are streamed child by child in index order from the store into the ResultWriter's files
 (or into the inline output array, bounded by the payload limit), never gathered in one process
-beyond one chunk (docs/architecture.md invariant 7).
+beyond one chunk (docs/architecture.md invariant 7). With ``limits.result_stream_bytes`` set
+(the default), most of a ResultWriter's files were uploaded while the children ran
+(``streaming.py``): closing writes only what is left, completes the uploads and writes the
+manifest.
 
 One control process closes a Map Run at a time, under a short lease it renews while it works
 (``limits.finalize_lease_seconds``). If that process dies, the lease lapses within seconds and
@@ -20,31 +23,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl import StatesError
 from orchestrator.asl import errors as asl_errors
 from orchestrator.jsontext import dumps
-from orchestrator.maprun import admission
-from orchestrator.maprun.deps import Deps, child_name
+from orchestrator.maprun import admission, result_records, streaming
+from orchestrator.maprun.deps import Deps
 from orchestrator.maprun.leases import LeaseHeld
-from orchestrator.maprun.plan import MapRunPlan, ResultDestination
+from orchestrator.maprun.plan import MapRunPlan
 from orchestrator.statuses import ChildStatus, MapRunStatus
-from orchestrator.store.maprun_base import ChildRecord, Lease
+from orchestrator.store.maprun_base import Lease
 from orchestrator.store.maprun_record import Closing, MapRun
 
 log = logging.getLogger(__name__)
-
-#: Children read per round trip when closing a run (their inputs can be 256 KiB each).
-CHUNK = 64
-PENDING = "PENDING"
-ALL_STATUSES = frozenset({*(s.value for s in ChildStatus if s is not ChildStatus.SUSPENDED),
-                          PENDING})
-#: Without a transformation every record carries its Input; with COMPACT/FLATTEN only the
-#: unsuccessful ones do (they are always written as full records).
-WITH_INPUT_WHEN_TRANSFORMED = ALL_STATUSES - {ChildStatus.SUCCEEDED.value}
 
 
 def finish(deps: Deps, arn: str, status: MapRunStatus, error: str | None = None,
@@ -85,61 +78,17 @@ def finish(deps: Deps, arn: str, status: MapRunStatus, error: str | None = None,
     admission.admit(deps)  # a slot is free (docs/extensions.md)
 
 
-def _children(deps: Deps, run: MapRun, held: LeaseHeld, *,
-              inputs_for: frozenset[str] = frozenset()
-              ) -> Iterator[tuple[int, str, ChildRecord | None, str]]:
-    """(index, status, child record, input JSON) in index order; PENDING when never finished.
-
-    Inputs (up to 256 KiB each) are fetched only for the statuses in ``inputs_for``, and a few
-    children at a time, so closing a run of large batches stays small in memory.
-    """
-    from orchestrator.readers.ranges import readable
-
-    store = deps.store
-    total = run.feed.next
-    for start in range(0, total, CHUNK):
-        if held.lost:
-            raise _LeaseLost
-        indexes = list(range(start, min(total, start + CHUNK)))
-        statuses = [st.value if st is not None else PENDING
-                    for st in store.child_statuses(run.arn, indexes)]
-        records = store.child_records(run.arn, indexes)
-        wanted = [i for i, st in zip(indexes, statuses, strict=True) if st in inputs_for]
-        inputs = dict(zip(wanted, readable(deps.s3, store.child_inputs(run.arn, wanted)),
-                          strict=True))
-        for index, st, record in zip(indexes, statuses, records, strict=True):
-            yield index, st, record, inputs.get(index) or "null"
-
-
 class _LeaseLost(Exception):
     """The finalize lease was taken over while the results were being written."""
 
 
-def _iso(epoch: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+def _children(deps: Deps, run: MapRun, held: LeaseHeld, *,
+              inputs_for: frozenset[str] = frozenset()) -> Iterator[result_records.Child]:
+    def check() -> None:
+        if held.lost:
+            raise _LeaseLost
 
-
-def _record(run: MapRun, index: int, status: str, child: ChildRecord | None,
-            child_input: str) -> dict[str, Any]:
-    from orchestrator.writer import result_record
-
-    name = child.name if child else child_name(run.map_run_id, index)
-    if status == ChildStatus.SUCCEEDED:
-        redrive = ("NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven")
-    elif status == PENDING:
-        redrive = ("NOT_REDRIVABLE", "Execution has not started")
-    else:
-        redrive = ("REDRIVABLE", "")
-    return result_record(
-        execution_arn=run.execution_prefix + name, name=name,
-        state_machine_arn=run.labelled_arn, status=status, input=child_input,
-        output=child.output if child else None,
-        error=child.error if child else None, cause=child.cause if child else None,
-        start_date=(_iso(child.start) if child else None) or datetime.now(UTC),
-        stop_date=_iso(child.stop) if child else None,
-        redrive_count=run.redrive_count,
-        redrive_status=redrive[0], redrive_status_reason=redrive[1],
-    )
+    return result_records.children(deps, run, inputs_for=inputs_for, stop_check=check)
 
 
 def _results(deps: Deps, run: MapRun, held: LeaseHeld) -> Any:
@@ -147,14 +96,23 @@ def _results(deps: Deps, run: MapRun, held: LeaseHeld) -> Any:
     if destination is not None and destination.bucket is not None:
         from orchestrator.writer import ResultFileWriter
 
+        if streaming.destination_of(deps, run) is not None:
+            def check() -> None:
+                if held.lost:
+                    raise _LeaseLost
+
+            streamed = streaming.close(deps, run, destination, held, check)
+            if streamed is not None:
+                return {"MapRunArn": run.arn, "ResultWriterDetails": streamed}
+            # Streaming failed on the way: every file is written from the start.
         out = ResultFileWriter(deps.s3, bucket=destination.bucket, prefix=destination.prefix,
                                map_run_arn=run.arn, writer_config=destination.writer_config,
                                max_file_bytes=deps.settings.limits.result_file_bytes)
         try:
             for index, status, child, child_input in _children(
-                deps, run, held, inputs_for=_inputs_for(destination)
+                deps, run, held, inputs_for=result_records.inputs_for(destination)
             ):
-                out.add(status, _record(run, index, status, child, child_input))
+                out.add(status, result_records.record(run, index, status, child, child_input))
         except (_LeaseLost, StatesError):
             out.abort()  # no open multipart upload (nor its upload thread) is left behind
             raise
@@ -163,17 +121,11 @@ def _results(deps: Deps, run: MapRun, held: LeaseHeld) -> Any:
     if destination is not None and destination.writer_config:
         from orchestrator.writer import transform_results
 
-        records = ((status, _record(run, index, status, child, child_input))
+        records = ((status, result_records.record(run, index, status, child, child_input))
                    for index, status, child, child_input in _children(
-                       deps, run, held, inputs_for=_inputs_for(destination)))
+                       deps, run, held, inputs_for=result_records.inputs_for(destination)))
         return transform_results(records, destination.writer_config)
     return _inline_output(deps, run, held)
-
-
-def _inputs_for(destination: ResultDestination) -> frozenset[str]:
-    if destination.transformation in ("COMPACT", "FLATTEN"):
-        return WITH_INPUT_WHEN_TRANSFORMED
-    return ALL_STATUSES
 
 
 def _inline_output(deps: Deps, run: MapRun, held: LeaseHeld) -> list[Any]:
@@ -183,7 +135,7 @@ def _inline_output(deps: Deps, run: MapRun, held: LeaseHeld) -> list[Any]:
     for _index, status, child, _input in _children(deps, run, held):
         if status == ChildStatus.SUCCEEDED and child is not None:
             text = child.output if child.output is not None else "null"
-        elif child is not None and status != PENDING:
+        elif child is not None and status != result_records.PENDING:
             text = dumps({"Error": child.error or "", "Cause": child.cause or ""})
         else:
             continue

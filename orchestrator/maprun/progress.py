@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from orchestrator.asl import errors as asl_errors
-from orchestrator.maprun import dispatcher, finalizer
+from orchestrator.maprun import dispatcher, finalizer, streaming
 from orchestrator.maprun.deps import Deps
 from orchestrator.maprun.tolerance import ToleratedFailure
 from orchestrator.statuses import MapRunStatus
@@ -49,6 +49,7 @@ def after_progress(deps: Deps, arn: str, settle: dispatcher.Settle) -> None:
     if run.reader_done and execs.terminal >= execs.total:
         finalizer.finish(deps, arn, MapRunStatus.SUCCEEDED)
         return
+    streaming.after_progress(deps, run, execs.terminal)
     if run.reader_done and deps.store.queue_length(arn) == 0:
         return  # nothing left to dispatch (expired leases are reclaimed by the reconciler)
     dispatcher.dispatch(deps, arn, settle)

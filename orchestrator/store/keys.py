@@ -29,7 +29,8 @@ pool:{name}               hash    named pool: maxConcurrency, itemsPerSecond, da
 pool:{name}:runs          hash    open Map Runs in the pool: arn -> "{sem key}\t{queue key}\t{run key}"
 pool-index                zset    pool names by creation time
 mr:{arn}:segments         hash    chord segment id -> JSON {children, deadline, closed}
-mr:{arn}:results          hash    child index -> result record (JSON), spooled for the writer
+mr:{arn}:stream           string  result files streamed to S3 while children run (store/result_stream.py)
+mr:{arn}:write            string  result-stream lease (one control process writes parts at a time)
 mr:{arn}:feed             string  feeder lease
 mr:open                   zset    open Map Run ARNs by start time (the reconciler's work list)
 proc:{digest}             string  an ItemProcessor definition (JSON), read by workers
@@ -134,8 +135,11 @@ class Keys:
     def map_run_segments(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:segments"
 
-    def map_run_results(self, arn: str) -> str:
-        return f"{self.base}:mr:{arn}:results"
+    def map_run_stream(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:stream"
+
+    def map_run_write_lock(self, arn: str) -> str:
+        return f"{self.base}:mr:{arn}:write"
 
     def map_run_feed_lock(self, arn: str) -> str:
         return f"{self.base}:mr:{arn}:feed"

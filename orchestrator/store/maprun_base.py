@@ -29,6 +29,7 @@ from orchestrator.jsontext import dumps
 from orchestrator.messages import ChildOutcome
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.maprun_record import Closing, Counters, FeedState, MapRun
+from orchestrator.store.result_stream import ResultStream
 
 
 class Lease(StrEnum):
@@ -36,6 +37,8 @@ class Lease(StrEnum):
 
     FEED = "feed"
     FINALIZE = "finalize"
+    #: Streaming result records into the result files while children run.
+    WRITE = "write"
     ADVANCE = "advance"
     RECONCILE = "reconcile"
 
@@ -262,6 +265,8 @@ class MapRunStore(Protocol):
     def redrive(self, arn: str, *, now: float) -> int:
         """Reopen a closed Map Run: unsuccessful children go back to the queue.
 
+        The result-stream state is dropped: the redriven run writes its files again.
+
         Returns:
             The new redrive count.
         """
@@ -417,6 +422,15 @@ class MapRunStore(Protocol):
 
     def child_history(self, child_arn: str) -> list[dict[str, Any]]:
         """History events of a STANDARD child."""
+        ...
+
+    # -- result files streamed while children run -----------------------------------------
+    def result_stream(self, arn: str) -> ResultStream | None:
+        """The state of the Map Run's streamed result files (``None``: not started)."""
+        ...
+
+    def save_result_stream(self, arn: str, stream: ResultStream) -> None:
+        """Store it (the holder of the write or finalize lease only). A redrive drops it."""
         ...
 
     # -- leases and parent task results ----------------------------------------------------

@@ -30,6 +30,7 @@ from orchestrator.store.maprun_base import (
     admission_order,
 )
 from orchestrator.store.maprun_record import Closing, Counters, MapRun
+from orchestrator.store.result_stream import ResultStream
 from orchestrator.store.permits import holder as holder_id
 from orchestrator.store.permits import index_of
 
@@ -72,6 +73,7 @@ class MemoryMapRunStore:
         self._histories: dict[str, list[dict[str, Any]]] = {}
         self._leases: dict[tuple[Lease, str], tuple[str, float]] = {}
         self._task_results: dict[tuple[str, int], str] = {}
+        self._streams: dict[str, str] = {}
         # admission: key -> FIFO of queued ARNs; ring: key -> turn (lowest goes next)
         self._backlog: dict[str, list[str]] = {}
         self._ring: dict[str, float] = {}
@@ -171,6 +173,7 @@ class MemoryMapRunStore:
                 status=MapRunStatus.RUNNING, redrive_count=count, redrive_date=now,
                 stop_date=None, error=None, cause=None, closing=None, result=None)
             self._leases.pop((Lease.FINALIZE, arn), None)
+            self._streams.pop(arn, None)
             run.claims.clear()
             self._open[arn] = now
             return count
@@ -478,6 +481,16 @@ class MemoryMapRunStore:
     def child_history(self, child_arn: str) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(e) for e in self._histories.get(child_arn, [])]
+
+    # -- result files streamed while children run -----------------------------------------
+    def result_stream(self, arn: str) -> ResultStream | None:
+        with self._lock:
+            raw = self._streams.get(arn)
+        return ResultStream.from_json(raw) if raw is not None else None
+
+    def save_result_stream(self, arn: str, stream: ResultStream) -> None:
+        with self._lock:
+            self._streams[arn] = stream.to_json()
 
     # -- leases and parent task results ----------------------------------------------------
     def _live(self, lease: Lease, subject: str) -> tuple[str, float] | None:

@@ -32,6 +32,7 @@ from orchestrator.store.maprun_base import (
     admission_order,
 )
 from orchestrator.store.maprun_record import Closing, Counters, MapRun
+from orchestrator.store.result_stream import ResultStream
 from orchestrator.store.permits import index_of
 from orchestrator.store.scripts import lua
 
@@ -197,7 +198,7 @@ class RedisMapRunStore:
         pipe.hset(k.map_run(arn), mapping=_fields({"status": MapRunStatus.RUNNING.value,
                                                    "redriveCount": str(count),
                                                    "redriveDate": repr(now)}))
-        pipe.delete(k.map_run_finalize_lock(arn), k.map_run_claims(arn))
+        pipe.delete(k.map_run_finalize_lock(arn), k.map_run_claims(arn), k.map_run_stream(arn))
         pipe.zadd(k.open_map_runs(), {arn: now})
         self._join_pools(pipe, arn, self._pools_of(arn))
         pipe.execute()
@@ -424,12 +425,21 @@ class RedisMapRunStore:
     def child_history(self, child_arn: str) -> list[dict[str, Any]]:
         return [json.loads(e) for e in self._r.lrange(self._keys.history(child_arn), 0, -1)]
 
+    # -- result files streamed while children run -----------------------------------------
+    def result_stream(self, arn: str) -> ResultStream | None:
+        raw = self._r.get(self._keys.map_run_stream(arn))
+        return ResultStream.from_json(raw) if raw is not None else None
+
+    def save_result_stream(self, arn: str, stream: ResultStream) -> None:
+        self._r.set(self._keys.map_run_stream(arn), stream.to_json())
+
     # -- leases and parent task results ----------------------------------------------------
     def _lease_key(self, lease: Lease, subject: str) -> str:
         k = self._keys
         keys: Mapping[Lease, str] = {
             Lease.FEED: k.map_run_feed_lock(subject),
             Lease.FINALIZE: k.map_run_finalize_lock(subject),
+            Lease.WRITE: k.map_run_write_lock(subject),
             Lease.ADVANCE: k.execution_lock(subject),
             Lease.RECONCILE: k.reconcile_lock(),
         }

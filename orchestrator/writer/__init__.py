@@ -10,11 +10,36 @@
 
 from __future__ import annotations
 
-from orchestrator.writer._files import ResultFileWriter, result_prefix
-from orchestrator.writer._records import iso_millis, result_record, transform_results
+from orchestrator.writer._files import (
+    CATEGORIES,
+    PART_SIZE,
+    ResultFileWriter,
+    encode_entries,
+    file_key,
+    framed,
+    manifest,
+    result_prefix,
+    s3_write_errors,
+)
+from orchestrator.writer._records import (
+    CATEGORY,
+    iso_millis,
+    result_record,
+    transform_results,
+    writer_options,
+)
 
 __all__ = [
+    "CATEGORIES",
+    "CATEGORY",
+    "PART_SIZE",
     "ResultFileWriter",
+    "encode_entries",
+    "file_key",
+    "framed",
+    "manifest",
+    "s3_write_errors",
+    "writer_options",
     "iso_millis",
     "result_prefix",
     "result_record",

@@ -29,7 +29,8 @@ from orchestrator.writer._records import CATEGORY, transformed, writer_options
 
 #: Multipart part size; S3 requires at least 5 MiB for every part but the last.
 PART_SIZE = 8 * 1024 * 1024
-_CATEGORIES = ("FAILED", "PENDING", "SUCCEEDED")
+#: Result-file categories, in the manifest's order.
+CATEGORIES = ("FAILED", "PENDING", "SUCCEEDED")
 
 
 @contextmanager
@@ -50,6 +51,46 @@ def s3_write_errors(bucket: str, key: str) -> Iterator[None]:
         raise ResultWriterFailed(
             f"Failed to write s3://{bucket}/{key}: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def encode_entries(status: str, record: Mapping[str, Any],
+                   transformation: str) -> tuple[str, list[bytes]]:
+    """The result-file category of a child's record and the encoded entries it contributes.
+
+    Raises:
+        ResultWriterFailed: unknown status, or a SUCCEEDED Output that is not JSON.
+    """
+    category = CATEGORY.get(status)
+    if category is None:
+        raise ResultWriterFailed(f"Cannot write a result with status {status!r}.")
+    try:
+        entries = [dumps(entry).encode() for entry in transformed(status, record, transformation)]
+    except ValueError as exc:
+        raise ResultWriterFailed(
+            f"The Output of {record.get('ExecutionArn', 'a child execution')} "
+            f"is not valid JSON: {exc}"
+        ) from exc
+    return category, entries
+
+
+def framed(entry: bytes, *, opens: bool, jsonl: bool) -> bytes:
+    """An entry as its file holds it: after ``[`` (first of a JSON file) or ``,`` (JSON), or
+    followed by a newline (JSON Lines). A JSON file is closed by ``]``."""
+    if jsonl:
+        return entry + b"\n"
+    return (b"[" if opens else b",") + entry
+
+
+def file_key(folder: str, category: str, number: int, jsonl: bool) -> str:
+    """``{folder}{CATEGORY}_{n}.json`` (``.jsonl`` for JSON Lines)."""
+    return f"{folder}{category}_{number}{'.jsonl' if jsonl else '.json'}"
+
+
+def manifest(bucket: str, map_run_arn: str,
+             files: Mapping[str, list[dict[str, Any]]]) -> bytes:
+    """The body of ``manifest.json`` (``files``: ``{"Key", "Size"}`` lists per category)."""
+    return dumps({"DestinationBucket": bucket, "MapRunArn": map_run_arn,
+                  "ResultFiles": {c: list(files.get(c, [])) for c in CATEGORIES}}).encode()
 
 
 def result_prefix(prefix: str | None, map_run_arn: str) -> str:
@@ -189,11 +230,10 @@ class ResultFileWriter:
         self._map_run_arn = map_run_arn
         self._folder = result_prefix(prefix, map_run_arn)
         self._jsonl = output_type == "JSONL"
-        self._extension = ".jsonl" if self._jsonl else ".json"
         self._max = max_file_bytes
         self._part_size = part_size
         self._open: dict[str, _StreamedObject] = {}
-        self._done: dict[str, list[dict[str, Any]]] = {c: [] for c in _CATEGORIES}
+        self._done: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
         self._closed = False
         # Parts go up while the next ones are encoded (the tail after the last child).
         self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="result-parts")
@@ -215,18 +255,9 @@ class ResultFileWriter:
         """
         if self._closed:
             raise ResultWriterFailed(f"Results were added after {self.manifest_key} was written.")
-        category = CATEGORY.get(status)
-        if category is None:
-            raise ResultWriterFailed(f"Cannot write a result with status {status!r}.")
-        try:
-            entries = list(transformed(status, record, self._transformation))
-        except ValueError as exc:
-            raise ResultWriterFailed(
-                f"The Output of {record.get('ExecutionArn', 'a child execution')} "
-                f"is not valid JSON: {exc}"
-            ) from exc
+        category, entries = encode_entries(status, record, self._transformation)
         for entry in entries:
-            self._append(category, dumps(entry).encode())
+            self._append(category, entry)
 
     def _append(self, category: str, encoded: bytes) -> None:
         current = self._open.get(category)
@@ -236,19 +267,13 @@ class ResultFileWriter:
         if current is not None and current.size + len(encoded) + extra > self._max:
             self._finish(category)
             current = None
+        opens = current is None
         if current is None:
-            number = len(self._done[category])
-            key = f"{self._folder}{category}_{number}{self._extension}"
+            key = file_key(self._folder, category, len(self._done[category]), self._jsonl)
             current = self._open[category] = _StreamedObject(
                 self._s3, self._bucket, key, self._part_size, self._uploads
             )
-            if not self._jsonl:
-                current.write(b"[")
-        elif not self._jsonl:
-            current.write(b",")
-        current.write(encoded)
-        if self._jsonl:
-            current.write(b"\n")
+        current.write(framed(encoded, opens=opens, jsonl=self._jsonl))
 
     def _finish(self, category: str) -> None:
         current = self._open.pop(category)
@@ -273,23 +298,18 @@ class ResultFileWriter:
         """
         if not self._closed:
             try:
-                for category in _CATEGORIES:
+                for category in CATEGORIES:
                     if category in self._open:
                         self._finish(category)
             except ResultWriterFailed:
                 self.abort()
                 raise
             self._uploads.shutdown()
-            manifest = {
-                "DestinationBucket": self._bucket,
-                "MapRunArn": self._map_run_arn,
-                "ResultFiles": {c: self._done[c] for c in _CATEGORIES},
-            }
             with s3_write_errors(self._bucket, self.manifest_key):
                 self._s3.put_object(
                     Bucket=self._bucket,
                     Key=self.manifest_key,
-                    Body=dumps(manifest).encode(),
+                    Body=manifest(self._bucket, self._map_run_arn, self._done),
                     ContentType="application/json",
                 )
             self._closed = True

@@ -8,6 +8,7 @@ memory store's ledger) reads and writes the same things through either.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from orchestrator.store.maprun_base import (
 from orchestrator.store.maprun_memory import MemoryMapRunStore
 from orchestrator.store.maprun_record import Closing, FeedState, MapRun
 from orchestrator.store.maprun_redis import RedisMapRunStore
+from orchestrator.store.result_stream import CategoryStream, ResultStream
 from workers.ledger import RedisLedger
 
 ARN = "arn:aws:states:us-east-1:000000000000:mapRun:sm/L:run-1"
@@ -298,6 +300,24 @@ def test_finish_closes_the_run_and_redrive_reopens_its_unsuccessful_children(
     assert (items.succeeded, items.failed, items.aborted, items.running) == (1, 0, 0, 0)
     assert run.queue_length(ARN) == N - 1
     assert run.open_runs() == [ARN]
+
+
+def test_the_result_stream_is_kept_whole_and_dropped_by_a_redrive(run: MapRunStore) -> None:
+    assert run.result_stream(ARN) is None
+    stream = ResultStream(frontier=7, ended_at_pass=7, every=3, categories={
+        "SUCCEEDED": CategoryStream(
+            files=({"Key": "out/r/SUCCEEDED_0.json", "Size": 12},), upload_id="u-1",
+            parts=({"ETag": '"e1"', "PartNumber": 1},), uploaded=5_242_880, mark=(4, 2),
+            open=True, pending=99)})
+    run.save_result_stream(ARN, stream)
+    assert run.result_stream(ARN) == stream
+    failed = dataclasses.replace(stream, failed="S3 said no", categories={})
+    run.save_result_stream(ARN, failed)
+    assert run.result_stream(ARN) == failed
+    run.finish(ARN, MapRunStatus.FAILED, stop_date=5.0, error="E", cause="C")
+    assert run.result_stream(ARN) == failed  # kept: a late pass finds the run closed
+    run.redrive(ARN, now=6.0)
+    assert run.result_stream(ARN) is None  # the redriven run writes its files again
 
 
 def test_segments_are_kept_until_removed(run: MapRunStore) -> None:

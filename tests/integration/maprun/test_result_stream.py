@@ -1,0 +1,254 @@
+"""Result files streamed while children run are byte for byte the closing writer's (real Redis, S3).
+
+The same Map Runs run twice, ``limits.result_stream_bytes`` 5 MiB (streamed, parts uploaded by
+write passes between the children's reports) and 0 (written when the Map Run closes, as before
+streaming existed): every result file and the manifest are compared byte for byte. Inputs of
+~100 KB make the files span several 5-MiB parts and roll over at ``result_file_bytes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis
+from maprun_world import EXECUTION, World, request
+
+from orchestrator.asl import DistributedMapRequest
+from orchestrator.maprun import starter
+from orchestrator.readers import ItemReaderRequest
+from orchestrator.statuses import MapRunStatus
+from orchestrator.store.keys import Keys
+from orchestrator.store.maprun_redis import RedisMapRunStore
+from orchestrator.store.result_stream import ResultStream
+from workers import runner
+from workers.ledger import RedisLedger
+
+MIB = 1024 * 1024
+PAD = "x" * 100_000
+RUN_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+
+
+@pytest.fixture
+def fixed_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both runs of a comparison get the same Map Run id (so the same folder and child names)
+    and their children the same start and stop dates."""
+    monkeypatch.setattr(starter, "uuid", SimpleNamespace(
+        uuid4=lambda: uuid.UUID(RUN_ID), uuid3=uuid.uuid3, UUID=uuid.UUID))
+    monkeypatch.setattr(runner, "time", SimpleNamespace(
+        time=lambda: 1_700_000_000.25, monotonic=time.monotonic, sleep=time.sleep))
+
+
+def items(s3: Any, n: int, *, fail_every: int = 7) -> ItemReaderRequest:
+    """An ItemReader over a JSON array of ``n`` items of ~100 KB in its own bucket."""
+    name = f"items-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    body = json.dumps([{"id": i, "fail": fail_every > 0 and i % fail_every == fail_every // 2,
+                        "pad": PAD}
+                       for i in range(n)])
+    s3.put_object(Bucket=name, Key="items.json", Body=body.encode())
+    return ItemReaderRequest.of_asl({"Resource": "arn:aws:states:::s3:getObject",
+                                     "Parameters": {"Bucket": name, "Key": "items.json"},
+                                     "ReaderConfig": {"InputType": "JSON"}})
+
+
+def reading(reader: ItemReaderRequest, **kwargs: Any) -> DistributedMapRequest:
+    return dataclasses.replace(request([], **kwargs), reader=reader, items=None)
+
+
+class Run:
+    """One Map Run through a World on real Redis and S3, with its write passes observed."""
+
+    def __init__(self, redis_url: str, s3: Any, bucket: str, stream_bytes: int,
+                 **limits: Any) -> None:
+        self.client = redis.Redis.from_url(redis_url)
+        self.store = RedisMapRunStore(self.client, Keys(f"rs-{uuid.uuid4().hex[:8]}"))
+        self.s3 = s3
+        self.bucket = bucket
+        self.world = World(store=self.store, ledger=RedisLedger(self.client),
+                           s3_factory=lambda: s3, clock=None, result_stream_bytes=stream_bytes,
+                           **limits)
+        #: Stream states after each write pass.
+        self.passes: list[ResultStream | None] = []
+        write = self.world.coordinator.write
+
+        def observed(arn: str) -> None:
+            write(arn)
+            self.passes.append(self.store.result_stream(arn))
+
+        self.world.coordinator.write = observed  # type: ignore[method-assign]
+
+    def writer(self, **config: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": "out"}
+        spec: dict[str, Any] = {"Resource": "arn:aws:states:::s3:putObject",
+                                "Parameters": params}
+        if config:
+            spec["WriterConfig"] = config
+        return spec
+
+    def files(self) -> dict[str, bytes]:
+        listed = self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return {o["Key"]: self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read()
+                for o in listed}
+
+    def uploads_left(self) -> list[str]:
+        return [u["Key"] for u in
+                self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])]
+
+    def parts_before_close(self) -> int:
+        """Parts the write passes had uploaded (the finalizer's are not counted)."""
+        return max((sum(len(c.parts) + len(c.files) for c in s.categories.values())
+                    for s in self.passes if s is not None), default=0)
+
+
+def both(redis_url: str, s3_client: Any, **limits: Any) -> Iterator[Run]:
+    """The run streamed, then the run written at close, in the same (emptied) bucket."""
+    name = f"rs-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=name)
+    for stream_bytes in (5 * MIB, 0):
+        yield Run(redis_url, s3_client, name, stream_bytes, **limits)
+        for key in list(Run(redis_url, s3_client, name, 0).files()):
+            s3_client.delete_object(Bucket=name, Key=key)
+
+
+#: WriterConfig, limits, every how many children one fails (COMPACT/FLATTEN write the inputs
+#: of failed children only: half of them fail so that their file spans parts).
+CASES = {
+    "none-json-rollover": ({}, {"result_file_bytes": 7 * MIB}, 7),
+    "compact-jsonl": ({"Transformation": "COMPACT", "OutputType": "JSONL"}, {}, 2),
+    "flatten-json-rollover": ({"Transformation": "FLATTEN", "OutputType": "JSON"},
+                              {"result_file_bytes": 6 * MIB}, 2),
+    "none-jsonl-rollover": ({"OutputType": "JSONL"}, {"result_file_bytes": 6 * MIB}, 7),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_streamed_files_are_byte_identical_to_the_closing_writers(
+    case: str, redis_url: str, s3_client: Any, fixed_run_id: None,
+) -> None:
+    config, limits, fail_every = CASES[case]
+    outcomes = []
+    reader = items(s3_client, 130, fail_every=fail_every)
+    for run in both(redis_url, s3_client, **limits):
+        # Given 130 children of ~100 KB, every 7th failing (tolerated), 10 at a time
+        arn = run.world.start(reading(reader, max_concurrency=10, percentage=100,
+                                      result_writer=run.writer(**config)))
+        ended = run.world.ended(arn)
+        assert ended.status is MapRunStatus.SUCCEEDED
+        outcomes.append((ended.result, run.files(), run.uploads_left(), run.parts_before_close()))
+    (streamed, streamed_files, left_on, parts_on), (closing, closing_files, left_off, _) = outcomes
+    # Then the streamed run uploaded parts while children ran
+    assert parts_on >= 1
+    # and its files and manifest are the closing writer's, byte for byte
+    assert streamed == closing
+    assert sorted(streamed_files) == sorted(closing_files)
+    for key, body in closing_files.items():
+        assert streamed_files[key] == body, key
+    manifest = json.loads(closing_files[closing["ResultWriterDetails"]["Key"]])
+    assert sum(len(v) for v in manifest["ResultFiles"].values()) >= 2
+    # and no multipart upload is left open
+    assert left_on == [] and left_off == []
+
+
+def test_an_aborted_run_streams_its_aborted_and_pending_records_like_the_closing_writer(
+    redis_url: str, s3_client: Any, fixed_run_id: None,
+) -> None:
+    outcomes = []
+    reader = items(s3_client, 200, fail_every=0)
+    for run in both(redis_url, s3_client):
+        arn = run.world.start(reading(reader, max_concurrency=10,
+                                      result_writer=run.writer()))
+        world = run.world
+        world.run_control()
+        # Given 120 children ran (their records streamed) and more are running
+        while run.store.counters(arn)[1].succeeded < 120:
+            world.run_segment()
+            world.run_control()
+        assert world.bus.segments  # children in flight
+        # When the execution is stopped
+        world.coordinator.abort(EXECUTION)
+        world.bus.segments.clear()  # their reports never come
+        ended = world.coordinator.result(arn)
+        assert ended is not None and ended.status is MapRunStatus.ABORTED
+        details = json.loads(run.files()[f"out/{RUN_ID}/manifest.json"])
+        outcomes.append((details, run.files(), run.uploads_left(), run.parts_before_close()))
+    (manifest_on, files_on, left_on, parts_on), (manifest_off, files_off, left_off, _) = outcomes
+    assert parts_on >= 1
+    assert manifest_on == manifest_off
+    assert set(manifest_on["ResultFiles"]) == {"FAILED", "PENDING", "SUCCEEDED"}
+    assert manifest_on["ResultFiles"]["PENDING"] and manifest_on["ResultFiles"]["FAILED"]
+    # (byte for byte but the dates of the ABORTED records, stamped by Redis's clock)
+    assert {k: len(v) for k, v in files_on.items()} == {k: len(v) for k, v in files_off.items()}
+    assert {k: undated(v) for k, v in files_on.items()} == {
+        k: undated(v) for k, v in files_off.items()}
+    assert left_on == [] and left_off == []
+
+
+def undated(body: bytes) -> Any:
+    value = json.loads(body)
+    if isinstance(value, list):
+        for record in value:
+            if record.get("Status") == "ABORTED":
+                record.pop("StartDate", None)
+                record.pop("StopDate", None)
+    return value
+
+
+def test_a_redriven_run_writes_its_files_again_with_all_children(
+    redis_url: str, s3_client: Any, fixed_run_id: None,
+) -> None:
+    outcomes = []
+    reader = items(s3_client, 130)
+    for run in both(redis_url, s3_client):
+        # Given a run whose failures exceed the threshold: FAILED, its files written
+        arn = run.world.start(reading(reader, max_concurrency=10, count=5,
+                                      result_writer=run.writer()))
+        first = run.world.ended(arn)
+        assert first.status is MapRunStatus.FAILED
+        first_files = run.files()
+        # When it is redriven (its failed children run again and fail again)
+        run.world.coordinator.redrive(arn)
+        again = run.world.ended(arn)
+        assert again.status is MapRunStatus.FAILED
+        # Then the redrive wrote every child again (redrive count 1 in every record)
+        files = run.files()
+        assert set(files) == set(first_files)
+        assert files != first_files
+        outcomes.append((files, run.uploads_left(), run.passes))
+    (files_on, left_on, passes_on), (files_off, left_off, _) = outcomes
+    assert {k: undated(v) for k, v in files_on.items()} == {
+        k: undated(v) for k, v in files_off.items()}
+    assert left_on == [] and left_off == []
+    # the redriven run streamed anew: its first pass started from child 0
+    assert any(s is not None and s.frontier < 130 and not s.done for s in passes_on[1:])
+
+
+def test_settings_refuse_a_part_size_below_s3s_smallest() -> None:
+    from pydantic import ValidationError
+
+    from orchestrator.settings import Settings
+
+    with pytest.raises(ValidationError, match="result_stream_bytes must be 0"):
+        Settings(limits={"result_stream_bytes": 1024})
+    assert Settings(limits={"result_stream_bytes": 0}).limits.result_stream_bytes == 0
+
+
+def test_a_pass_finds_nothing_to_do_once_the_run_closed(
+    redis_url: str, s3_client: Any, bucket: str,
+) -> None:
+    run = Run(redis_url, s3_client, bucket, 5 * MIB)
+    arn = run.world.start(reading(items(s3_client, 20), max_concurrency=20, percentage=100,
+                                  result_writer=run.writer()))
+    assert run.world.ended(arn).status is MapRunStatus.SUCCEEDED
+    before = run.files()
+    stream = run.store.result_stream(arn)
+    assert stream is not None and stream.done
+    run.world.coordinator.write(arn)  # a late pass
+    assert run.files() == before
+    assert run.store.result_stream(arn) == stream
