@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from orchestrator import celery_logging, messages, telemetry
+from orchestrator import celery_logging, celery_wakeup, messages, telemetry
 from orchestrator.settings import Settings, get_settings
 
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings) -> Celery:
     app = Celery("stepmap-children")
     app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
     celery_logging.install(app, settings)
+    celery_wakeup.install(app)
     telemetry.instrument_worker(settings, "children")
     from workers.tasks import register
 

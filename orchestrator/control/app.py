@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import Celery
 
 from orchestrator import celery_inspect  # noqa: F401 - registers ``stepmap_modules``
-from orchestrator import celery_logging, messages, telemetry
+from orchestrator import celery_logging, celery_wakeup, messages, telemetry
 from orchestrator.settings import Settings, get_settings
 
 
@@ -19,6 +19,7 @@ def create_app(settings: Settings) -> Celery:
     app = Celery("stepmap-control")
     app.conf.update(messages.celery_config(settings.broker_url, settings.celery))
     celery_logging.install(app, settings)
+    celery_wakeup.install(app)
     telemetry.instrument_worker(settings, "control")
     from orchestrator.control.tasks import register
 
