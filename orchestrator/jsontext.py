@@ -26,3 +26,8 @@ def batch_text(items: list[str], suffix: str) -> str:
     """An ItemBatcher child input from its items' JSON texts and :func:`batch_suffix` (the
     one envelope of the feeder's batches and of the children that read their own ranges)."""
     return '{"Items":[' + ",".join(items) + "]" + suffix + "}"
+
+
+def batch_of_values(items: list[Any], suffix: str) -> str:
+    """:func:`batch_text` for items kept as values: the list serialised once."""
+    return '{"Items":' + dumps(items) + suffix + "}"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.jsontext import batch_suffix, batch_text, dumps
+from orchestrator.jsontext import batch_of_values, batch_suffix, batch_text, dumps
 from orchestrator.maprun.plan import BatchRule
 
 
@@ -127,7 +127,7 @@ class Batcher:
         if self._texts:
             batch = self._batch(self._items)
         else:
-            batch = Batch('{"Items":' + dumps(self._items) + self.suffix + "}", len(self._items))
+            batch = Batch(batch_of_values(self._items, self.suffix), len(self._items))
         self._items = []
         self._size = 0
         return batch

@@ -43,7 +43,7 @@ from orchestrator.asl import (
     ReaderTransformation,
     StatesError,
 )
-from orchestrator.jsontext import batch_text, dumps
+from orchestrator.jsontext import batch_of_values, batch_text, dumps
 from orchestrator.readers._base import Item, s3_source
 from orchestrator.readers._csv import MAX_RECORD_BYTES, CsvRecords
 from orchestrator.readers._depth import check_item
@@ -223,8 +223,7 @@ def _build(r: RangeInput, data: bytes) -> str:
         for number, value in enumerate(values):
             check_item(Item(r.first_index + number, value, source))
         _check_count(r, len(values), data)
-        # The Batcher's envelope of items kept as values (maprun/batching.py).
-        return '{"Items":' + dumps(values) + r.suffix + "}"
+        return batch_of_values(values, r.suffix)
     assert r.delimiter is not None
     records = CsvRecords([data], delimiter=r.delimiter, header_location=None,
                          headers=r.headers, where=r.where, offset=r.start, line=r.line)
