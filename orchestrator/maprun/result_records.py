@@ -2,7 +2,10 @@
 
 Both writers of the result files use these: the finalizer when the Map Run closes and the
 streaming writer while children run (``streaming.py``). Records are built from what the store
-keeps of each child (status, record, input), never gathered beyond one chunk.
+keeps of each child (status, record, input), never gathered beyond one read: a read takes the
+statuses of up to :data:`CHUNK` children, and their records and inputs (up to 256 KiB each) in
+groups of about :data:`READ_BYTES` (:class:`ReadBudget`), so what a writer holds does not grow
+with the size of the children's batches.
 """
 
 from __future__ import annotations
@@ -17,8 +20,14 @@ from orchestrator.statuses import ChildStatus
 from orchestrator.store.maprun_base import ChildRecord
 from orchestrator.store.maprun_record import MapRun
 
-#: Children read per round trip (their inputs can be 256 KiB each).
+#: Children whose statuses are read per round trip.
 CHUNK = 64
+#: About how many bytes of children's inputs and outputs one read holds. 64 children's inputs
+#: of 1,000 CSV rows were 3 MiB, held twice while decoded and once more by a nested read of
+#: the streaming writer (issue 14: the control worker's peak grew with the run).
+READ_BYTES = 512 * 1024
+#: Children in a read before the sizes of any were seen.
+FIRST_READ = 4
 PENDING = "PENDING"
 ALL_STATUSES = frozenset({*(s.value for s in ChildStatus if s is not ChildStatus.SUSPENDED),
                           PENDING})
@@ -30,6 +39,31 @@ WITH_INPUT_WHEN_TRANSFORMED = ALL_STATUSES - {ChildStatus.SUCCEEDED.value}
 Child = tuple[int, str, ChildRecord | None, str]
 
 
+class ReadBudget:
+    """How many children the next read takes: :data:`READ_BYTES` over the bytes per child of
+    the last read (:data:`FIRST_READ` before any), between 1 and :data:`CHUNK`."""
+
+    def __init__(self) -> None:
+        self.per_child: int | None = None
+
+    def count(self, left: int) -> int:
+        """Children of the next read (``left``: how many are still to read)."""
+        if self.per_child is None:
+            return min(left, FIRST_READ)
+        return max(1, min(left, CHUNK, READ_BYTES // max(1, self.per_child)))
+
+    def saw(self, children: Sequence[Child]) -> None:
+        """Note the size of a read's children (their inputs and outputs)."""
+        if children:
+            size = sum(len(text) + (_record_size(record) if record else 0)
+                       for _, _, record, text in children)
+            self.per_child = size // len(children)
+
+
+def _record_size(record: ChildRecord) -> int:
+    return len(record.output or "") + len(record.error or "") + len(record.cause or "")
+
+
 def statuses(deps: Deps, arn: str, indexes: Sequence[int]) -> list[str | None]:
     """Terminal status names of ``indexes`` (``None``: not ended)."""
     return [st.value if st is not None else None
@@ -37,8 +71,21 @@ def statuses(deps: Deps, arn: str, indexes: Sequence[int]) -> list[str | None]:
 
 
 def children_at(deps: Deps, run: MapRun, indexes: Sequence[int], status_names: Sequence[str],
-                inputs_for: frozenset[str]) -> list[Child]:
-    """The children at ``indexes`` (their statuses given; inputs only for ``inputs_for``)."""
+                inputs_for: frozenset[str], budget: ReadBudget | None = None) -> Iterator[Child]:
+    """The children at ``indexes`` (their statuses given; inputs only for ``inputs_for``),
+    read a few at a time as ``budget`` says (one budget per pass carries what it has seen)."""
+    budget = budget if budget is not None else ReadBudget()
+    first = 0
+    while first < len(indexes):
+        last = first + budget.count(len(indexes) - first)
+        read = _read(deps, run, indexes[first:last], status_names[first:last], inputs_for)
+        budget.saw(read)
+        yield from read
+        first = last
+
+
+def _read(deps: Deps, run: MapRun, indexes: Sequence[int], status_names: Sequence[str],
+          inputs_for: frozenset[str]) -> list[Child]:
     from orchestrator.readers.ranges import readable
 
     store = deps.store
@@ -61,12 +108,13 @@ def children(deps: Deps, run: MapRun, start: int = 0, *,
     ``stop_check`` (if given) is called before every chunk and may raise to stop.
     """
     total = run.feed.next
+    budget = ReadBudget()
     for first in range(start, total, CHUNK):
         if stop_check is not None:
             stop_check()
         indexes = list(range(first, min(total, first + CHUNK)))
         names = [st or PENDING for st in statuses(deps, run.arn, indexes)]
-        yield from children_at(deps, run, indexes, names, inputs_for)
+        yield from children_at(deps, run, indexes, names, inputs_for, budget)
 
 
 def _iso(epoch: float | None) -> datetime | None:

@@ -5,12 +5,14 @@ order: a *write pass* (control task ``MAP_RUN_WRITE``, under the Map Run's write
 the children from the stream's ``frontier`` up to the first one that has not ended, adds each
 record's entries to its category's file (SUCCEEDED / FAILED / PENDING, exactly as
 :class:`orchestrator.writer.ResultFileWriter` frames and rolls them over), and uploads a part
-whenever the bytes past the last part reach ``limits.result_stream_bytes``. Entries that do not
-make a part yet are only *counted*: the pass that fills the part reads them again from the store
-(a part is a pure function of the records it covers, so a part uploaded again after a crash has
-the same bytes). The state after every part and every file lives in the store
-(:class:`orchestrator.store.result_stream.ResultStream`), so a killed control process is taken
-over by the next pass or the finalizer.
+whenever the bytes past the last part reach ``limits.result_stream_bytes`` (the part's bytes are
+spooled to a temporary file on the way, :class:`orchestrator.writer.PartSpool`, and the records
+are read a few hundred KiB at a time: nothing held grows with the part size or the batches).
+Entries that do not make a part yet are only *counted*: the pass that fills the part reads them
+again from the store (a part is a pure function of the records it covers, so a part uploaded
+again after a crash has the same bytes). The state after every part and every file lives in
+the store (:class:`orchestrator.store.result_stream.ResultStream`), so a killed control process
+is taken over by the next pass or the finalizer.
 
 When the Map Run closes, the finalizer (:func:`close`) takes the write lease too, writes what
 is left (children past the frontier, PENDING and ABORTED ones), completes the uploads, aborts
@@ -44,6 +46,7 @@ from orchestrator.store.result_stream import CategoryStream, ResultStream
 from orchestrator.writer import (
     CATEGORIES,
     CATEGORY,
+    PartSpool,
     encode_entries,
     file_key,
     framed,
@@ -127,6 +130,8 @@ def write(deps: Deps, arn: str) -> None:
             files.discard(exc.cause)
         except StopPass:
             pass
+        finally:
+            files.release()
 
 
 def close(deps: Deps, run: MapRun, destination: ResultDestination, held: LeaseHeld,
@@ -161,15 +166,18 @@ def close(deps: Deps, run: MapRun, destination: ResultDestination, held: LeaseHe
             except ResultWriterFailed as exc:
                 files.discard(exc.cause)
                 raise
+            finally:
+                files.release()
         return {"Bucket": destination.bucket or "", "Key": files.manifest_key}
 
 
 class _File:
-    """One category's open file as the pass sees it: counted, or with its bytes in memory.
+    """One category's open file as the pass sees it: counted, or with its bytes spooled.
 
-    ``buffer`` is ``None`` while the entries past the last part are only counted; it is filled
+    ``spool`` is ``None`` while the entries past the last part are only counted; it is filled
     (:meth:`load`) when a part or the file's end has to be written, or at the category's first
     entry of a pass when little is past the last part (so a pass encodes its entries once).
+    The bytes go to a temporary file (:class:`orchestrator.writer.PartSpool`), not to memory.
     """
 
     def __init__(self, owner: _StreamedFiles, name: str, state: CategoryStream) -> None:
@@ -182,7 +190,7 @@ class _File:
         self.mark = state.mark
         self.open = state.open
         self.pending = state.pending
-        self.buffer: bytearray | None = None
+        self.spool: PartSpool | None = None
 
     def state(self) -> CategoryStream:
         return CategoryStream(files=tuple(self.files), upload_id=self.upload_id,
@@ -210,9 +218,9 @@ class _File:
         # "\n" after it (JSONL); a file rolls over before the entry that would pass the size.
         rollover = self.open and self.uploaded + self.pending + len(entry) + (
             1 if owner.jsonl else 2) > owner.max_file_bytes
-        if self.buffer is None:
+        if self.spool is None:
             if self.pending == 0:
-                self.buffer = bytearray()  # nothing past the last part: nothing to read again
+                self.spool = PartSpool()  # nothing past the last part: nothing to read again
             elif (owner.final or rollover or self.pending <= owner.part_size // 4
                   or self.pending + len(entry) + 1 >= owner.part_size):
                 # Bytes needed now, or cheap to get: the entries past the last part are read
@@ -221,7 +229,7 @@ class _File:
         if rollover:
             self.finish(next_mark=(index, k))
         self._append(entry)
-        if self.buffer is not None and self.pending >= owner.part_size:
+        if self.spool is not None and self.pending >= owner.part_size:
             self._upload_part(next_mark=(index, k + 1))
 
     def _append(self, entry: bytes) -> None:
@@ -230,14 +238,15 @@ class _File:
 
     def _write(self, data: bytes) -> None:
         self.pending += len(data)
-        if self.buffer is not None:
-            self.buffer += data
+        if self.spool is not None:
+            self.spool.write(data)
 
     def load(self, upto: tuple[int, int] | None) -> None:
         """Read the entries from the mark up to ``upto`` (excluded; ``None``: all) again."""
         self.open = bool(self.parts)
         self.pending = 0
-        self.buffer = bytearray()
+        self.release()
+        self.spool = PartSpool()
         first, skip = self.mark
         last = upto[0] if upto is not None else None
         for index, entries in self.owner.entries(self.name, first, last):
@@ -248,9 +257,15 @@ class _File:
                     return
                 self._append(entry)
 
+    def release(self) -> None:
+        """Drop the spooled bytes past the last part (they are counted, not kept)."""
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
+
     # -- S3 --------------------------------------------------------------------------------
     def _upload_part(self, next_mark: tuple[int, int]) -> None:
-        assert self.buffer is not None
+        assert self.spool is not None
         owner = self.owner
         if self.upload_id is None:
             with s3_write_errors(owner.bucket, self.key):
@@ -263,46 +278,45 @@ class _File:
         with s3_write_errors(owner.bucket, self.key):
             sent = owner.s3.upload_part(Bucket=owner.bucket, Key=self.key,
                                         UploadId=self.upload_id, PartNumber=number,
-                                        Body=bytes(self.buffer))
+                                        Body=self.spool.body())
         self.parts.append({"ETag": sent["ETag"], "PartNumber": number})
-        self.uploaded += len(self.buffer)
-        self.buffer.clear()
+        self.uploaded += len(self.spool)
+        self.spool.clear()
         self.pending = 0
         self.mark = next_mark
         owner.save(self.name, self.state())
 
     def finish(self, next_mark: tuple[int, int]) -> None:
         """Close the open file (its last part, or one PutObject) and start counting anew."""
-        assert self.buffer is not None
+        assert self.spool is not None
         owner = self.owner
         if not owner.jsonl:
             self._write(b"]")
         key, size = self.key, self.uploaded + self.pending
         with s3_write_errors(owner.bucket, key):
             if self.upload_id is None:
-                owner.s3.put_object(Bucket=owner.bucket, Key=key, Body=bytes(self.buffer),
+                owner.s3.put_object(Bucket=owner.bucket, Key=key, Body=self.spool.body(),
                                     ContentType="application/json")
             else:
                 self._complete(key, size)
         self.files.append({"Key": key, "Size": size})
         self.upload_id, self.parts, self.uploaded = None, [], 0
-        self.open, self.pending, self.buffer = False, 0, bytearray()
+        self.open, self.pending = False, 0
+        self.spool.clear()
         self.mark = next_mark
         owner.save(self.name, self.state())
 
     def _complete(self, key: str, size: int) -> None:
         owner = self.owner
-        assert self.buffer is not None and self.upload_id is not None
+        spool = self.spool
+        assert spool is not None and self.upload_id is not None
         parts = list(self.parts)
-        etags = [str(p["ETag"]) for p in parts]
-        if self.buffer:
-            etags.append(f'"{hashlib.md5(self.buffer, usedforsecurity=False).hexdigest()}"')
         try:
-            if self.buffer:
+            if spool:
                 number = len(parts) + 1
                 sent = owner.s3.upload_part(Bucket=owner.bucket, Key=key,
                                             UploadId=self.upload_id, PartNumber=number,
-                                            Body=bytes(self.buffer))
+                                            Body=spool.body())
                 parts.append({"ETag": sent["ETag"], "PartNumber": number})
             owner.s3.complete_multipart_upload(Bucket=owner.bucket, Key=key,
                                                UploadId=self.upload_id,
@@ -310,6 +324,9 @@ class _File:
         except ClientError:
             # Completed by a process that died before it recorded so: the object is there,
             # with the ETag of exactly these parts (not a redriven run's older file).
+            etags = [str(p["ETag"]) for p in self.parts]
+            if spool:
+                etags.append(f'"{spool.md5()}"')
             if _etag_of(owner.s3, owner.bucket, key) != multipart_etag(etags):
                 raise
 
@@ -338,6 +355,7 @@ class _StreamedFiles:
             raise ResultWriterFailed(str(exc)) from exc
         self.jsonl = output_type == "JSONL"
         self.inputs_for = result_records.inputs_for(destination)
+        self.budget = result_records.ReadBudget()
         self.part_size = deps.settings.limits.result_stream_bytes
         self.max_file_bytes = deps.settings.limits.result_file_bytes
         self._s3: Any = None
@@ -393,7 +411,8 @@ class _StreamedFiles:
             if not mine:
                 continue
             for child in result_records.children_at(self.deps, self.run, [i for i, _ in mine],
-                                                    [st for _, st in mine], self.inputs_for):
+                                                    [st for _, st in mine], self.inputs_for,
+                                                    self.budget):
                 yield child[0], self._encoded(child)[1]
 
     def advance(self, *, final: bool, check: Callable[[], None]) -> None:
@@ -416,7 +435,8 @@ class _StreamedFiles:
                     chunk_names = [st or result_records.PENDING
                                    for st in names[first:first + result_records.CHUNK]]
                     for child in result_records.children_at(self.deps, self.run, chunk,
-                                                            chunk_names, self.inputs_for):
+                                                            chunk_names, self.inputs_for,
+                                                            self.budget):
                         category, entries = self._encoded(child)
                         self.files[category].add(child[0], entries)
                         counted += 1
@@ -433,7 +453,7 @@ class _StreamedFiles:
                                        // counted_bytes))
         if not final:
             for file in self.files.values():
-                file.buffer = None  # the bytes past the last part are counted, not kept
+                file.release()  # the bytes past the last part are counted, not kept
         self._save_all(frontier=position, every=every)
         if self.held.lost:
             raise StopPass
@@ -442,7 +462,7 @@ class _StreamedFiles:
         """Finish every open file, abort strays, write the manifest (after a final advance)."""
         for file in self.files.values():
             if file.open:
-                if file.buffer is None:
+                if file.spool is None:
                     file.load(None)
                 file.finish(next_mark=(self.run.feed.next, 0))
         self._abort_strays()
@@ -452,6 +472,11 @@ class _StreamedFiles:
                                              {n: f.files for n, f in self.files.items()}),
                                ContentType="application/json")
         self._save_all(done=True)
+
+    def release(self) -> None:
+        """Remove every file's spool (at the end of a pass or of the close, also on errors)."""
+        for file in self.files.values():
+            file.release()
 
     def discard(self, cause: str) -> None:
         """Abort the stream's uploads and mark it failed (the closing writer starts over)."""

@@ -4,6 +4,7 @@
 - :class:`ResultFileWriter` streams records to ``{Prefix}/{mapRunId}/{STATUS}_{n}.json``
   (rolling over at 5 GB) and writes ``manifest.json``; errors are
   ``States.ResultWriterFailed``.
+- :class:`PartSpool` holds a part's bytes in a temporary file until it is uploaded.
 - :func:`transform_results` formats results as the state result when ``ResultWriter``
   has only a ``WriterConfig``.
 """
@@ -28,11 +29,13 @@ from orchestrator.writer._records import (
     transform_results,
     writer_options,
 )
+from orchestrator.writer._spool import PartSpool
 
 __all__ = [
     "CATEGORIES",
     "CATEGORY",
     "PART_SIZE",
+    "PartSpool",
     "ResultFileWriter",
     "encode_entries",
     "file_key",

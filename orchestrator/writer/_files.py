@@ -7,9 +7,10 @@ Prefix that lacks one. Decision (unverified): an empty or absent Prefix puts the
 at ``{mapRunId}/...`` in the bucket root. JSONL files use the ``.jsonl`` extension
 (unverified; spec §2.7 says likely).
 
-Each file is streamed: records are encoded one by one into a buffer that is sent as a
-multipart-upload part whenever it reaches ``part_size``; a file that never fills one
-part is written with a single PutObject. Memory is bounded by one part per category.
+Each file is streamed: records are encoded one by one into a part spooled to a temporary file
+(:class:`~orchestrator.writer._spool.PartSpool`) that is sent as a multipart-upload part
+whenever it reaches ``part_size``; a file that never fills one part is written with a single
+PutObject. No part is held in memory; the temporary files hold at most two parts per category.
 A file is closed and the next one started when adding a record would take it past
 ``max_file_bytes`` (5 GB on AWS); a single larger record still gets a file of its own.
 """
@@ -26,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from orchestrator.asl.errors import ResultWriterFailed
 from orchestrator.jsontext import dumps
 from orchestrator.writer._records import CATEGORY, transformed, writer_options
+from orchestrator.writer._spool import PartSpool
 
 #: Multipart part size; S3 requires at least 5 MiB for every part but the last.
 PART_SIZE = 8 * 1024 * 1024
@@ -105,8 +107,9 @@ class _StreamedObject:
     """One S3 object written incrementally (PutObject, or multipart once large).
 
     A full part is uploaded by ``uploads`` (one background thread of the writer) while the
-    next part is encoded; at most one part per object is in flight, so memory stays at two
-    parts per object. An upload's failure is raised by the next part or by :meth:`finish`.
+    next part is encoded; at most one part per object is in flight, so the object's bytes take
+    two parts' worth of temporary files at most (and no memory: :class:`PartSpool`). An
+    upload's failure is raised by the next part or by :meth:`finish`.
     """
 
     def __init__(self, s3: Any, bucket: str, key: str, part_size: int,
@@ -115,7 +118,7 @@ class _StreamedObject:
         self._bucket = bucket
         self.key = key
         self._part_size = part_size
-        self._buffer = bytearray()
+        self._spool = PartSpool()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._uploads = uploads
@@ -123,9 +126,9 @@ class _StreamedObject:
         self.size = 0
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
+        self._spool.write(data)
         self.size += len(data)
-        if len(self._buffer) >= self._part_size:
+        if len(self._spool) >= self._part_size:
             self._flush_part()
 
     def _flush_part(self) -> None:
@@ -137,17 +140,20 @@ class _StreamedObject:
                 )
             self._upload_id = started["UploadId"]
         number = len(self._parts) + 1
-        body = bytes(self._buffer)
-        self._buffer.clear()
+        part, self._spool = self._spool, PartSpool()
         if self._uploads is None:
-            self._parts.append(self._upload(self._upload_id, number, body))
+            self._parts.append(self._upload(self._upload_id, number, part))
         else:
-            self._in_flight = self._uploads.submit(self._upload, self._upload_id, number, body)
+            self._in_flight = self._uploads.submit(self._upload, self._upload_id, number, part)
 
-    def _upload(self, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
-        with s3_write_errors(self._bucket, self.key):
-            sent = self._s3.upload_part(Bucket=self._bucket, Key=self.key, UploadId=upload_id,
-                                        PartNumber=number, Body=body)
+    def _upload(self, upload_id: str, number: int, part: PartSpool) -> dict[str, Any]:
+        try:
+            with s3_write_errors(self._bucket, self.key):
+                sent = self._s3.upload_part(Bucket=self._bucket, Key=self.key,
+                                            UploadId=upload_id, PartNumber=number,
+                                            Body=part.body())
+        finally:
+            part.close()
         return {"ETag": sent["ETag"], "PartNumber": number}
 
     def _settle(self) -> None:
@@ -158,19 +164,22 @@ class _StreamedObject:
 
     def finish(self) -> None:
         self._settle()
-        with s3_write_errors(self._bucket, self.key):
-            if self._upload_id is None:
-                self._s3.put_object(
-                    Bucket=self._bucket,
-                    Key=self.key,
-                    Body=bytes(self._buffer),
-                    ContentType="application/json",
-                )
-                self._buffer.clear()
-                return
-        if self._buffer:
+        if self._upload_id is None:
+            try:
+                with s3_write_errors(self._bucket, self.key):
+                    self._s3.put_object(
+                        Bucket=self._bucket,
+                        Key=self.key,
+                        Body=self._spool.body(),
+                        ContentType="application/json",
+                    )
+            finally:
+                self._spool.close()
+            return
+        if self._spool:
             self._flush_part()
         self._settle()
+        self._spool.close()
         with s3_write_errors(self._bucket, self.key):
             self._s3.complete_multipart_upload(
                 Bucket=self._bucket,
@@ -184,6 +193,7 @@ class _StreamedObject:
             self._settle()
         except ResultWriterFailed:
             pass  # aborting anyway
+        self._spool.close()
         if self._upload_id is None:
             return
         try:

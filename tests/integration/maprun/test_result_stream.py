@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,6 +45,20 @@ def fixed_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
         uuid4=lambda: uuid.UUID(RUN_ID), uuid3=uuid.uuid3, UUID=uuid.UUID))
     monkeypatch.setattr(runner, "time", SimpleNamespace(
         time=lambda: 1_700_000_000.25, monotonic=time.monotonic, sleep=time.sleep))
+
+
+def spooled_parts() -> int:
+    """Temporary files this process holds open: the writers' spooled parts (PartSpool), which
+    every pass and every close must remove, also when it fails."""
+    fds = "/proc/self/fd"
+    held = 0
+    for fd in os.listdir(fds):
+        try:
+            target = os.readlink(f"{fds}/{fd}")
+        except OSError:
+            continue  # closed since listed (the listing's own descriptor)
+        held += target.startswith(tempfile.gettempdir()) and target.endswith("(deleted)")
+    return held
 
 
 def items(s3: Any, n: int, *, fail_every: int = 7) -> ItemReaderRequest:
@@ -134,6 +150,7 @@ def test_streamed_files_are_byte_identical_to_the_closing_writers(
 ) -> None:
     config, limits, fail_every = CASES[case]
     outcomes = []
+    spooled = spooled_parts()
     reader = items(s3_client, 130, fail_every=fail_every)
     for run in both(redis_url, s3_client, **limits):
         # Given 130 children of ~100 KB, every 7th failing (tolerated), 10 at a time
@@ -152,8 +169,9 @@ def test_streamed_files_are_byte_identical_to_the_closing_writers(
         assert streamed_files[key] == body, key
     manifest = json.loads(closing_files[closing["ResultWriterDetails"]["Key"]])
     assert sum(len(v) for v in manifest["ResultFiles"].values()) >= 2
-    # and no multipart upload is left open
+    # and no multipart upload is left open, nor any part spooled to a temporary file
     assert left_on == [] and left_off == []
+    assert spooled_parts() == spooled
 
 
 def test_an_aborted_run_streams_its_aborted_and_pending_records_like_the_closing_writer(

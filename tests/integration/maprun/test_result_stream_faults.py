@@ -18,7 +18,7 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 from maprun_world import World
-from test_result_stream import MIB, items, reading
+from test_result_stream import MIB, items, reading, spooled_parts
 
 from orchestrator.asl import errors as asl_errors
 from orchestrator.maprun import MapRunOutcome
@@ -155,6 +155,7 @@ def test_s3_refusing_a_part_while_streaming_leaves_the_files_to_the_closing_writ
     redis_url: str, s3_client: Any,
 ) -> None:
     stack = Stack(redis_url, s3_client)
+    spooled = spooled_parts()
     # Given S3 refuses the second part a write pass uploads
     refused = ClientError({"Error": {"Code": "InternalError", "Message": "try again"}},
                           "UploadPart")
@@ -165,6 +166,7 @@ def test_s3_refusing_a_part_while_streaming_leaves_the_files_to_the_closing_writ
     stream = stack.store.result_stream(arn)
     assert stream is not None and stream.failed is not None and "InternalError" in stream.failed
     stack.assert_every_record_once(ended)
+    assert spooled_parts() == spooled  # the failed pass removed its spooled parts too
 
 
 def test_a_bucket_deleted_mid_run_fails_the_map_run_with_result_writer_failed(
