@@ -252,3 +252,53 @@ def test_a_pass_finds_nothing_to_do_once_the_run_closed(
     run.world.coordinator.write(arn)  # a late pass
     assert run.files() == before
     assert run.store.result_stream(arn) == stream
+
+
+@pytest.mark.parametrize("processes", ["one", "two", "none-kept"])
+def test_bytes_kept_between_passes_are_used_only_by_the_pass_they_belong_to(
+    processes: str, redis_url: str, s3_client: Any, fixed_run_id: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14: a pass keeps the bytes it leaves past the last part for this process's next
+    pass, so one control process reads each record once (it read most of them twice, and the
+    closing pass read up to a part's worth again after the last child). With passes alternating
+    between two processes, each finds its kept bytes stale (another pass moved the stream on)
+    and reads them again: the files are the closing writer's, byte for byte, either way."""
+    from orchestrator.maprun import result_records, streaming
+
+    if processes == "none-kept":
+        monkeypatch.setattr(streaming, "KEPT_RUNS", 0)
+    reads = [0]
+    children_at = result_records.children_at
+
+    def counted(deps: Any, run_: Any, indexes: list[int], *args: Any) -> Any:
+        reads[0] += len(indexes)
+        return children_at(deps, run_, indexes, *args)
+
+    monkeypatch.setattr(result_records, "children_at", counted)
+    config, limits, fail_every = CASES["none-json-rollover"]
+    outcomes = []
+    reader = items(s3_client, 130, fail_every=fail_every)
+    for run in both(redis_url, s3_client, **limits):
+        if processes == "two":
+            caches: list[dict[str, Any]] = [{}, {}]
+            write = run.world.coordinator.write
+
+            def alternating(arn: str, write: Any = write) -> None:
+                monkeypatch.setattr(streaming, "_kept", caches[len(run.passes) % 2])
+                write(arn)
+
+            run.world.coordinator.write = alternating  # type: ignore[method-assign]
+        reads[0] = 0
+        arn = run.world.start(reading(reader, max_concurrency=10, percentage=100,
+                                      result_writer=run.writer(**config)))
+        assert run.world.ended(arn).status is MapRunStatus.SUCCEEDED
+        outcomes.append((run.files(), reads[0], run.parts_before_close(), len(run.passes)))
+    (streamed, streamed_reads, parts, passes), (closing, closing_reads, _, _) = outcomes
+    assert parts >= 1 and passes >= 4
+    assert streamed == closing
+    assert closing_reads == 130  # the closing writer reads each record once
+    if processes == "one":
+        assert streamed_reads == 130
+    else:
+        assert streamed_reads > 130
