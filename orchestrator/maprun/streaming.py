@@ -10,7 +10,8 @@ make a part yet are only *counted* in the store: the pass that fills the part re
 from the store (a part is a pure function of the records it covers, so a part uploaded again
 after a crash has the same bytes), unless this process's previous pass kept them (:data:`_kept`,
 used only while the stored stream is still the one they belong to). Near the end passes run more
-often (:data:`END_PASSES_PER_PASS`), so the finalizer has little left to encode. The state after every part and every file lives in the store
+often (:data:`END_PASSES_PER_PASS`), so the finalizer has little left to encode. The state after
+every part and every file lives in the store
 (:class:`orchestrator.store.result_stream.ResultStream`), so a killed control process is taken
 over by the next pass or the finalizer.
 
