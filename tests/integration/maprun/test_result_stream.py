@@ -302,3 +302,42 @@ def test_bytes_kept_between_passes_are_used_only_by_the_pass_they_belong_to(
         assert streamed_reads == 130
     else:
         assert streamed_reads > 130
+
+
+def test_a_pass_uploads_one_part_then_lets_waiting_messages_go_first(
+    redis_url: str, s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression (issue 14): a pass that found three parts' worth of ended children uploaded
+    all three while the children's reports waited behind it in the one control process (the
+    last report was recorded 0.2 s after the last child ended). A pass now stops after the
+    chunk in which it uploaded a part and asks for the next pass."""
+    from orchestrator import messages
+    from orchestrator.maprun import streaming
+
+    monkeypatch.setattr(streaming, "after_progress", lambda *args: None)  # no pass by itself
+    run = Run(redis_url, s3_client, bucket, 5 * MIB)
+    arn = run.world.start(reading(items(s3_client, 130, fail_every=0), max_concurrency=10,
+                                  result_writer=run.writer()))
+    world = run.world
+    world.run_control()
+    while run.store.counters(arn)[1].succeeded < 120:  # children report; no pass ran yet
+        world.run_segment()
+        world.run_control()
+    assert run.store.result_stream(arn) is None
+    # ~12 MB of records ended: one pass uploads one 5-MiB part and asks for the next pass
+    uploads: list[int] = []
+    upload = streaming._File._upload_part
+
+    def counted(self: Any, next_mark: Any) -> None:
+        uploads.append(len(run.passes))
+        upload(self, next_mark)
+
+    monkeypatch.setattr(streaming._File, "_upload_part", counted)
+    world.coordinator.write(arn)
+    assert uploads == [0]
+    assert world.bus.sent(messages.MAP_RUN_WRITE) == [(arn,)]
+    world.run_control()  # the next pass: the second part, and asks again; the third finds none
+    assert uploads == [0, 1]
+    stream = run.store.result_stream(arn)
+    assert stream is not None and 0 < stream.frontier < 130
+    assert world.ended(arn).status is MapRunStatus.SUCCEEDED
