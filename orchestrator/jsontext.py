@@ -25,7 +25,12 @@ def batch_suffix(batch_input: Any) -> str:
 def batch_text(items: list[str], suffix: str) -> str:
     """An ItemBatcher child input from its items' JSON texts and :func:`batch_suffix` (the
     one envelope of the feeder's batches and of the children that read their own ranges)."""
-    return '{"Items":[' + ",".join(items) + "]" + suffix + "}"
+    return batch_of_joined(",".join(items), suffix)
+
+
+def batch_of_joined(items: str, suffix: str) -> str:
+    """:func:`batch_text` for items already joined by commas."""
+    return '{"Items":[' + items + "]" + suffix + "}"
 
 
 def batch_of_values(items: list[Any], suffix: str) -> str:

@@ -90,7 +90,7 @@ class MapRunCoordinator:
     def feed(self, arn: str) -> None:
         """Fill the dispatch window; a failing reader fails the Map Run."""
         try:
-            feeder.feed(self.deps, arn)
+            feeder.feed(self.deps, arn, dispatch=lambda: self.dispatch(arn))
         except StatesError as exc:
             progress.fail(self.deps, arn, exc.error, exc.cause)
             return

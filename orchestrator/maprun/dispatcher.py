@@ -37,8 +37,11 @@ MAX_BYTES_PER_CALL = 4 * 1024 * 1024
 
 #: A message carries batches of at most this many items in all (never less than one child):
 #: 128 batches of 1,000 items in one message left a 100,000-item Map Run to one worker process,
-#: which for children that read their own ranges is also the parsing (readers/ranges.py).
-ITEMS_PER_MESSAGE = 32_768
+#: which for children that read their own ranges is also the parsing (readers/ranges.py). Each
+#: message of range children is one GET of its adjacent ranges; moto's S3 server copies the whole
+#: object to answer a range GET, so a 10M-row CSV's 313 messages at 32,768 items cost it 53
+#: CPU-seconds (a 1M-row one's 31 messages: 6% of the stack's CPU, 4% less at 65,536).
+ITEMS_PER_MESSAGE = 65_536
 
 #: Applies late outcomes (from the outbox) to a Map Run.
 Settle = Callable[[str, Sequence[messages.ChildOutcome]], None]

@@ -51,13 +51,20 @@ BLOCK_ROWS = 1000
 #: Range children (``readers/ranges.py``) are stored first in a chunk of this many, then
 #: in chunks four times larger up to CHUNK: the first children start after one small read.
 RANGE_FIRST_CHUNK = 8
+#: One call plans at most this many items of ranges, then hands over to a fresh call (like
+#: ITEMS_PER_CALL; each call is one more ranged GET of the object).
+RANGE_ITEMS_PER_CALL = 1_000_000
 #: The feed lease: short, renewed while the feeder reads (a killed control process frees it
 #: within seconds; docs/architecture.md invariant 11).
 LEASE_MS = 15_000
 
 
-def feed(deps: Deps, arn: str) -> bool:
+def feed(deps: Deps, arn: str, dispatch: Callable[[], object] | None = None) -> bool:
     """Feed until the window is full or the items end. Returns False if another feeder runs.
+
+    ``dispatch``: dispatches the Map Run's ready children in this process; the range planner
+    calls it after each chunk it stores (see :meth:`_Feeder._plan_ranges`). Without it, and on
+    the parsing path, each chunk sends a ``MAP_RUN_DISPATCH`` message instead.
 
     Raises:
         StatesError: the reader failed (States.ItemReaderFailed); the Map Run fails with it.
@@ -66,16 +73,17 @@ def feed(deps: Deps, arn: str) -> bool:
     if held is None:
         return False
     with held:
-        _Feeder(deps, arn).run()
+        _Feeder(deps, arn, dispatch).run()
     return True
 
 
 class _Feeder:
     """One feeder call on one Map Run."""
 
-    def __init__(self, deps: Deps, arn: str) -> None:
+    def __init__(self, deps: Deps, arn: str, dispatch: Callable[[], object] | None) -> None:
         self.deps = deps
         self.arn = arn
+        self.dispatch = dispatch
 
     def run(self) -> None:
         from orchestrator.readers import open_items, ranges
@@ -159,7 +167,14 @@ class _Feeder:
     def _plan_ranges(self, run: MapRun, room: int, rule: BatchRule | None) -> None:
         """Plan children as byte ranges of the CSV object; each reads its own range
         (``readers/ranges.py``). Chunks of descriptors are stored with the planner's cursor
-        exactly as items are on the parsing path (invariants 6 and 7)."""
+        exactly as items are on the parsing path (invariants 6 and 7).
+
+        Each stored chunk is dispatched at once in this process when the feeder was given a
+        ``dispatch``: with one control process, a dispatch message would wait for the whole
+        call (a 1M-row CSV's first child started 0.3 s after its Map Run, a 10M-row one's
+        1.9 s, while the planner read the object to the end of the window). A crash between
+        the store and the dispatch loses nothing: the feed message is redelivered and the
+        reconcile pass dispatches what is ready."""
         from orchestrator.readers import MAX_ITEMS_CEILING, open_items
         from orchestrator.readers.ranges import RangePlanner
 
@@ -175,26 +190,34 @@ class _Feeder:
         suffix = batch_suffix(rule.batch_input)
         pending: list[Batch] = []
         next_index = run.feed.next
-        produced = 0
+        produced = planned = 0
         chunk = RANGE_FIRST_CHUNK
         done = True
+        more = False
         try:
             for piece in planner.pieces(rule.max_items, left):
                 pending.append(Batch(planner.descriptor(piece, suffix).to_text(), piece.items))
+                planned += piece.items
                 if len(pending) >= chunk:
                     next_index = self._flush(run, pending, [], next_index,
                                              FeedState(planner.cursor(), 0, []))
                     produced += len(pending)
                     pending.clear()
                     chunk = min(CHUNK, chunk * 4)
-                    self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
-                    if produced >= room:
+                    if self.dispatch is not None:
+                        self.dispatch()
+                    else:
+                        self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
+                    if produced >= room or planned >= RANGE_ITEMS_PER_CALL:
                         done = False
+                        more = produced < room
                         break
         finally:
             planner.close()
         next_index = self._flush(run, pending, [], next_index,
                                  FeedState(planner.cursor(), 0, []), reader_done=done)
+        if more:
+            self.deps.bus.send_control(messages.MAP_RUN_FEED, self.arn)
         log.info("map run %s: planned ranges up to child %d (reader done: %s)", self.arn,
                  next_index, done)
 

@@ -8,8 +8,10 @@ item index, CSV headers, BatchInput already evaluated) instead of its input text
 worker that runs it builds the text with :func:`resolve_all`: one ranged GET per run of
 adjacent ranges, pinned to the planned object (``If-Match`` on the ETag, the ``VersionId`` when
 the ItemReader names one), then the parsing path's own code (:meth:`CsvRecords.json_blocks`,
-:class:`JsonLines` and the depth check) and its batch envelope. The text is the same byte for
-byte (tests/integration/readers/test_ranges.py compares both paths over tricky files).
+:class:`JsonLines` and the depth check) and its batch envelope; a CSV range of plain one-line
+records only is formatted whole by :func:`plain_json_items`, which answers what the parser
+would. The text is the same byte for byte (tests/integration/readers/test_ranges.py compares
+both paths over tricky files, tests/unit/readers/test_csv_plain_items.py the two CSV ways).
 
 Counting is exact: a CSV block of whole lines without a quote, a backslash, a ``\\r`` or a
 blank line, and a JSONL block without a blank line, hold exactly one record per line and are
@@ -43,9 +45,9 @@ from orchestrator.asl import (
     ReaderTransformation,
     StatesError,
 )
-from orchestrator.jsontext import batch_of_values, batch_text, dumps
+from orchestrator.jsontext import batch_of_joined, batch_of_values, batch_text, dumps
 from orchestrator.readers._base import Item, s3_source
-from orchestrator.readers._csv import MAX_RECORD_BYTES, CsvRecords
+from orchestrator.readers._csv import DELIMITERS, MAX_RECORD_BYTES, CsvRecords, plain_json_items
 from orchestrator.readers._depth import check_item
 from orchestrator.readers._json import JsonLines
 from orchestrator.readers._s3 import compression_of, describe, iter_object
@@ -224,7 +226,12 @@ def _build(r: RangeInput, data: bytes) -> str:
             check_item(Item(r.first_index + number, value, source))
         _check_count(r, len(values), data)
         return batch_of_values(values, r.suffix)
-    assert r.delimiter is not None
+    assert r.delimiter is not None and r.headers is not None
+    plain = plain_json_items(data, r.headers, DELIMITERS[r.delimiter])
+    if plain is not None:
+        joined, found = plain
+        _check_count(r, found, data)
+        return batch_of_joined(joined, r.suffix)
     records = CsvRecords([data], delimiter=r.delimiter, header_location=None,
                          headers=r.headers, where=r.where, offset=r.start, line=r.line)
     texts: list[str] = []

@@ -270,3 +270,92 @@ def test_a_pass_finds_nothing_to_do_once_the_run_closed(
     run.world.coordinator.write(arn)  # a late pass
     assert run.files() == before
     assert run.store.result_stream(arn) == stream
+
+
+@pytest.mark.parametrize("processes", ["one", "two", "none-kept"])
+def test_bytes_kept_between_passes_are_used_only_by_the_pass_they_belong_to(
+    processes: str, redis_url: str, s3_client: Any, fixed_run_id: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14: a pass keeps the bytes it leaves past the last part for this process's next
+    pass, so one control process reads each record once (it read most of them twice, and the
+    closing pass read up to a part's worth again after the last child). With passes alternating
+    between two processes, each finds its kept bytes stale (another pass moved the stream on)
+    and reads them again: the files are the closing writer's, byte for byte, either way."""
+    from orchestrator.maprun import result_records, streaming
+
+    if processes == "none-kept":
+        monkeypatch.setattr(streaming, "KEPT_RUNS", 0)
+    reads = [0]
+    children_at = result_records.children_at
+
+    def counted(deps: Any, run_: Any, indexes: list[int], *args: Any) -> Any:
+        reads[0] += len(indexes)
+        return children_at(deps, run_, indexes, *args)
+
+    monkeypatch.setattr(result_records, "children_at", counted)
+    config, limits, fail_every = CASES["none-json-rollover"]
+    outcomes = []
+    reader = items(s3_client, 130, fail_every=fail_every)
+    for run in both(redis_url, s3_client, **limits):
+        if processes == "two":
+            caches: list[dict[str, Any]] = [{}, {}]
+            write = run.world.coordinator.write
+
+            def alternating(arn: str, write: Any = write) -> None:
+                monkeypatch.setattr(streaming, "_kept", caches[len(run.passes) % 2])
+                write(arn)
+
+            run.world.coordinator.write = alternating  # type: ignore[method-assign]
+        reads[0] = 0
+        arn = run.world.start(reading(reader, max_concurrency=10, percentage=100,
+                                      result_writer=run.writer(**config)))
+        assert run.world.ended(arn).status is MapRunStatus.SUCCEEDED
+        outcomes.append((run.files(), reads[0], run.parts_before_close(), len(run.passes)))
+    (streamed, streamed_reads, parts, passes), (closing, closing_reads, _, _) = outcomes
+    assert parts >= 1 and passes >= 4
+    assert streamed == closing
+    assert closing_reads == 130  # the closing writer reads each record once
+    if processes == "one":
+        assert streamed_reads == 130
+    else:
+        assert streamed_reads > 130
+
+
+def test_a_pass_uploads_one_part_then_lets_waiting_messages_go_first(
+    redis_url: str, s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression (issue 14): a pass that found three parts' worth of ended children uploaded
+    all three while the children's reports waited behind it in the one control process (the
+    last report was recorded 0.2 s after the last child ended). A pass now stops after the
+    chunk in which it uploaded a part and asks for the next pass."""
+    from orchestrator import messages
+    from orchestrator.maprun import streaming
+
+    monkeypatch.setattr(streaming, "after_progress", lambda *args: None)  # no pass by itself
+    run = Run(redis_url, s3_client, bucket, 5 * MIB)
+    arn = run.world.start(reading(items(s3_client, 130, fail_every=0), max_concurrency=10,
+                                  result_writer=run.writer()))
+    world = run.world
+    world.run_control()
+    while run.store.counters(arn)[1].succeeded < 120:  # children report; no pass ran yet
+        world.run_segment()
+        world.run_control()
+    assert run.store.result_stream(arn) is None
+    # ~12 MB of records ended: one pass uploads one 5-MiB part and asks for the next pass
+    uploads: list[int] = []
+    upload = streaming._File._upload_part
+
+    def counted(self: Any, next_mark: Any) -> None:
+        uploads.append(len(run.passes))
+        upload(self, next_mark)
+
+    monkeypatch.setattr(streaming._File, "_upload_part", counted)
+    world.coordinator.write(arn)
+    assert uploads == [0]
+    assert world.bus.sent(messages.MAP_RUN_WRITE) == [(arn,)]
+    world.run_control()  # the next pass: the second part, and asks again; the third finds none
+    assert uploads == [0, 1]
+    stream = run.store.result_stream(arn)
+    assert stream is not None and 0 < stream.frontier < 130
+    assert world.ended(arn).status is MapRunStatus.SUCCEEDED

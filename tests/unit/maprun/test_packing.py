@@ -87,15 +87,15 @@ def test_instant_children_fill_larger_messages_and_others_keep_their_ceiling() -
     assert packing.per_message(15, 512, 10_000, instant=True) == 1
 
 
-def test_large_batches_spread_over_messages_of_at_most_32768_items() -> None:
+def test_large_batches_spread_over_messages_of_at_most_65536_items() -> None:
     # 100 batches of 1,000 items of a Pass processor: packed up to 512 to a message they all
-    # went to one worker process; at most 32 batches (32,000 items) to a message they spread.
+    # went to one worker process; at most 65 batches (65,000 items) to a message they spread.
     world = World()
     world.start(request([{"id": i} for i in range(100_000)], max_concurrency=0,
                         batcher={"MaxItemsPerBatch": 1000}))
     world.run_control()
     batches = [b for segment in world.bus.segments for b in segment[0]]
-    assert [len(b.children) for b in batches] == [32, 32, 32, 4]
+    assert [len(b.children) for b in batches] == [65, 35]
     # Batches of 50 items still fill one message (256 batches, 12,800 items).
     world = World()
     world.start(request([{"id": i} for i in range(12_800)], max_concurrency=0,
