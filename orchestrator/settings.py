@@ -71,23 +71,6 @@ class CelerySettings(BaseModel):
         description="A control pool process that ran tasks hands its freed heap back to the OS "
         "(glibc malloc_trim) once idle this many seconds; 0: never.",
     )
-    busy_trim_seconds: float = Field(
-        0.05,
-        ge=0,
-        description="A control pool process also hands its freed heap back to the OS right "
-        "after a task that ran this many seconds or more (a write pass or a feed of a large "
-        "Map Run frees MiBs that would stay resident until the run ends; a trim costs well "
-        "under a millisecond to a few); 0: never.",
-    )
-    mmap_threshold_bytes: int = Field(
-        64 * 1024,
-        ge=0,
-        le=32 * 1024**2,
-        description="glibc's mmap threshold in the control pool processes: blocks of this many "
-        "bytes and more (S3 read chunks, the range planner's blocks) are mapped on their own "
-        "and returned to the OS when freed, instead of fragmenting the heap (a 10M-row CSV "
-        "run's control process grew with the rows); 0: glibc's dynamic threshold.",
-    )
 
 
 class AccessKey(BaseModel):

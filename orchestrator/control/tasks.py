@@ -86,10 +86,8 @@ def register(app: Celery, settings: Settings) -> None:
         if rt().coordinator.reconcile():
             rt().parents.sweep()
 
-    if settings.celery.idle_trim_seconds > 0 or settings.celery.busy_trim_seconds > 0:
-        _trim_when_idle(settings.celery.idle_trim_seconds, settings.celery.busy_trim_seconds)
-    if settings.celery.mmap_threshold_bytes > 0:
-        _fix_mmap_threshold(settings.celery.mmap_threshold_bytes)
+    if settings.celery.idle_trim_seconds > 0:
+        _trim_when_idle(settings.celery.idle_trim_seconds)
 
     @signals.worker_ready.connect(weak=False)
     def _start_reconciler(**_: Any) -> None:  # pragma: no cover - runs in the worker
@@ -101,29 +99,18 @@ def register(app: Celery, settings: Settings) -> None:
                          name="stepmap-reconcile-timer").start()
 
 
-def _trim_when_idle(idle_seconds: float, busy_seconds: float) -> None:
-    """Each prefork pool process returns its freed heap to the OS once idle, and after a long
-    task (``heap_trim``)."""
+def _trim_when_idle(idle_seconds: float) -> None:
+    """Each prefork pool process returns its freed heap to the OS once idle (``heap_trim``)."""
 
     @signals.worker_process_init.connect(weak=False)
     def _start_trimmer(**_: Any) -> None:  # pragma: no cover - runs in a pool process
         trim = heap_trim.libc_trim()
         if trim is None:
             return
-        trimmer = heap_trim.IdleTrimmer(idle_seconds, trim, busy_seconds=busy_seconds)
+        trimmer = heap_trim.IdleTrimmer(idle_seconds, trim)
         signals.task_prerun.connect(lambda **_: trimmer.task_started(), weak=False)
         signals.task_postrun.connect(lambda **_: trimmer.task_finished(), weak=False)
-        if idle_seconds > 0:
-            trimmer.start()
-
-
-def _fix_mmap_threshold(size: int) -> None:
-    """Each prefork pool process maps large blocks on their own (``heap_trim``)."""
-
-    @signals.worker_process_init.connect(weak=False)
-    def _fix(**_: Any) -> None:  # pragma: no cover - runs in a pool process
-        if not heap_trim.libc_mmap_threshold(size):
-            log.info("could not set the mmap threshold (no glibc mallopt)")
+        trimmer.start()
 
 
 def _reconcile_timer(app: Celery, settings: Settings) -> None:  # pragma: no cover - worker
