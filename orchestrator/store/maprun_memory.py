@@ -50,6 +50,8 @@ class _Run:
     journals: dict[int, str] = field(default_factory=dict)
     claims: dict[str, str] = field(default_factory=dict)
     starts: dict[str, int] = field(default_factory=dict)
+    #: Children whose late record absorbed their second permit (record_outcomes.lua's marks).
+    absorbed: set[int] = field(default_factory=set)
 
     def bump(self, name: str, by: int) -> None:
         self.counters[name] = self.counters.get(name, 0) + by
@@ -162,6 +164,7 @@ class MemoryMapRunStore:
             again = sorted(i for i, st in run.status.items() if st in UNSUCCESSFUL)
             for index in again:
                 del run.status[index]
+                run.absorbed.discard(index)
                 run.queue.add(index)
                 run.bump("i.dispatched", -run.weight(index))
                 run.bump("e.dispatched", -1)
@@ -297,9 +300,13 @@ class MemoryMapRunStore:
             for _, holder in expired:
                 index = index_of(holder)
                 if index in run.status:
-                    # an extra dispatch of a recorded child no longer counts as dispatched
-                    run.bump("i.dispatched", -run.weight(index))
-                    run.bump("e.dispatched", -1)
+                    # an extra dispatch of a recorded child no longer counts as dispatched,
+                    # unless the record absorbed it
+                    if index in run.absorbed:
+                        run.absorbed.discard(index)
+                    else:
+                        run.bump("i.dispatched", -run.weight(index))
+                        run.bump("e.dispatched", -1)
                     continue
                 if index in run.outbox:
                     run.permits[holder] = now_ms + lease_ms
@@ -392,6 +399,8 @@ class MemoryMapRunStore:
                     run.bump("i.ABORTED", run.weight(index))
                     run.bump("e.ABORTED", 1)
                     out.append(index)
+                elif index in run.absorbed:
+                    run.absorbed.discard(index)
                 else:
                     # an extra dispatch of a recorded child no longer counts as dispatched
                     run.bump("i.dispatched", -run.weight(index))
@@ -416,17 +425,24 @@ class MemoryMapRunStore:
                     if status is ChildStatus.SUCCEEDED:
                         run.bump("i.resultsWritten", w)
                         run.bump("e.resultsWritten", 1)
-                    if not live:
+                    if not live and o.index in run.queue:
+                        # reclaimed, waiting in the queue: it counts as dispatched again
                         run.bump("i.dispatched", w)
                         run.bump("e.dispatched", 1)
                         run.queue.discard(o.index)
+                    elif not live:
+                        # reclaimed and dispatched again: that permit counts it
+                        run.absorbed.add(o.index)
                     fresh.append(o.index)
                     if o.history:
                         child_arn = run.record.execution_prefix + o.record.name
                         self._histories.setdefault(child_arn, []).extend(o.history)
                 elif live and run.status[o.index] is not ChildStatus.ABORTED:
-                    run.bump("i.dispatched", -w)
-                    run.bump("e.dispatched", -1)
+                    if o.index in run.absorbed:
+                        run.absorbed.discard(o.index)
+                    else:
+                        run.bump("i.dispatched", -w)
+                        run.bump("e.dispatched", -1)
             for o in outcomes:
                 run.outbox.pop(o.index, None)
             return fresh

@@ -188,6 +188,9 @@ class RedisMapRunStore:
         pipe = self._r.pipeline(transaction=True)
         if again:
             pipe.hdel(k.map_run_status(arn), *[str(i) for i in again])
+            # marks of permits a late record absorbed (record_outcomes.lua): none is left once
+            # the run closed, but a run anew must not inherit one
+            pipe.hdel(k.map_run_inputs(arn), *[f"a:{i}" for i in again])
             pipe.zadd(k.map_run_queue(arn), {str(i): i for i in again})
             pipe.hincrby(k.map_run_counters(arn), "i.dispatched", -items)
             pipe.hincrby(k.map_run_counters(arn), "e.dispatched", -len(again))

@@ -12,9 +12,10 @@ for _, holder in ipairs(holders) do
     redis.call('HINCRBY', counters, 'i.' .. ARGV[1], w)
     redis.call('HINCRBY', counters, 'e.' .. ARGV[1], 1)
     table.insert(out, idx)
-  elseif idx then
+  elseif idx and redis.call('HDEL', inputs, 'a:' .. idx) == 0 then
     -- an extra dispatch of a child recorded before (or a second holder of one aborted just
-    -- now): it no longer counts as dispatched
+    -- now): it no longer counts as dispatched, unless the record absorbed it
+    -- (record_outcomes.lua)
     local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
     redis.call('HINCRBY', counters, 'i.dispatched', -w)
     redis.call('HINCRBY', counters, 'e.dispatched', -1)

@@ -35,9 +35,12 @@ if #expired > 0 then
     local idx = string.match(holder, '^(%d+):')
     if idx and redis.call('HEXISTS', status, idx) == 1 then
       -- an extra dispatch of a child recorded meanwhile: it no longer counts as dispatched
-      -- (otherwise DescribeMapRun shows it running after the run ended)
-      local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
-      dispatched_i, dispatched_e, touched = dispatched_i - w, dispatched_e - 1, true
+      -- (otherwise DescribeMapRun shows it running after the run ended), unless the record
+      -- absorbed it (record_outcomes.lua)
+      if redis.call('HDEL', inputs, 'a:' .. idx) == 0 then
+        local w = tonumber(redis.call('HGET', inputs, 'w:' .. idx) or '1')
+        dispatched_i, dispatched_e, touched = dispatched_i - w, dispatched_e - 1, true
+      end
     elseif idx then
       if outbox and redis.call('HEXISTS', outbox, idx) == 1 then
         -- finished, report late: keep the permit and settle it from the outbox

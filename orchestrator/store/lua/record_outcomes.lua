@@ -29,16 +29,23 @@ for i = 0, n - 1 do
       count('e.resultsWritten', 1)
     end
     if live == 0 then
-      -- its lease had been reclaimed: it counts as dispatched again and leaves the queue
-      count('i.dispatched', w)
-      count('e.dispatched', 1)
-      redis.call('ZREM', queue, idx)
+      if redis.call('ZREM', queue, idx) == 1 then
+        -- its lease had been reclaimed and it waited in the queue: it counts as dispatched again
+        count('i.dispatched', w)
+        count('e.dispatched', 1)
+      else
+        -- its lease had been reclaimed and it was dispatched again: that permit counts it, so
+        -- the permit's end takes nothing back (the mark it removes then; "absorbed")
+        redis.call('HSET', inputs, 'a:' .. idx, '1')
+      end
     end
     table.insert(fresh, idx)
   elseif live == 1 and redis.call('HGET', status, idx) ~= 'ABORTED' then
-    -- a redundant re-dispatch of a child that had already finished
-    count('i.dispatched', -w)
-    count('e.dispatched', -1)
+    -- a redundant re-dispatch of a child that had already finished, unless absorbed
+    if redis.call('HDEL', inputs, 'a:' .. idx) == 0 then
+      count('i.dispatched', -w)
+      count('e.dispatched', -1)
+    end
   end
 end
 for field, by in pairs(add) do

@@ -173,6 +173,46 @@ def test_one_report_of_many_outcomes_counts_as_they_would_one_by_one(run: MapRun
     assert run.running_indexes(ARN) == []
 
 
+def _adds_up(store: MapRunStore) -> tuple[int, int]:
+    """(running, dispatched) of the items, after checking DescribeMapRun's sum."""
+    items, execs = store.counters(ARN)
+    for counters in (items, execs):
+        assert counters.pending + counters.running + counters.terminal == counters.total, counters
+        assert counters.dispatched >= counters.terminal, counters
+    return items.running, items.dispatched
+
+
+@pytest.mark.parametrize("second_ends_by", ["report", "expiry", "abort"])
+def test_a_late_report_of_a_child_dispatched_again_counts_it_dispatched_once(
+    run: MapRunStore, second_ends_by: str,
+) -> None:
+    """Regression (chaos tier): a child's permit expired, it was granted again, then its first
+    run's late report came: the record counted it dispatched a second time (the second permit
+    already did), so DescribeMapRun showed running + succeeded one over the total until the
+    second run ended (15 snapshots of the chaos test). Now the second permit counts it, and its
+    end takes nothing back, however it ends."""
+    now = int(time.time() * 1000)
+    (i0, h1), *_ = grant(run, now_ms=now, lease_ms=1_000)
+    again = grant(run, now_ms=now + 5_000, lease_ms=1_000, tag="b")  # reclaimed, granted again
+    h2 = next(holder for idx, holder in again if idx == i0)
+    assert _adds_up(run) == (3, 3)
+    assert complete(run, [(i0, h1, "SUCCEEDED")]) == [i0]  # the first run's late report
+    assert _adds_up(run) == (2, 3)
+    if second_ends_by == "report":
+        assert complete(run, [(i0, h2, "SUCCEEDED")]) == []
+    elif second_ends_by == "expiry":
+        grant(run, now_ms=now + 10_000, tag="c")  # every permit expired: reclaimed
+    else:
+        run.abort_running(ARN)
+    running, dispatched = _adds_up(run)
+    if second_ends_by == "report":
+        assert (running, dispatched) == (2, 3)
+    else:  # the two other children's permits ended too (requeued, or aborted)
+        items, _ = run.counters(ARN)
+        assert dispatched == items.terminal + running
+        assert running == (3 if second_ends_by == "expiry" else 0)
+
+
 def test_expired_leases_are_reclaimed_and_their_children_requeued(run: MapRunStore) -> None:
     now = int(time.time() * 1000)
     assert len(grant(run, now_ms=now, lease_ms=1_000)) == 3
