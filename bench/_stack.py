@@ -103,17 +103,6 @@ def tree_processes(roots: Iterable[int]) -> list[psutil.Process]:
     return procs
 
 
-def tree_rss(roots: Iterable[int]) -> int:
-    """Resident bytes of the processes ``roots`` and all their descendants."""
-    total = 0
-    for proc in tree_processes(roots):
-        try:
-            total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 class RssSampler:
     """Samples the summed RSS of process trees every ``interval`` seconds in a thread."""
 

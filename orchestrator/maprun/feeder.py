@@ -63,8 +63,8 @@ def feed(deps: Deps, arn: str, dispatch: Callable[[], object] | None = None) -> 
     """Feed until the window is full or the items end. Returns False if another feeder runs.
 
     ``dispatch``: dispatches the Map Run's ready children in this process; the range planner
-    calls it after each chunk it stores (see :meth:`_Feeder._plan_ranges`). Without it, and on
-    the parsing path, each chunk sends a ``MAP_RUN_DISPATCH`` message instead.
+    calls it after each chunk it stores (:meth:`_Feeder._dispatch`). Without it, and on the
+    parsing path, each chunk sends a ``MAP_RUN_DISPATCH`` message instead.
 
     Raises:
         StatesError: the reader failed (States.ItemReaderFailed); the Map Run fails with it.
@@ -148,7 +148,9 @@ class _Feeder:
                     pending.clear()
                     failed.clear()
                     chunk_items = 0
-                    # Children are ready: dispatch them while this call reads on.
+                    # Children are ready: dispatch them while this call reads on (by message:
+                    # dispatched in the call, each chunk's children would go in messages packed
+                    # for that chunk alone, smaller than the window allows).
                     self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
                     if produced >= room or items_read >= ITEMS_PER_CALL:
                         done = False
@@ -167,14 +169,7 @@ class _Feeder:
     def _plan_ranges(self, run: MapRun, room: int, rule: BatchRule | None) -> None:
         """Plan children as byte ranges of the CSV object; each reads its own range
         (``readers/ranges.py``). Chunks of descriptors are stored with the planner's cursor
-        exactly as items are on the parsing path (invariants 6 and 7).
-
-        Each stored chunk is dispatched at once in this process when the feeder was given a
-        ``dispatch``: with one control process, a dispatch message would wait for the whole
-        call (a 1M-row CSV's first child started 0.3 s after its Map Run, a 10M-row one's
-        1.9 s, while the planner read the object to the end of the window). A crash between
-        the store and the dispatch loses nothing: the feed message is redelivered and the
-        reconcile pass dispatches what is ready."""
+        exactly as items are on the parsing path (invariants 6 and 7)."""
         from orchestrator.readers import MAX_ITEMS_CEILING, open_items
         from orchestrator.readers.ranges import RangePlanner
 
@@ -204,10 +199,7 @@ class _Feeder:
                     produced += len(pending)
                     pending.clear()
                     chunk = min(CHUNK, chunk * 4)
-                    if self.dispatch is not None:
-                        self.dispatch()
-                    else:
-                        self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
+                    self._dispatch()
                     if produced >= room or planned >= RANGE_ITEMS_PER_CALL:
                         done = False
                         more = produced < room
@@ -220,6 +212,18 @@ class _Feeder:
             self.deps.bus.send_control(messages.MAP_RUN_FEED, self.arn)
         log.info("map run %s: planned ranges up to child %d (reader done: %s)", self.arn,
                  next_index, done)
+
+    def _dispatch(self) -> None:
+        """Dispatch the chunk of ranges just stored: at once in this process when the feeder was
+        given a ``dispatch``, since with one control process a dispatch message waits for the whole
+        call (a 1M-row CSV's first child started 0.3 s after its Map Run, a 10M-row one's 1.9 s,
+        while the range planner read the object to the end of the window). A crash between the
+        store and the dispatch loses nothing: the feed message is redelivered and the reconcile
+        pass dispatches what is ready."""
+        if self.dispatch is not None:
+            self.dispatch()
+        else:
+            self.deps.bus.send_control(messages.MAP_RUN_DISPATCH, self.arn)
 
     @staticmethod
     def _selected(stream: ItemStream, template: Any, effective_input: Any,

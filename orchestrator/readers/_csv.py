@@ -71,19 +71,30 @@ if csv.field_size_limit() < MAX_RECORD_BYTES:
     csv.field_size_limit(MAX_RECORD_BYTES)
 
 
-def _escapes_pattern(delimiter: str) -> re.Pattern[bytes]:
+def _escaped(delimiter: str) -> set[int]:
     """Bytes that make a field need JSON escaping: quote (quoting rules too), backslash, and
     control characters except line ends and a TAB delimiter (never inside an unquoted field)."""
-    controls = [c for c in range(0x20) if c not in (0x0A, 0x0D) and chr(c) != delimiter]
-    return re.compile(b'["\\\\' + b"".join(re.escape(bytes([c])) for c in controls) + b"]")
+    return {ord('"'), ord("\\")} | {c for c in range(0x20) if c not in (0x0A, 0x0D)} \
+        - {ord(delimiter)}
+
+
+def _escapes_pattern(delimiter: str) -> re.Pattern[bytes]:
+    """A search for any of :func:`_escaped`."""
+    return re.compile(b"[" + b"".join(re.escape(bytes([c])) for c in sorted(_escaped(delimiter)))
+                      + b"]")
 
 
 @functools.cache
 def _not_special(delimiter: str) -> bytes:
-    """The bytes a plain block may hold (:func:`plain_json_items`): all but a quote, a
-    backslash and the control characters other than ``\\n`` (a TAB delimiter allowed)."""
-    special = {ord('"'), ord("\\")} | {c for c in range(0x20) if c != 0x0A} - {ord(delimiter)}
+    """The bytes a plain block may hold (:func:`plain_json_items`): none of :func:`_escaped`
+    and no ``\\r`` (a line end the plain path does not cut at)."""
+    special = _escaped(delimiter) | {0x0D}
     return bytes(c for c in range(256) if c not in special)
+
+
+def _record_format(headers: Sequence[str]) -> str:
+    """``%`` format of one record's compact JSON object from its fields' plain texts."""
+    return "{" + ",".join(dumps(h).replace("%", "%%") + ':"%s"' for h in headers) + "}"
 
 
 #: Marks a line end among the fields (a control character, never in a plain block).
@@ -121,7 +132,7 @@ def plain_json_items(data: bytes, headers: Sequence[str], delimiter: str) -> tup
         return None
     if len(data) > MAX_RECORD_BYTES and max(map(len, fields)) > MAX_RECORD_BYTES:
         return None  # the parser's field limit fails it
-    record = "{" + ",".join(dumps(h).replace("%", "%%") + ':"%s"' for h in headers) + "}"
+    record = _record_format(headers)
     return ((record + "%.0s,") * (lines - 1) + record) % tuple(fields), lines
 
 
@@ -243,7 +254,7 @@ class CsvRecords:
             headers = self._header(reader)
             if headers is None:
                 return
-            fmt = "{" + ",".join(dumps(h).replace("%", "%%") + ':"%s"' for h in headers) + "}"
+            fmt = _record_format(headers)
             width = len(headers)
             pad = [""] * width
             block: list[str] = []

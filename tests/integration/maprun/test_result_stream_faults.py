@@ -86,6 +86,16 @@ class Stack:
         return self.world.start(reading(items(self.s3._client, n, fail_every=0),
                                         max_concurrency=10, result_writer=writer, **kwargs))
 
+    def killed_at(self, operation: str, nth: int, *, after: bool) -> str:
+        """Start a run whose ``nth`` S3 ``operation`` kills the process (``after``: once S3 did
+        it); returns the run's ARN, still RUNNING."""
+        self.s3.fail(operation, nth, Killed(), after=after)
+        arn = self.start()
+        with pytest.raises(Killed):
+            self.world.drain()
+        assert self.store.status(arn) is MapRunStatus.RUNNING
+        return arn
+
     def wait_lease(self, lease: Lease, arn: str) -> None:
         while self.store.lease_held(lease, arn):
             time.sleep(0.05)
@@ -117,11 +127,7 @@ def test_a_control_process_killed_while_a_pass_uploads_parts_is_taken_over(
 ) -> None:
     stack = Stack(redis_url, s3_client)
     # Given the second part upload of a write pass kills its process (the part reached S3)
-    stack.s3.fail("upload_part", 2, Killed(), after=True)
-    arn = stack.start()
-    with pytest.raises(Killed):
-        stack.world.drain()
-    assert stack.store.status(arn) is MapRunStatus.RUNNING
+    arn = stack.killed_at("upload_part", 2, after=True)
     stream = stack.store.result_stream(arn)
     assert stream is not None and stream.categories["SUCCEEDED"].parts  # one part recorded
     # When its lease has lapsed and the run goes on
@@ -137,11 +143,7 @@ def test_a_finalizer_killed_while_it_completes_the_uploads_is_taken_over(
 ) -> None:
     stack = Stack(redis_url, s3_client)
     # Given the finalizer dies as it completes the first file (before, or once S3 completed it)
-    stack.s3.fail("complete_multipart_upload", 1, Killed(), after=after)
-    arn = stack.start()
-    with pytest.raises(Killed):
-        stack.world.drain()
-    assert stack.store.status(arn) is MapRunStatus.RUNNING
+    arn = stack.killed_at("complete_multipart_upload", 1, after=after)
     # When its leases have lapsed and the next progress check runs
     stack.wait_lease(Lease.FINALIZE, arn)
     stack.wait_lease(Lease.WRITE, arn)

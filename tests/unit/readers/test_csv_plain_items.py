@@ -83,7 +83,8 @@ def test_a_field_over_the_record_limit_is_left_to_the_parser() -> None:
 
 def test_random_blocks_agree_with_the_parser() -> None:
     rng = random.Random(20261207)
-    alphabet = ["a", "b", "0", "9", " ", "-", "%", "é", "€", ",", "|", "\t", '"', "\\", "\r", "\x01"]
+    alphabet = ["a", "b", "0", "9", " ", "-", "%", "é",
+                "€", ",", "|", "\t", '"', "\\", "\r", "\x01"]
     answered = 0
     for _ in range(3000):
         name = rng.choice(["COMMA", "PIPE", "TAB", "SEMICOLON", "SPACE"])
