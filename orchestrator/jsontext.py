@@ -1,7 +1,16 @@
-"""The one compact-JSON writer of the control plane and the workers.
+"""The one compact-JSON writer of the control plane and the workers, and their fast reader.
 
 Compact separators and no ASCII escaping, as AWS serialises payloads: a child's output, a
 parent's output and a result file all carry the same text for the same value.
+
+:func:`loads` reads a child's input (a batch of 1,000 CSV rows took 0.7 µs an item with
+``json.loads``, about half the children's CPU in the 1M-row benchmark; 0.37 µs with orjson). It
+gives what ``json.loads`` gives: text orjson refuses (``NaN``/``Infinity``, lone surrogates,
+nesting past 1,024 levels, numbers that overflow a float) is read by ``json.loads``, and so is
+text with a run of 19 digits or more, since orjson reads an integer beyond 64 bits as a float
+(``json``: the exact ``int``); 18 digits never pass 64 bits
+(``tests/unit/test_jsontext.py``). Only reading: orjson writes floats differently
+(``1e+16`` is ``1e16`` there), so the one writer stays :func:`dumps`.
 """
 
 from __future__ import annotations
@@ -9,7 +18,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+#: Digits to ``0``, every other byte to a space: a run of :data:`_LONG_RUN` in the translated
+#: text is a run of 19 digits (a number orjson may not hold; in a string too: then only slower).
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def loads(text: str) -> Any:
+    """``json.loads(text)``, read by orjson where it reads the text the same way."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate in the text itself
+        return json.loads(text)
+    if _LONG_RUN not in data.translate(_DIGITS):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def dumps(value: Any) -> str:

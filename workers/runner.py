@@ -29,7 +29,7 @@ from typing import Any
 
 from orchestrator import messages
 from orchestrator.asl.errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
-from orchestrator.jsontext import dumps
+from orchestrator.jsontext import dumps, loads
 from orchestrator.logging_context import bound
 from orchestrator.asl import (
     Checkpoint,
@@ -327,7 +327,7 @@ class ChildRunner:
                             "executionRedrivenEventDetails": {"redriveCount": batch.redrive_count}})
             checkpoint = Checkpoint.from_dict(point["checkpoint"]).for_redrive(length + 1)
         try:
-            outcome = run_execution(machine, json.loads(child.input), info, ports,
+            outcome = run_execution(machine, loads(child.input), info, ports,
                                     options=options, checkpoint=checkpoint)
         except Exception as exc:  # noqa: BLE001 - a child never takes its worker down
             log.exception("child %s crashed the engine", arn)

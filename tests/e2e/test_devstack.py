@@ -317,3 +317,24 @@ def test_local_stack_refuses_a_fixed_port_already_in_use(tmp_path: Path) -> None
         with pytest.raises(StackError, match=f"^api: port {port} on 127.0.0.1 is already in use$"):
             stack.start()
     assert stack.processes == {}
+
+
+def test_the_local_s3_server_keeps_result_parts_in_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto spools an object over its key buffer to disk and reads it back on every GET; the
+    stack's server is started with a buffer that holds 8-MiB result parts (a variable set by
+    the user wins)."""
+    from orchestrator.devstack.servers import S3_KEY_BUFFER_BYTES, S3_KEY_BUFFER_VARIABLE, start_s3
+
+    assert S3_KEY_BUFFER_BYTES >= 64 * 1024**2
+    for given, expected in ((None, str(S3_KEY_BUFFER_BYTES)), ("6000000", "6000000")):
+        if given is None:
+            monkeypatch.delenv(S3_KEY_BUFFER_VARIABLE, raising=False)
+        else:
+            monkeypatch.setenv(S3_KEY_BUFFER_VARIABLE, given)
+        server = start_s3(workdir=tmp_path / f"s3-{given}")
+        try:
+            environ = Path(f"/proc/{server.process.pid}/environ").read_bytes().split(b"\0")
+            assert f"{S3_KEY_BUFFER_VARIABLE}={expected}".encode() in environ
+        finally:
+            server.stop()
