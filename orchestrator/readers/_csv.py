@@ -98,7 +98,13 @@ def _record_format(headers: Sequence[str]) -> str:
 
 
 #: Marks a line end among the fields (a control character, never in a plain block).
-_LINE_END = "\x00"
+_LINE_END = b"\x00"
+
+
+@functools.lru_cache(maxsize=64)
+def _record_bytes(headers: tuple[str, ...]) -> bytes:
+    """:func:`_record_format` as UTF-8 bytes (``bytes %`` formats fields without decoding)."""
+    return _record_format(headers).encode()
 
 
 def plain_json_items(data: bytes, headers: Sequence[str], delimiter: str) -> tuple[str, int] | None:
@@ -111,7 +117,8 @@ def plain_json_items(data: bytes, headers: Sequence[str], delimiter: str) -> tup
     No Python code runs per record (the parser's per-row loop cost a children worker about
     1 us a row): line ends become a marker field, one ``split`` cuts all fields, the marker
     positions prove every line has ``len(headers)`` fields, and one ``%`` formats them all
-    (each record's format swallows the marker after it with ``%.0s``).
+    (each record's format swallows the marker after it with ``%.0s``). All on bytes, decoded
+    once at the end (which checks the UTF-8): 0.32 us a row against 0.48 on ``str``.
 
     ``delimiter``: the character (``,``), not its name.
     """
@@ -119,21 +126,21 @@ def plain_json_items(data: bytes, headers: Sequence[str], delimiter: str) -> tup
     if not data or not width or data.startswith(b"\n") or b"\n\n" in data \
             or data.translate(None, _not_special(delimiter)):
         return None
-    try:
-        text = data.decode()
-    except UnicodeDecodeError:
-        return None
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = text.count("\n") + 1
-    fields = text.replace("\n", delimiter + _LINE_END + delimiter).split(delimiter)
+    if data.endswith(b"\n"):
+        data = data[:-1]
+    sep = delimiter.encode()
+    lines = data.count(b"\n") + 1
+    fields = data.replace(b"\n", sep + _LINE_END + sep).split(sep)
     if len(fields) != lines * (width + 1) - 1 \
             or fields[width::width + 1].count(_LINE_END) != lines - 1:
         return None
     if len(data) > MAX_RECORD_BYTES and max(map(len, fields)) > MAX_RECORD_BYTES:
         return None  # the parser's field limit fails it
-    record = _record_format(headers)
-    return ((record + "%.0s,") * (lines - 1) + record) % tuple(fields), lines
+    record = _record_bytes(tuple(headers))
+    try:
+        return (((record + b"%.0s,") * (lines - 1) + record) % tuple(fields)).decode(), lines
+    except UnicodeDecodeError:
+        return None
 
 
 def check_headers(headers: Sequence[str]) -> list[str]:
