@@ -172,6 +172,11 @@ class LimitsSettings(BaseModel):
         "extension, docs/limits.md): its token bucket holds this many seconds of its rate "
         "(at least one item)."
     )
+    result_stream_background: bool = Field(
+        True, description="The pass that closes the streamed result files uploads each part "
+        "on a thread of the control process while it encodes the next (two at most); false: "
+        "one after the other.",
+    )
     finalize_lease_seconds: float = Field(
         10.0, gt=0, description="Lease of the control process closing a Map Run; renewed while "
         "it writes the results, so a crashed one is taken over within seconds.",

@@ -12,14 +12,16 @@ batches). Entries that do not make a part yet are only *counted* in the store: t
 fills the part reads them again from the store (a part is a pure function of the records it
 covers, so a part uploaded again after a crash has the same bytes), unless this process's
 previous pass kept their spooled bytes (:data:`_kept`, used only while the stored stream is
-still the one they belong to). Near the end passes run more often
-(:data:`END_PASSES_PER_PASS`), so the finalizer has little left to encode. The state after
-every part and every file lives in the store
+still the one they belong to). Near the end no pass runs (:data:`END_PARTS`): the children's
+last reports go first, and the finalizer writes the rest. The state after every part and every
+file lives in the store
 (:class:`orchestrator.store.result_stream.ResultStream`), so a killed control process is taken
 over by the next pass or the finalizer.
 
 When the Map Run closes, the finalizer (:func:`close`) takes the write lease too, writes what
-is left (children past the frontier, PENDING and ABORTED ones), completes the uploads, aborts
+is left (children past the frontier, PENDING and ABORTED ones; each part uploaded on
+:func:`upload_thread` while it encodes the next, ``limits.result_stream_background``, its save
+in the store after it), completes the uploads, aborts
 any multipart upload left under the Map Run's folder (one created by a process killed before it
 could record it) and writes ``manifest.json``. If streaming failed on the way (an S3 error), it
 aborts the stream's uploads and the finalizer writes every file from the start, as it does with
@@ -30,8 +32,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -66,10 +71,11 @@ log = logging.getLogger(__name__)
 SCAN = 256
 #: A pass is asked for when about this many parts' worth of children ended since the last one.
 PARTS_PER_PASS = 1
-#: Once fewer children than that are left to end, a pass is asked for this many times as often:
-#: the closing pass then has little left to encode (the bytes a pass leaves past the last part
-#: are kept for the next pass in this process, :data:`_kept`).
-END_PASSES_PER_PASS = 8
+#: Once the children left to end would fill fewer parts than this, no pass is asked for: the
+#: closing pass writes the rest (encoding the next part while one uploads). Passes there kept
+#: the children's last reports waiting behind 100-ms part uploads in the control process, and
+#: the Map Run closed up to 0.3 s after its last child ended (issue 14).
+END_PARTS = 2
 #: Map Runs whose unfinished bytes a process keeps between passes (the most recent ones), and
 #: for how long at most (a Map Run closed by another process leaves them here until then).
 KEPT_RUNS = 4
@@ -88,6 +94,24 @@ class StopPass(Exception):
 #: (spooled, not in memory), with the stream state they belong to (the frontier and the
 #: categories, as stored) and when.
 _kept: dict[str, tuple[tuple[int, Any], dict[str, PartSpool | None], float]] = {}
+
+
+#: Parts of the closing pass on their way to S3 at once (each spooled to its own temporary
+#: file) while it encodes the next.
+PARTS_IN_FLIGHT = 2
+
+#: This process's upload thread and the process it was started in (a forked pool process
+#: starts its own).
+_uploads: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def upload_thread() -> ThreadPoolExecutor:
+    """The thread that runs the closing pass's part uploads and stream saves, in the order
+    handed over (one thread: the saves follow the uploads)."""
+    global _uploads
+    if _uploads is None or _uploads[0] != os.getpid():
+        _uploads = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="stepmap-parts"))
+    return _uploads[1]
 
 
 def _drop_kept(arn: str) -> dict[str, PartSpool | None]:
@@ -118,13 +142,17 @@ def after_progress(deps: Deps, run: MapRun, ended: int) -> None:
         return
     stream = deps.store.result_stream(run.arn)
     if stream is not None:
-        every = stream.every
-        if run.reader_done and run.feed.next - ended < every:
-            every = max(MIN_EVERY, every // END_PASSES_PER_PASS)
-        if stream.failed is not None or stream.done or ended - stream.ended_at_pass < every:
+        if _near_end(run, ended, stream) or stream.failed is not None or stream.done \
+                or ended - stream.ended_at_pass < stream.every:
             return
     if not deps.store.lease_held(Lease.WRITE, run.arn):
         deps.bus.send_control(messages.MAP_RUN_WRITE, run.arn)
+
+
+def _near_end(run: MapRun, ended: int, stream: ResultStream) -> bool:
+    """Whether the children left to end would fill fewer than :data:`END_PARTS` parts: no pass
+    runs then (the finalizer writes the rest, and the last reports are not kept waiting)."""
+    return run.reader_done and run.feed.next - ended < stream.every * END_PARTS
 
 
 def write(deps: Deps, arn: str) -> None:
@@ -140,6 +168,7 @@ def write(deps: Deps, arn: str) -> None:
 
 def _pass(deps: Deps, arn: str) -> bool:
     """:func:`write`'s pass; True when it stopped with more to write."""
+    import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} write-pass\n")
     store = deps.store
     ttl_ms = int(deps.settings.limits.finalize_lease_seconds * 1000)
     held = LeaseHeld.acquire(store, Lease.WRITE, arn, ttl_ms)
@@ -154,6 +183,8 @@ def _pass(deps: Deps, arn: str) -> bool:
         if destination is None or stream.failed is not None or stream.done:
             return False
         _, execs = store.counters(arn)
+        if _near_end(run, execs.terminal, stream):
+            return False
         stream = replace(stream, ended_at_pass=execs.terminal)
         store.save_result_stream(arn, stream)
 
@@ -200,7 +231,9 @@ def close(deps: Deps, run: MapRun, destination: ResultDestination, held: LeaseHe
         writing = LeaseHeld.acquire(store, Lease.WRITE, run.arn, ttl_ms)
     with writing:
         stream = store.result_stream(run.arn) or ResultStream()
-        files = _StreamedFiles(deps, run, destination, stream, writing)
+        import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} close-got-lease\n")
+        files = _StreamedFiles(deps, run, destination, stream, writing,
+                               background=deps.settings.limits.result_stream_background)
         try:
             if stream.failed is not None:
                 files.discard(stream.failed)
@@ -208,11 +241,16 @@ def close(deps: Deps, run: MapRun, destination: ResultDestination, held: LeaseHe
             if not stream.done:
                 try:
                     files.advance(final=True, check=check)
+                    import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} close-advanced\n")
                     files.complete()
+                    import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} close-completed\n")
+                    files.settle()
                 except ResultWriterFailed as exc:
+                    files.settle(quiet=True)
                     files.discard(exc.cause)
                     raise
         finally:
+            files.settle(quiet=True)
             files.release()
         return {"Bucket": destination.bucket or "", "Key": files.manifest_key}
 
@@ -311,8 +349,12 @@ class _File:
 
     # -- S3 --------------------------------------------------------------------------------
     def _upload_part(self, next_mark: tuple[int, int]) -> None:
-        assert self.spool is not None
+        """Upload the spooled part (:meth:`_StreamedFiles.later`: maybe on the upload thread),
+        its save after it; the file goes on with a new spool."""
+        spool = self.spool
+        assert spool is not None
         owner = self.owner
+        owner.raise_failed()
         if self.upload_id is None:
             with s3_write_errors(owner.bucket, self.key):
                 started = owner.s3.create_multipart_upload(
@@ -322,14 +364,27 @@ class _File:
             # Recorded at once, so that it is aborted if this process dies before a part.
             owner.save(self.name, replace(owner.saved(self.name), upload_id=self.upload_id))
         number = len(self.parts) + 1
-        with s3_write_errors(owner.bucket, self.key):
-            sent = owner.s3.upload_part(Bucket=owner.bucket, Key=self.key,
-                                        UploadId=self.upload_id, PartNumber=number,
-                                        Body=self.spool.body(), ChecksumAlgorithm=CHECKSUM)
-        self.parts.append(_part(sent, number))
+        import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} upload-part-start\n")
+        s3, key, upload_id, size = owner.s3, self.key, self.upload_id, len(spool)
+        #: Filled with the part's ETag and checksum by the upload, before the save below.
+        part: dict[str, Any] = {}
+
+        def upload() -> None:
+            try:
+                with s3_write_errors(owner.bucket, key):
+                    sent = s3.upload_part(Bucket=owner.bucket, Key=key, UploadId=upload_id,
+                                          PartNumber=number, Body=spool.body(),
+                                          ChecksumAlgorithm=CHECKSUM)
+            finally:
+                spool.close()
+            part.update(_part(sent, number))
+            import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} upload-part-done\n")
+
+        owner.upload(upload)
+        self.spool = PartSpool()
+        self.parts.append(part)
         owner.parts_uploaded += 1
-        self.uploaded += len(self.spool)
-        self.spool.clear()
+        self.uploaded += size
         self.pending = 0
         self.mark = next_mark
         owner.save(self.name, self.state())
@@ -338,6 +393,7 @@ class _File:
         """Close the open file (its last part, or one PutObject) and start counting anew."""
         assert self.spool is not None
         owner = self.owner
+        owner.settle()  # every part uploaded (an upload's error raised here) before the end
         if not owner.jsonl:
             self._write(b"]")
         key, size = self.key, self.uploaded + self.pending
@@ -404,7 +460,7 @@ class _StreamedFiles:
     """The result files of one Map Run, advanced by one pass (or by the finalizer)."""
 
     def __init__(self, deps: Deps, run: MapRun, destination: ResultDestination,
-                 stream: ResultStream, held: LeaseHeld) -> None:
+                 stream: ResultStream, held: LeaseHeld, *, background: bool = False) -> None:
         self.deps = deps
         self.run = run
         self.held = held
@@ -426,9 +482,17 @@ class _StreamedFiles:
         #: Parts this pass uploaded, and whether it stopped after one with children left.
         self.parts_uploaded = 0
         self.more = False
+        #: Uploads and saves run on :func:`upload_thread` (else at once, on the caller's).
+        self.background = background
+        #: The first error of a job (the jobs after it do nothing); the last job handed over;
+        #: the part uploads not yet done.
+        self._error: Exception | None = None
+        self._last: Future[None] | None = None
+        self._in_flight: deque[Future[None]] = deque()
         self.files = {name: _File(self, name, stream.categories.get(name, CategoryStream()))
                       for name in CATEGORIES}
         kept = _kept.get(run.arn)
+        import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} kept-{kept is not None}\n")
         spools = _drop_kept(run.arn)
         if kept is not None and kept[0] == (stream.frontier, stream.categories):
             for name, spool in list(spools.items()):
@@ -446,23 +510,68 @@ class _StreamedFiles:
     def manifest_key(self) -> str:
         return f"{self.folder}manifest.json"
 
+    # -- jobs: part uploads and saves, in order ---------------------------------------------
+    def later(self, job: Callable[[], None]) -> None:
+        """Run ``job`` after the jobs handed over before it: on :func:`upload_thread`
+        (:attr:`background`; once a job failed the others do nothing and :meth:`settle`
+        raises its error), or now (its error raised at once)."""
+        if self.background:
+            self._last = upload_thread().submit(self._run, job)
+        else:
+            job()
+
+    def _run(self, job: Callable[[], None]) -> None:
+        if self._error is None:
+            try:
+                job()
+            except Exception as exc:  # noqa: BLE001 - raised on the caller's thread by settle
+                self._error = exc
+
+    def upload(self, job: Callable[[], None]) -> None:
+        """Hand a part's upload over, first waiting while :data:`PARTS_IN_FLIGHT` are."""
+        while len(self._in_flight) >= PARTS_IN_FLIGHT:
+            self._in_flight.popleft().result()
+        self.later(job)
+        if self.background and self._last is not None:
+            self._in_flight.append(self._last)
+
+    def settle(self, *, quiet: bool = False) -> None:
+        """Wait for every job handed over; raise the first error (unless ``quiet``)."""
+        if self._last is not None:
+            self._last.result()
+        self._in_flight.clear()
+        if not quiet:
+            self.raise_failed()
+
+    def raise_failed(self) -> None:
+        """Raise the error of a job that failed, if one did."""
+        if self._error is not None:
+            raise self._error
+
     # -- the stored state ------------------------------------------------------------------
     def saved(self, name: str) -> CategoryStream:
         return self.stream.categories.get(name, CategoryStream())
 
     def save(self, name: str, category: CategoryStream) -> None:
-        """Store one category's new state (the others stay as stored, at the old frontier)."""
-        if self.held.lost:
-            raise StopPass
-        self.stream = self.stream.with_category(name, category)
-        self.deps.store.save_result_stream(self.run.arn, self.stream)
+        """Store one category's new state (the others stay as stored, at the old frontier),
+        after the jobs handed over before."""
+        self._store(self.stream.with_category(name, category))
 
     def _save_all(self, **changes: Any) -> None:
+        self._store(replace(self.stream, categories={n: f.state() for n, f in self.files.items()},
+                            **changes))
+
+    def _store(self, stream: ResultStream) -> None:
         if self.held.lost:
             raise StopPass
-        self.stream = replace(self.stream, categories={n: f.state() for n, f in self.files.items()},
-                              **changes)
-        self.deps.store.save_result_stream(self.run.arn, self.stream)
+        self.stream = stream
+
+        def save() -> None:
+            if self.held.lost:
+                raise StopPass
+            self.deps.store.save_result_stream(self.run.arn, stream)
+
+        self.later(save)
 
     # -- reading ---------------------------------------------------------------------------
     def _encoded(self, child: result_records.Child) -> tuple[str, list[bytes]]:

@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator.asl.errors import ResultWriterFailed
-from orchestrator.jsontext import dumps
+from orchestrator.jsontext import dumps, dumps_float_free
 from orchestrator.writer._records import CATEGORY, transformed, writer_options
 from orchestrator.writer._spool import PartSpool
 
@@ -66,7 +66,9 @@ def encode_entries(status: str, record: Mapping[str, Any],
     if category is None:
         raise ResultWriterFailed(f"Cannot write a result with status {status!r}.")
     try:
-        entries = [dumps(entry).encode() for entry in transformed(status, record, transformation)]
+        # The record itself (NONE, or not SUCCEEDED) holds no float: orjson writes it.
+        entries = [dumps_float_free(entry) if entry is record else dumps(entry).encode()
+                   for entry in transformed(status, record, transformation)]
     except ValueError as exc:
         raise ResultWriterFailed(
             f"The Output of {record.get('ExecutionArn', 'a child execution')} "

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.jsontext import dumps, loads
+from orchestrator.jsontext import dumps, dumps_float_free, loads
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -107,3 +107,28 @@ def test_loads_reads_random_number_spellings_as_json_does() -> None:
         kind, expected = _outcome(text)
         if kind == "value":
             assert _same(loads(text), expected), text
+
+
+def _random_text(rng: random.Random) -> str:
+    return "".join(chr(rng.choice([rng.randrange(0, 0x80), rng.randrange(0x80, 0x800),
+                                   rng.randrange(0x800, 0xD800), rng.randrange(0xE000, 0x110000)]))
+                   for _ in range(rng.randrange(0, 40)))
+
+
+def test_dumps_float_free_writes_result_records_as_dumps_does() -> None:
+    rng = random.Random(20261207)
+    for _ in range(5000):
+        record = {"Cause": _random_text(rng), "Input": _random_text(rng) * 3,
+                  "InputDetails": {"Included": rng.random() < 0.5}, "Error": None,
+                  "RedriveCount": rng.randrange(-(2**63), 2**63), "Items": [_random_text(rng)]}
+        assert dumps_float_free(record) == dumps(record).encode(), record
+    for code in range(0x20):  # every control character, escaped as dumps escapes it
+        assert dumps_float_free({"s": chr(code) + "\u2028\x7f/"}) == \
+            dumps({"s": chr(code) + "\u2028\x7f/"}).encode()
+
+
+def test_dumps_float_free_leaves_what_orjson_refuses_to_dumps() -> None:
+    big = {"n": 2**64, "m": -(2**63) - 1}
+    assert dumps_float_free(big) == dumps(big).encode()
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate: as dumps(...).encode()
+        dumps_float_free({"s": "\ud800"})

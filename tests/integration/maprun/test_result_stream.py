@@ -23,7 +23,7 @@ import redis
 from maprun_world import EXECUTION, World, request
 
 from orchestrator.asl import DistributedMapRequest
-from orchestrator.maprun import starter
+from orchestrator.maprun import starter, streaming
 from orchestrator.readers import ItemReaderRequest
 from orchestrator.statuses import MapRunStatus
 from orchestrator.store.keys import Keys
@@ -35,6 +35,14 @@ from workers.ledger import RedisLedger
 MIB = 1024 * 1024
 PAD = "x" * 100_000
 RUN_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+
+
+@pytest.fixture(autouse=True)
+def passes_to_the_end(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These runs of 2-3 parts follow write passes to their last children: no pass would run
+    in the last ``END_PARTS`` parts' worth, as in a large run (that rule has its own test)."""
+    if request.node.originalname != END_RULE_TEST:
+        monkeypatch.setattr(streaming, "END_PARTS", 0)
 
 
 @pytest.fixture
@@ -90,11 +98,13 @@ class Run:
         self.world = World(store=self.store, ledger=RedisLedger(self.client),
                            s3_factory=lambda: s3, clock=None, result_stream_bytes=stream_bytes,
                            **limits)
-        #: Stream states after each write pass.
+        #: Stream states after each write pass, and the children ended before each.
         self.passes: list[ResultStream | None] = []
+        self.ended_before_pass: list[int] = []
         write = self.world.coordinator.write
 
         def observed(arn: str) -> None:
+            self.ended_before_pass.append(self.store.counters(arn)[1].terminal)
             write(arn)
             self.passes.append(self.store.result_stream(arn))
 
@@ -141,6 +151,9 @@ CASES = {
     "flatten-json-rollover": ({"Transformation": "FLATTEN", "OutputType": "JSON"},
                               {"result_file_bytes": 6 * MIB}, 2),
     "none-jsonl-rollover": ({"OutputType": "JSONL"}, {"result_file_bytes": 6 * MIB}, 7),
+    # The closing pass uploads its parts on the upload thread while it encodes the next.
+    "none-json-rollover-background": ({}, {"result_file_bytes": 7 * MIB,
+                                           "result_stream_background": True}, 7),
 }
 
 
@@ -172,6 +185,36 @@ def test_streamed_files_are_byte_identical_to_the_closing_writers(
     # and no multipart upload is left open, nor any part spooled to a temporary file
     assert left_on == [] and left_off == []
     assert spooled_parts() == spooled
+
+
+END_RULE_TEST = "test_no_pass_runs_once_the_children_left_would_fill_fewer_than_two_parts"
+
+
+def test_no_pass_runs_once_the_children_left_would_fill_fewer_than_two_parts(
+    redis_url: str, s3_client: Any, fixed_run_id: None,
+) -> None:
+    """Issue 14: passes near the end kept the children's last reports waiting behind part
+    uploads in the control process (the Map Run closed up to 0.3 s after its last child)."""
+    reader = items(s3_client, 260, fail_every=0)
+    outcomes = []
+    for run in both(redis_url, s3_client, result_stream_background=True):
+        # Given 260 children of ~100 KB (~5 parts of 5 MiB), 10 at a time
+        arn = run.world.start(reading(reader, max_concurrency=10, percentage=100,
+                                      result_writer=run.writer()))
+        ended = run.world.ended(arn)
+        assert ended.status is MapRunStatus.SUCCEEDED
+        outcomes.append((ended.result, run.files()))
+        if run.passes:
+            # Then the passes uploaded parts, and none ran with fewer than two parts' worth
+            # of children left to end (the closing pass wrote those)
+            assert run.parts_before_close() >= 1
+            every = max(s.every for s in run.passes if s is not None)
+            assert every > 1
+            assert all(260 - ended_before >= streaming.END_PARTS * every
+                       for ended_before in run.ended_before_pass[1:])
+    # and the files are the closing writer's, byte for byte
+    (streamed, streamed_files), (closing, closing_files) = outcomes
+    assert streamed == closing and streamed_files == closing_files
 
 
 def test_an_aborted_run_streams_its_aborted_and_pending_records_like_the_closing_writer(

@@ -18,7 +18,7 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 from maprun_world import World
-from test_result_stream import MIB, items, reading, spooled_parts
+from test_result_stream import MIB, items, passes_to_the_end, reading, spooled_parts  # noqa: F401
 
 from orchestrator.asl import errors as asl_errors
 from orchestrator.maprun import MapRunOutcome
