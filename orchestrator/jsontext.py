@@ -3,8 +3,8 @@
 Compact separators and no ASCII escaping, as AWS serialises payloads: a child's output, a
 parent's output and a result file all carry the same text for the same value.
 
-:func:`loads` reads a child's input (a batch of 1,000 CSV rows took 0.7 µs an item with
-``json.loads``, about half the children's CPU in the 1M-row benchmark; 0.37 µs with orjson). It
+:func:`loads` reads a child's input (a batch of 1,000 CSV rows took 0.54 µs an item with
+``json.loads``, about half the children's CPU in the 1M-row benchmark; 0.22 µs with orjson). It
 gives what ``json.loads`` gives: text orjson refuses (``NaN``/``Infinity``, lone surrogates,
 nesting past 1,024 levels, numbers that overflow a float) is read by ``json.loads``, and so is
 text with a run of 19 digits or more, since orjson reads an integer beyond 64 bits as a float
