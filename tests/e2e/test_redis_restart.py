@@ -28,7 +28,10 @@ ITEMS = 48
 
 @pytest.fixture(scope="module")
 def e2e() -> Iterator[E2E]:
-    yield from make_stack({"limits": {"lease_seconds": 5}}, workers=2, concurrency=2,
+    # 5-MiB result parts: the stream test's 24 MB of records make five, of which the write
+    # passes upload the first while children run (none runs in the last two parts' worth).
+    yield from make_stack({"limits": {"lease_seconds": 5, "result_stream_bytes": 5 * 1024**2}},
+                          workers=2, concurrency=2,
                           worker_env={"STEPMAP_CELERY__VISIBILITY_TIMEOUT": "15"})
 
 
@@ -94,8 +97,8 @@ def _stream_parts(e2e: E2E, map_run: str) -> int:
 
 
 def test_result_stream_survives_a_killed_control_worker_and_a_redis_restart(e2e: E2E) -> None:
-    # Given 480 items of ~25 KB in 48 batches of 10 (12 MB of records: 8-MiB parts streamed
-    # while the children, a second each, run)
+    # Given 480 items of ~25 KB in 48 batches of 10 (24 MB of records, inputs and outputs:
+    # 5-MiB parts streamed while the children, a second each, run)
     bucket = e2e.bucket()
     items = [{"n": i, "pad": "p" * 25_000} for i in range(480)]
     e2e.s3.put_object(Bucket=bucket, Key="in/items.json", Body=json.dumps(items).encode())
