@@ -168,7 +168,6 @@ def write(deps: Deps, arn: str) -> None:
 
 def _pass(deps: Deps, arn: str) -> bool:
     """:func:`write`'s pass; True when it stopped with more to write."""
-    import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} write-pass\n")
     store = deps.store
     ttl_ms = int(deps.settings.limits.finalize_lease_seconds * 1000)
     held = LeaseHeld.acquire(store, Lease.WRITE, arn, ttl_ms)
@@ -231,7 +230,6 @@ def close(deps: Deps, run: MapRun, destination: ResultDestination, held: LeaseHe
         writing = LeaseHeld.acquire(store, Lease.WRITE, run.arn, ttl_ms)
     with writing:
         stream = store.result_stream(run.arn) or ResultStream()
-        import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} close-got-lease\n")
         files = _StreamedFiles(deps, run, destination, stream, writing,
                                background=deps.settings.limits.result_stream_background)
         try:
@@ -241,9 +239,7 @@ def close(deps: Deps, run: MapRun, destination: ResultDestination, held: LeaseHe
             if not stream.done:
                 try:
                     files.advance(final=True, check=check)
-                    import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} close-advanced\n")
                     files.complete()
-                    import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} close-completed\n")
                     files.settle()
                 except ResultWriterFailed as exc:
                     files.settle(quiet=True)
@@ -364,7 +360,6 @@ class _File:
             # Recorded at once, so that it is aborted if this process dies before a part.
             owner.save(self.name, replace(owner.saved(self.name), upload_id=self.upload_id))
         number = len(self.parts) + 1
-        import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} upload-part-start\n")
         s3, key, upload_id, size = owner.s3, self.key, self.upload_id, len(spool)
         #: Filled with the part's ETag and checksum by the upload, before the save below.
         part: dict[str, Any] = {}
@@ -378,7 +373,6 @@ class _File:
             finally:
                 spool.close()
             part.update(_part(sent, number))
-            import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} upload-part-done\n")
 
         owner.upload(upload)
         self.spool = PartSpool()
@@ -492,7 +486,6 @@ class _StreamedFiles:
         self.files = {name: _File(self, name, stream.categories.get(name, CategoryStream()))
                       for name in CATEGORIES}
         kept = _kept.get(run.arn)
-        import time as _t; open("/tmp/tail_trace.log","a").write(f"{_t.time():.4f} kept-{kept is not None}\n")
         spools = _drop_kept(run.arn)
         if kept is not None and kept[0] == (stream.frontier, stream.categories):
             for name, spool in list(spools.items()):
