@@ -291,11 +291,12 @@ def measure_csv(stack: LocalStack, rows: int, batch: int = 1000, child: str = "c
 
     sfn, _ = clients(stack)
     key = upload_csv(stack, rows)
-    # Every run starts from the control worker's idle state, its heap trimmed (it trims after
-    # celery.idle_trim_seconds idle, as between any two runs): a run started right after
-    # another began from that one's untrimmed heap, and only the 10M-row run (started after its
-    # upload) was measured from a trimmed one (2.6 MiB over its idle RSS against 0.1).
-    time.sleep(stack.settings.celery.idle_trim_seconds + 0.5)
+    # Every run starts from the control worker's idle state, its heap trimmed (it trims once
+    # idle celery.idle_trim_seconds, looking every half of that, as between any two runs): a run
+    # started right after another began from that one's untrimmed heap, and only the 10M-row
+    # run (started after its upload) was measured from a trimmed one (2.6 MiB over its idle RSS
+    # against 0.1).
+    time.sleep(stack.settings.celery.idle_trim_seconds * 1.5 + 0.5)
     with RssSampler(worker_pids(stack, "control")) as rss, CpuMeter(stack) as meter, \
             PendingMemorySampler(stack) as redis_memory:
         seconds, arn, described = _run(sfn, f"csv-{rows}", csv_definition(batch, child),

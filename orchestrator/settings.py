@@ -165,17 +165,13 @@ class LimitsSettings(BaseModel):
         8 * 1024**2, description="ResultWriter files are streamed to S3 while children run, in "
         "multipart parts of this size (at least 5 MiB, S3's smallest part; 0: written only "
         "when the Map Run closes). A part on its way is spooled to an anonymous temporary file "
-        "in $TMPDIR (up to one part per category, two with streaming off), not held in memory.",
+        "in $TMPDIR (up to one part per category, three while the closing pass uploads, two "
+        "with streaming off), not held in memory.",
     )
     rate_burst_seconds: float = Field(
         0.1, gt=0, le=60, description="Burst of a Map Run's or pool's rate limit (stepmap "
         "extension, docs/limits.md): its token bucket holds this many seconds of its rate "
         "(at least one item)."
-    )
-    result_stream_background: bool = Field(
-        True, description="The pass that closes the streamed result files uploads each part "
-        "on a thread of the control process while it encodes the next (two at most); false: "
-        "one after the other.",
     )
     finalize_lease_seconds: float = Field(
         10.0, gt=0, description="Lease of the control process closing a Map Run; renewed while "

@@ -19,9 +19,9 @@ file lives in the store
 over by the next pass or the finalizer.
 
 When the Map Run closes, the finalizer (:func:`close`) takes the write lease too, writes what
-is left (children past the frontier, PENDING and ABORTED ones; each part uploaded on
-:func:`upload_thread` while it encodes the next, ``limits.result_stream_background``, its save
-in the store after it), completes the uploads, aborts
+is left (children past the frontier, PENDING and ABORTED ones; each part uploaded on a
+thread of its own while it encodes the next, as the closing writer does, its save in the store
+after it), completes the uploads, aborts
 any multipart upload left under the Map Run's folder (one created by a process killed before it
 could record it) and writes ``manifest.json``. If streaming failed on the way (an S3 error), it
 aborts the stream's uploads and the finalizer writes every file from the start, as it does with
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -84,6 +83,9 @@ KEPT_SECONDS = 60.0
 MIN_EVERY, MAX_EVERY = 1, 100_000
 #: How often the finalizer looks whether a write pass has given the write lease up.
 WAIT_STEP = 0.02
+#: Parts of the closing pass on their way to S3 at once (each spooled to its own temporary
+#: file) while it encodes the next.
+PARTS_IN_FLIGHT = 2
 
 
 class StopPass(Exception):
@@ -94,24 +96,6 @@ class StopPass(Exception):
 #: (spooled, not in memory), with the stream state they belong to (the frontier and the
 #: categories, as stored) and when.
 _kept: dict[str, tuple[tuple[int, Any], dict[str, PartSpool | None], float]] = {}
-
-
-#: Parts of the closing pass on their way to S3 at once (each spooled to its own temporary
-#: file) while it encodes the next.
-PARTS_IN_FLIGHT = 2
-
-#: This process's upload thread and the process it was started in (a forked pool process
-#: starts its own).
-_uploads: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def upload_thread() -> ThreadPoolExecutor:
-    """The thread that runs the closing pass's part uploads and stream saves, in the order
-    handed over (one thread: the saves follow the uploads)."""
-    global _uploads
-    if _uploads is None or _uploads[0] != os.getpid():
-        _uploads = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="stepmap-parts"))
-    return _uploads[1]
 
 
 def _drop_kept(arn: str) -> dict[str, PartSpool | None]:
@@ -230,8 +214,7 @@ def close(deps: Deps, run: MapRun, destination: ResultDestination, held: LeaseHe
         writing = LeaseHeld.acquire(store, Lease.WRITE, run.arn, ttl_ms)
     with writing:
         stream = store.result_stream(run.arn) or ResultStream()
-        files = _StreamedFiles(deps, run, destination, stream, writing,
-                               background=deps.settings.limits.result_stream_background)
+        files = _StreamedFiles(deps, run, destination, stream, writing, background=True)
         try:
             if stream.failed is not None:
                 files.discard(stream.failed)
@@ -345,7 +328,7 @@ class _File:
 
     # -- S3 --------------------------------------------------------------------------------
     def _upload_part(self, next_mark: tuple[int, int]) -> None:
-        """Upload the spooled part (:meth:`_StreamedFiles.later`: maybe on the upload thread),
+        """Upload the spooled part (:meth:`_StreamedFiles.later`: on the closing pass's thread),
         its save after it; the file goes on with a new spool."""
         spool = self.spool
         assert spool is not None
@@ -476,8 +459,10 @@ class _StreamedFiles:
         #: Parts this pass uploaded, and whether it stopped after one with children left.
         self.parts_uploaded = 0
         self.more = False
-        #: Uploads and saves run on :func:`upload_thread` (else at once, on the caller's).
-        self.background = background
+        #: Uploads and saves run in order on a thread of their own (the closing pass: it
+        #: encodes the next part meanwhile), else at once on the caller's.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="stream-parts") \
+            if background else None
         #: The first error of a job (the jobs after it do nothing); the last job handed over;
         #: the part uploads not yet done.
         self._error: Exception | None = None
@@ -505,11 +490,11 @@ class _StreamedFiles:
 
     # -- jobs: part uploads and saves, in order ---------------------------------------------
     def later(self, job: Callable[[], None]) -> None:
-        """Run ``job`` after the jobs handed over before it: on :func:`upload_thread`
-        (:attr:`background`; once a job failed the others do nothing and :meth:`settle`
-        raises its error), or now (its error raised at once)."""
-        if self.background:
-            self._last = upload_thread().submit(self._run, job)
+        """Run ``job`` after the jobs handed over before it: on the upload thread (once a job
+        failed the others do nothing and :meth:`settle` raises its error), or now (its error
+        raised at once)."""
+        if self._thread is not None:
+            self._last = self._thread.submit(self._run, job)
         else:
             job()
 
@@ -525,7 +510,7 @@ class _StreamedFiles:
         while len(self._in_flight) >= PARTS_IN_FLIGHT:
             self._in_flight.popleft().result()
         self.later(job)
-        if self.background and self._last is not None:
+        if self._thread is not None and self._last is not None:
             self._in_flight.append(self._last)
 
     def settle(self, *, quiet: bool = False) -> None:
@@ -665,10 +650,12 @@ class _StreamedFiles:
         self._save_all(done=True)
 
     def release(self) -> None:
-        """Remove every file's spool (at the end of a pass or of the close, also on errors);
-        the spools :meth:`_keep` took for the next pass stay."""
+        """Remove every file's spool (at the end of a pass or of the close, also on errors; the
+        spools :meth:`_keep` took for the next pass stay) and end the upload thread."""
         for file in self.files.values():
             file.release()
+        if self._thread is not None:
+            self._thread.shutdown()
 
     def discard(self, cause: str) -> None:
         """Abort the stream's uploads and mark it failed (the closing writer starts over)."""

@@ -151,9 +151,6 @@ CASES = {
     "flatten-json-rollover": ({"Transformation": "FLATTEN", "OutputType": "JSON"},
                               {"result_file_bytes": 6 * MIB}, 2),
     "none-jsonl-rollover": ({"OutputType": "JSONL"}, {"result_file_bytes": 6 * MIB}, 7),
-    # The closing pass uploads its parts on the upload thread while it encodes the next.
-    "none-json-rollover-background": ({}, {"result_file_bytes": 7 * MIB,
-                                           "result_stream_background": True}, 7),
 }
 
 
@@ -197,7 +194,7 @@ def test_no_pass_runs_once_the_children_left_would_fill_fewer_than_two_parts(
     uploads in the control process (the Map Run closed up to 0.3 s after its last child)."""
     reader = items(s3_client, 260, fail_every=0)
     outcomes = []
-    for run in both(redis_url, s3_client, result_stream_background=True):
+    for run in both(redis_url, s3_client):
         # Given 260 children of ~100 KB (~5 parts of 5 MiB), 10 at a time
         arn = run.world.start(reading(reader, max_concurrency=10, percentage=100,
                                       result_writer=run.writer()))
