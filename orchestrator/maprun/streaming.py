@@ -465,7 +465,7 @@ class _StreamedFiles:
             if background else None
         #: The first error of a job (the jobs after it do nothing); the last job handed over;
         #: the part uploads not yet done.
-        self._error: Exception | None = None
+        self._error: BaseException | None = None
         self._last: Future[None] | None = None
         self._in_flight: deque[Future[None]] = deque()
         self.files = {name: _File(self, name, stream.categories.get(name, CategoryStream()))
@@ -502,7 +502,9 @@ class _StreamedFiles:
         if self._error is None:
             try:
                 job()
-            except Exception as exc:  # noqa: BLE001 - raised on the caller's thread by settle
+            except BaseException as exc:  # noqa: BLE001 - raised on the caller's thread by settle
+                # Whatever stopped a job stops the ones after it: a save after an upload that
+                # did not end would record a part without its ETag.
                 self._error = exc
 
     def upload(self, job: Callable[[], None]) -> None:

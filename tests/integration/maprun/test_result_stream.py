@@ -34,15 +34,24 @@ from workers.ledger import RedisLedger
 
 MIB = 1024 * 1024
 PAD = "x" * 100_000
+#: The rule as shipped (the module's fixture turns it off; ``end_rule`` turns it back on).
+SHIPPED_END_PARTS = streaming.END_PARTS
 RUN_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 
 
 @pytest.fixture(autouse=True)
-def passes_to_the_end(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def passes_to_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
     """These runs of 2-3 parts follow write passes to their last children: no pass would run
-    in the last ``END_PARTS`` parts' worth, as in a large run (that rule has its own test)."""
-    if request.node.originalname != END_RULE_TEST:
-        monkeypatch.setattr(streaming, "END_PARTS", 0)
+    in the last ``END_PARTS`` parts' worth, as in a large run (the tests of that rule ask for
+    :func:`end_rule`)."""
+    monkeypatch.setattr(streaming, "END_PARTS", 0)
+
+
+@pytest.fixture
+def end_rule(passes_to_the_end: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pass in the last ``END_PARTS`` parts' worth, as shipped: the closing pass uploads
+    those parts (on its thread)."""
+    monkeypatch.setattr(streaming, "END_PARTS", SHIPPED_END_PARTS)
 
 
 @pytest.fixture
@@ -184,11 +193,8 @@ def test_streamed_files_are_byte_identical_to_the_closing_writers(
     assert spooled_parts() == spooled
 
 
-END_RULE_TEST = "test_no_pass_runs_once_the_children_left_would_fill_fewer_than_two_parts"
-
-
 def test_no_pass_runs_once_the_children_left_would_fill_fewer_than_two_parts(
-    redis_url: str, s3_client: Any, fixed_run_id: None,
+    redis_url: str, s3_client: Any, fixed_run_id: None, end_rule: None,
 ) -> None:
     """Issue 14: passes near the end kept the children's last reports waiting behind part
     uploads in the control process (the Map Run closed up to 0.3 s after its last child)."""

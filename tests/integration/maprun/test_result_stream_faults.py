@@ -18,7 +18,8 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 from maprun_world import World
-from test_result_stream import MIB, items, passes_to_the_end, reading, spooled_parts  # noqa: F401
+from test_result_stream import (  # noqa: F401 - fixtures
+    MIB, end_rule, items, passes_to_the_end, reading, spooled_parts)
 
 from orchestrator.asl import errors as asl_errors
 from orchestrator.maprun import MapRunOutcome
@@ -134,6 +135,27 @@ def test_a_control_process_killed_while_a_pass_uploads_parts_is_taken_over(
     stack.wait_lease(Lease.WRITE, arn)
     ended = stack.world.ended(arn)
     # Then the run succeeded with every record exactly once and no upload left open
+    stack.assert_every_record_once(ended)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-upload", "after-upload"])
+def test_a_finalizer_killed_while_its_thread_uploads_a_part_is_taken_over(
+    redis_url: str, s3_client: Any, end_rule: None, after: bool,
+) -> None:
+    stack = Stack(redis_url, s3_client)
+    # Given 130 children of ~100 KB (under three 5-MiB parts): no write pass runs (fewer than
+    # two parts' worth left once the reader is done), the closing pass uploads every part on
+    # its thread, and the second upload kills the process (before, or once the part reached S3)
+    arn = stack.killed_at("upload_part", 2, after=after)
+    stream = stack.store.result_stream(arn)
+    # Then no save claims the part that died with its process
+    assert stream is None or len(stream.categories["SUCCEEDED"].parts) <= 1
+    # When its leases have lapsed and the next progress check runs
+    stack.wait_lease(Lease.FINALIZE, arn)
+    stack.wait_lease(Lease.WRITE, arn)
+    stack.world.coordinator.progress(arn)
+    ended = stack.world.ended(arn)
+    # Then the run is closed, each record once in the files, no upload left open
     stack.assert_every_record_once(ended)
 
 
