@@ -213,7 +213,7 @@ def test_no_pass_runs_once_the_children_left_would_fill_fewer_than_two_parts(
             assert run.parts_before_close() >= 1
             every = max(s.every for s in run.passes if s is not None)
             assert every > 1
-            assert all(260 - ended_before >= streaming.END_PARTS * every
+            assert all(260 - ended_before >= 2 * every
                        for ended_before in run.ended_before_pass[1:])
     # and the files are the closing writer's, byte for byte
     (streamed, streamed_files), (closing, closing_files) = outcomes
