@@ -226,9 +226,10 @@ class Report:
             print("\npeak RSS of the control worker tree (main + pool):")
             for run in (small, large):
                 if run is not None:
-                    print(f"  {run.count:>10,} rows: {run.extra['peak_rss_mb']:.0f} MiB "
-                          f"(idle {run.extra['start_rss_mb']:.0f} MiB, "
-                          f"{run.extra['rss_samples']} samples)")
+                    how = ("each process's high-water mark" if run.extra.get("rss_exact")
+                           else f"{run.extra['rss_samples']} samples")
+                    print(f"  {run.count:>10,} rows: {run.extra['peak_rss_mb']:.1f} MiB "
+                          f"(idle {run.extra['start_rss_mb']:.1f} MiB; {how})")
             if small is not None and large is not None:
                 print(f"  ratio {large.extra['peak_rss_mb'] / small.extra['peak_rss_mb']:.2f} for "
                       f"{large.count / small.count:.0f}x the rows")
@@ -305,15 +306,20 @@ def _best(measure: Any, repeat: int) -> Figure:
     """The fastest of ``repeat`` runs; every run's rate is kept in ``extra["rates"]``."""
     best: Figure | None = None
     rates: list[float] = []
+    over_idle: list[float] = []
     for _ in range(max(1, repeat)):
         fig = measure()
         rates.append(fig.rate)
+        if "peak_rss_mb" in fig.extra:
+            over_idle.append(fig.extra["peak_rss_mb"] - fig.extra["start_rss_mb"])
         if best is None or fig.rate > best.rate:
             best = fig
     assert best is not None
     if len(rates) > 1:
         best.extra["rates"] = rates
         best.extra["median_rate"] = statistics.median(rates)
+        if over_idle:
+            best.extra["rss_over_idle_runs_mb"] = over_idle
     return best
 
 

@@ -137,9 +137,25 @@ def annotate(figures: dict[str, Any]) -> None:
                 fig.extra["median_ratio_to_dictreader"] = (fig.extra["median_rate"]
                                                            / parser.extra["median_rate"])
         fig.extra["rss_over_idle_mb"] = fig.extra["peak_rss_mb"] - fig.extra["start_rss_mb"]
-        if small is not None and key != "csv_small" and small.extra["rss_over_idle_mb"] > 0:
-            fig.extra["rss_over_idle_ratio_to_small"] = (
-                fig.extra["rss_over_idle_mb"] / small.extra["rss_over_idle_mb"])
+        runs = fig.extra.get("rss_over_idle_runs_mb")
+        if runs:
+            fig.extra["median_rss_over_idle_mb"] = statistics.median(runs)
+    reference = _small_rss_over_idle(small)
+    for key in CSV_KEYS[1:]:
+        fig = figures.get(key)
+        if fig is not None and reference:
+            fig.extra["rss_over_idle_ratio_to_small"] = fig.extra.get(
+                "median_rss_over_idle_mb", fig.extra["rss_over_idle_mb"]) / reference
+
+
+def _small_rss_over_idle(small: Any) -> float | None:
+    """What the larger runs' RSS over idle is compared with: the small run's, the median of its
+    repeats when it ran several times (one run's varied by 0.6 MiB of 2.5-3.2 in one stack), as
+    a larger run's is its repeats' median when it has repeats."""
+    if small is None:
+        return None
+    value = small.extra.get("median_rss_over_idle_mb", small.extra["rss_over_idle_mb"])
+    return float(value) if value > 0 else None
 
 
 def report_lines(figures: dict[str, Any]) -> list[str]:
@@ -167,7 +183,11 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
             parts.append(f"Redis {per_item:,.0f} B per pending item at "
                          f"{fig.extra['redis_max_pending_items']:,} pending "
                          f"(goal <= {GOAL_BYTES_PER_PENDING})")
-        parts.append(f"control RSS over idle {fig.extra['rss_over_idle_mb']:.0f} MiB")
+        over = f"control RSS over idle {fig.extra['rss_over_idle_mb']:.1f} MiB"
+        if "median_rss_over_idle_mb" in fig.extra:
+            over += f" (median of {len(fig.extra['rss_over_idle_runs_mb'])} runs " \
+                    f"{fig.extra['median_rss_over_idle_mb']:.1f})"
+        parts.append(over)
         if "rss_over_idle_ratio_to_small" in fig.extra:
             parts.append(f"{fig.extra['rss_over_idle_ratio_to_small']:.2f}x the small run's "
                          f"(goal <= {GOAL_RSS_OVER_IDLE_RATIO}x)")

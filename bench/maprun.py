@@ -308,7 +308,7 @@ def measure_csv(stack: LocalStack, rows: int, batch: int = 1000, child: str = "c
     details = json.loads(described["output"]).get("ResultWriterDetails", {})
     extra: dict[str, Any] = {
         "peak_rss_mb": rss.peak / 2**20, "start_rss_mb": rss.first / 2**20,
-        "rss_samples": rss.samples, "children": run["executionCounts"]["total"],
+        "rss_samples": rss.samples, "rss_exact": rss.exact, "children": run["executionCounts"]["total"],
         "manifest": f"s3://{details.get('Bucket')}/{details.get('Key')}",
         "map_run_arn": run["mapRunArn"], "cpu": meter.used, **redis_memory.extra(),
     }

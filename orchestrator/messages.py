@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.resources import runs_in_control_plane
 from orchestrator.statuses import ChildStatus
@@ -70,7 +70,19 @@ def waits_for_answer(resource: str) -> bool:
             or runs_in_control_plane(resource))
 
 
-class ChildWork(BaseModel):
+class Message(BaseModel):
+    """A message model: parsed once per message, every value its own.
+
+    pydantic's JSON parser caches the strings it reads (16,384 per process): child names,
+    holders, inputs and outputs are each read once, so the cache only held them in memory, a
+    long Map Run's control process about a MiB more than a short one's (tests/unit/
+    test_message_memory.py). Field names repeat in every message and stay cached.
+    """
+
+    model_config = ConfigDict(cache_strings="keys")
+
+
+class ChildWork(Message):
     """One child execution carried by a :class:`ChildBatch` message."""
 
     index: int = Field(description="Child index in the Map Run (batch index with ItemBatcher).")
@@ -81,7 +93,7 @@ class ChildWork(BaseModel):
     items: int = Field(1, description="Items this child carries (its weight in itemCounts).")
 
 
-class ChildBatch(BaseModel):
+class ChildBatch(Message):
     """Several child executions in one broker message; each stays its own execution."""
 
     v: int = SCHEMA_VERSION
@@ -105,7 +117,7 @@ class ChildBatch(BaseModel):
     children: list[ChildWork]
 
 
-class ChildOutcome(BaseModel):
+class ChildOutcome(Message):
     """What happened to one child execution."""
 
     index: int
@@ -137,7 +149,7 @@ class ChildOutcome(BaseModel):
     )
 
 
-class ChildrenReport(BaseModel):
+class ChildrenReport(Message):
     """Outcomes of one ``run_children`` message, sent as a ``children_done`` message."""
 
     v: int = SCHEMA_VERSION
@@ -147,7 +159,7 @@ class ChildrenReport(BaseModel):
 
 
 
-class TaskInvocation(BaseModel):
+class TaskInvocation(Message):
     """A Task state of a parent execution, run on a worker."""
 
     v: int = SCHEMA_VERSION
@@ -156,7 +168,7 @@ class TaskInvocation(BaseModel):
     request: dict[str, Any] = Field(description="orchestrator.asl TaskRequest.to_dict().")
 
 
-class TaskReport(BaseModel):
+class TaskReport(Message):
     """Result of a :class:`TaskInvocation`."""
 
     v: int = SCHEMA_VERSION

@@ -16,7 +16,8 @@ from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.renewal import Renewal
 from orchestrator.settings import Settings
 from workers.handlers.registry import load_handler_modules
-from workers.integrations import WorkerIntegrations, s3_client
+from orchestrator.s3client import s3_client
+from workers.integrations import WorkerIntegrations
 from workers.ledger import RedisLedger
 from workers.pool_leases import PoolLeases
 from workers.runner import ChildRunner

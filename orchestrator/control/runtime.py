@@ -7,8 +7,6 @@ only hands messages to its pool, never imports the coordinator, the engine or th
 
 from __future__ import annotations
 
-from typing import Any
-
 from celery import Celery
 
 from orchestrator.control.bus import CeleryBus
@@ -18,27 +16,13 @@ from orchestrator.control.parent import ParentRunner
 from orchestrator.executions.publisher import CeleryPublisher
 from orchestrator.executions.service import StepFunctionsService
 from orchestrator.maprun import Deps, MapRunCoordinator
+from orchestrator.s3client import s3_client
 from orchestrator.settings import Settings
 from orchestrator.store.callbacks import CallbackStore
 from orchestrator.store.child_metrics import RedisChildMetrics
 from orchestrator.store.maprun_redis import RedisMapRunStore
 from orchestrator.store.pools import RedisPoolStore
 from orchestrator.store.redis_store import RedisStore
-
-
-def s3_client(settings: Settings) -> Any:
-    """A boto3 S3 client for the configured endpoint.
-
-    boto3 is imported here, on first use: pool processes that never read or write S3 do not
-    carry it.
-    """
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=settings.s3.endpoint_url, region_name=settings.s3.region,
-        aws_access_key_id=settings.s3.access_key_id.get_secret_value(),
-        aws_secret_access_key=settings.s3.secret_access_key.get_secret_value(),
-    )
 
 
 class Runtime:

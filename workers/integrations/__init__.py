@@ -11,22 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
 from orchestrator.asl import StatesError, TaskRequest
 from orchestrator.asl import errors as asl_errors
 from orchestrator.resources import HTTP_INVOKE, s3_action
+from orchestrator.s3client import s3_client
 from orchestrator.settings import Settings
 from workers.integrations.http_task import HttpTask
 from workers.integrations.s3_task import S3Task
-
-
-def s3_client(settings: Settings) -> Any:
-    """A boto3 S3 client for the configured endpoint (the aws-sdk:s3 Task, range children)."""
-    return boto3.client(
-        "s3", endpoint_url=settings.s3.endpoint_url, region_name=settings.s3.region,
-        aws_access_key_id=settings.s3.access_key_id.get_secret_value(),
-        aws_secret_access_key=settings.s3.secret_access_key.get_secret_value())
 
 
 @dataclass
