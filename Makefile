@@ -27,7 +27,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m mypy --strict orchestrator workers
+	$(BIN)/python -m mypy --strict orchestrator workers bench
 
 # System packages of the browser tests (skipped when present).
 ci-deps:

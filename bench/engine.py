@@ -107,7 +107,7 @@ SELECTORS = {
 def measure_selector(language: str, seconds: float) -> float:
     """Items per second through a Distributed Map ItemSelector, as the feeder runs it."""
     selector = compile_item_selector(SELECTORS[language], language)
-    base_context = {"Execution": {"Id": "arn:execution", "Name": "e"},
+    base_context: dict[str, Any] = {"Execution": {"Id": "arn:execution", "Name": "e"},
                     "StateMachine": {"Id": "arn:sm", "Name": "sm"}}
     effective_input = {"bucket": "b", "prefix": "p"}
     items = [{"id": i, "amount": i % 200, "note": "x" * 20} for i in range(1000)]

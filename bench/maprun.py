@@ -296,6 +296,7 @@ def measure_csv(stack: LocalStack, rows: int, batch: int = 1000, child: str = "c
     # started right after another began from that one's untrimmed heap, and only the 10M-row
     # run (started after its upload) was measured from a trimmed one (2.6 MiB over its idle RSS
     # against 0.1).
+    assert stack.settings is not None
     time.sleep(stack.settings.celery.idle_trim_seconds * 1.5 + 0.5)
     with RssSampler(worker_pids(stack, "control")) as rss, CpuMeter(stack) as meter, \
             PendingMemorySampler(stack) as redis_memory:
