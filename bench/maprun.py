@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
+
 from bench._stack import (
     BUCKET,
     ROLE,
@@ -26,6 +28,7 @@ from bench._stack import (
     RssSampler,
     clients,
     redis_client,
+    tree_processes,
     worker_pids,
 )
 from bench.redis_counts import RedisCounts
@@ -284,6 +287,35 @@ def upload_csv(stack: LocalStack, rows: int) -> str:
     return key
 
 
+def wait_trimmed(roots: list[int], idle_seconds: float, most: float | None = None) -> None:
+    """Wait for the worker's heap trim after a run: until the process trees' RSS falls by
+    :data:`TRIM_DROP` or more (the trim), or ``most`` seconds (3 ``idle_seconds`` + 1).
+
+    The worker trims its heap once it ran no task for ``idle_seconds``, looking every half of
+    that: a fixed wait of 1.5 ``idle_seconds`` + 0.5 s after a 1M-row Map Run was not always
+    enough (the trim came 2.8-4.8 s after the run's end), and a run that started untrimmed
+    grew over its start by 0.1-0.4 MiB instead of 2.5-3.3. With no trim to come (nothing ran
+    since the last), the wait is ``most``.
+    """
+    most = idle_seconds * 3 + 1 if most is None else most
+    start = time.monotonic()
+    first: int | None = None
+    while time.monotonic() - start < most:
+        try:
+            rss = sum(p.memory_info().rss for p in tree_processes(roots))
+        except psutil.NoSuchProcess:  # a process went away between the walk and the read
+            rss = None
+        if first is None:
+            first = rss
+        elif rss is not None and rss <= first - TRIM_DROP:
+            return
+        time.sleep(0.1)
+
+
+#: What a heap trim after a Map Run gives back at least (it gave 2-3 MiB after 1M rows).
+TRIM_DROP = 256 * 1024
+
+
 def measure_csv(stack: LocalStack, rows: int, batch: int = 1000, child: str = "count",
                 timeout: float = 900.0) -> Figure:
     """Items/s over a ``rows``-row CSV with peak RSS of the control worker's process tree."""
@@ -297,7 +329,7 @@ def measure_csv(stack: LocalStack, rows: int, batch: int = 1000, child: str = "c
     # run (started after its upload) was measured from a trimmed one (2.6 MiB over its idle RSS
     # against 0.1).
     assert stack.settings is not None
-    time.sleep(stack.settings.celery.idle_trim_seconds * 1.5 + 0.5)
+    wait_trimmed(worker_pids(stack, "control"), stack.settings.celery.idle_trim_seconds)
     with RssSampler(worker_pids(stack, "control")) as rss, CpuMeter(stack) as meter, \
             PendingMemorySampler(stack) as redis_memory:
         seconds, arn, described = _run(sfn, f"csv-{rows}", csv_definition(batch, child),

@@ -13,11 +13,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bench import csvbase
 from bench._stack import RssSampler
-from bench.maprun import Figure
+from bench.maprun import Figure, wait_trimmed
 
 MiB = 2**20
 
@@ -79,3 +80,46 @@ def test_a_single_small_run_is_its_own_reference() -> None:
     figures = {"csv_small": _csv(100_000, [2.0]), "csv_huge": _csv(10_000_000, [3.0])}
     csvbase.annotate(figures)
     assert figures["csv_huge"].extra["rss_over_idle_ratio_to_small"] == pytest.approx(1.5)
+
+
+#: Holds 32 MiB, frees them after ``sys.argv[1]`` seconds (as a heap trim would), then idles.
+SHRINK = """
+import sys, time
+block = bytearray(32 * 2**20)
+block[::4096] = b"x" * len(block[::4096])
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+time.sleep(float(sys.argv[1]))
+del block
+time.sleep(60)
+"""
+
+
+def test_a_csv_run_waits_for_the_worker_to_give_its_heap_back() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", SHRINK, "1.0"], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        started = time.monotonic()
+        wait_trimmed([proc.pid], idle_seconds=2.0)
+        waited = time.monotonic() - started
+        rss = psutil.Process(proc.pid).memory_info().rss
+    finally:
+        proc.kill()
+        proc.wait()
+    # Then it waited for the drop (at 1 s), not its 7 s at most
+    assert 0.9 <= waited < 5.0
+    assert rss < 24 * MiB
+
+
+def test_with_no_trim_to_come_the_wait_is_bounded() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", SHRINK, "60"], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        started = time.monotonic()
+        wait_trimmed([proc.pid], idle_seconds=0.1)
+        waited = time.monotonic() - started
+    finally:
+        proc.kill()
+        proc.wait()
+    assert 1.3 <= waited < 3.0  # 3 x 0.1 + 1 s
