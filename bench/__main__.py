@@ -513,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
                     steps.append((key, lambda rows=rows, runs=runs: _best(
                         lambda: maprun.measure_csv(stack, rows, args.batch_size, args.csv_child,
                                                    args.timeout), runs)))
+                steps.append(("pending_memory", lambda: csvbase.measure_pending_memory(
+                    stack, sizes["csv"], args.batch_size, args.timeout)))
             where = "measurements"
             _run_steps(stack, steps, report)
     except KeyboardInterrupt:

@@ -34,3 +34,14 @@ def test_single_runs_and_the_delay_section_get_the_plain_ratio() -> None:
     annotate_batch1(figures)
     assert figures["delay_batch1"].extra["ratio_to_group"] == pytest.approx(15.0)
     assert "median_ratio_to_group" not in figures["delay_batch1"].extra
+
+
+def test_the_report_names_the_redis_bytes_per_pending_item_of_the_held_run() -> None:
+    from bench import csvbase
+
+    held = Figure("CSV 1,000,000 rows read at MaxConcurrency 1", 999_000, 1.0, "items read/s",
+                  {"redis_bytes_per_pending_item": 2.4, "redis_pending_items": 999_000,
+                   "redis_growth_mb": 2.3})
+    lines = csvbase.report_lines({"pending_memory": held})
+    assert any("Redis 2 B per pending item (goal <= 200): 2.3 MiB for 999,000 items" in line
+               for line in lines)
