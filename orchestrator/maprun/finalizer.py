@@ -20,7 +20,6 @@ so the array keeps one element per child in order and the failure stays visible.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 from orchestrator import messages
 from orchestrator.asl import StatesError
 from orchestrator.asl import errors as asl_errors
-from orchestrator.jsontext import dumps
+from orchestrator.jsontext import dumps, loads
 from orchestrator.maprun import admission, result_records, streaming
 from orchestrator.maprun.deps import Deps
 from orchestrator.maprun.leases import LeaseHeld
@@ -146,5 +145,5 @@ def _inline_output(deps: Deps, run: MapRun, held: LeaseHeld) -> list[Any]:
                 f"The state/task '{run.state_name}' returned a result with a size "
                 "exceeding the maximum number of bytes service limit.",
             )
-        out.append(json.loads(text))
+        out.append(loads(text))
     return out

@@ -19,13 +19,12 @@ permit is reclaimed by the next grant). A holder id is ``{child index}:{dispatch
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from orchestrator.jsontext import dumps
+from orchestrator.jsontext import dumps_stored, loads
 from orchestrator.messages import ChildOutcome
 from orchestrator.statuses import ChildStatus, MapRunStatus
 from orchestrator.store.maprun_record import Closing, Counters, FeedState, MapRun
@@ -69,12 +68,12 @@ class ChildRecord:
             data["cause"] = self.cause or ""
         if self.redrive_count:
             data["redriveCount"] = self.redrive_count
-        return dumps(data)
+        return dumps_stored(data)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ChildRecord:
         """Inverse of :meth:`to_json`."""
-        data = json.loads(text)
+        data = loads(text)
         return cls(name=data["name"], status=ChildStatus(data["status"]),
                    start=float(data["start"]), stop=float(data["stop"]),
                    output=data.get("output"), error=data.get("error"), cause=data.get("cause"),

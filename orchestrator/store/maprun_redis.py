@@ -7,14 +7,13 @@ as package data and registered once per client), each one round trip.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
 from redis.typing import EncodableT, FieldT
 
-from orchestrator.jsontext import dumps
+from orchestrator.jsontext import dumps, dumps_stored, loads
 from orchestrator.messages import ChildOutcome
 from orchestrator.statuses import UNSUCCESSFUL, ChildStatus, MapRunStatus
 from orchestrator.store.sync_redis import sync
@@ -372,7 +371,7 @@ class RedisMapRunStore:
             prefix = _text(self._r.hget(k.map_run(arn), "executionPrefix") or b"")
             for outcome in histories:
                 pipe.rpush(k.history(prefix + outcome.record.name),
-                           *[dumps(e) for e in outcome.history or []])
+                           *[dumps_stored(e) for e in outcome.history or []])
             pipe.execute()
         return fresh
 
@@ -426,7 +425,7 @@ class RedisMapRunStore:
         return arn, int(index)
 
     def child_history(self, child_arn: str) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in self._r.lrange(self._keys.history(child_arn), 0, -1)]
+        return [loads(e) for e in self._r.lrange(self._keys.history(child_arn), 0, -1)]
 
     # -- result files streamed while children run -----------------------------------------
     def result_stream(self, arn: str) -> ResultStream | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.jsontext import dumps, dumps_float_free, loads
+from orchestrator.jsontext import dumps, dumps_float_free, dumps_stored, loads
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -132,3 +132,40 @@ def test_dumps_float_free_leaves_what_orjson_refuses_to_dumps() -> None:
     assert dumps_float_free(big) == dumps(big).encode()
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate: as dumps(...).encode()
         dumps_float_free({"s": "\ud800"})
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
+def test_dumps_stored_reads_back_as_the_same_value() -> None:
+    rng = random.Random(20261208)
+    checked = 0
+    for _ in range(3000):
+        value = _random_value(rng)
+        if not _finite(value):
+            continue
+        text = dumps_stored(value)
+        assert _same(loads(text), value), text
+        assert _same(loads(text.encode()), value), text
+        assert _same(json.loads(text), value), text
+        checked += 1
+    assert checked > 2500
+
+
+def test_dumps_stored_leaves_what_orjson_refuses_to_dumps() -> None:
+    record = {"name": "n", "output": '"\ud800"', "start": 1796618597.671, "n": 10**30}
+    assert dumps_stored(record) == dumps(record)
+    assert loads(dumps_stored({"s": "\ud800"})) == {"s": "\ud800"}
+
+
+def test_loads_reads_bytes_as_json_does() -> None:
+    for data in (b'{"a":[1,2.5,"\xc3\xa9"]}', b"\xef\xbb\xbf[1]", b'"\xed\xa0\x80"',
+                 b"[1e400]", b"[NaN]", b"[" + b"1" * 25 + b"]"):
+        assert _same(loads(data), json.loads(data)), data
