@@ -110,8 +110,7 @@ class RssSampler:
     written with ``5``), the peak is exact: the sum of each process's ``VmHWM`` at the exit
     (each process's own peak; their sum bounds the peak of the sum from above). A thread
     samples every ``interval`` seconds as well: the figure where the marks cannot be reset
-    (then a peak shorter than the interval can be missed: a 50-ms sampler missed up to
-    0.6 MiB of a 1M-row Map Run's control worker), and ``samples``.
+    (then a peak shorter than the interval is missed), and ``samples``.
     """
 
     def __init__(self, roots: Iterable[int], interval: float = 0.05) -> None:

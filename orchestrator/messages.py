@@ -75,8 +75,8 @@ class Message(BaseModel):
 
     pydantic's JSON parser caches the strings it reads (16,384 per process): child names,
     holders, inputs and outputs are each read once, so the cache only held them in memory, a
-    long Map Run's control process about a MiB more than a short one's (tests/unit/
-    test_message_memory.py). Field names repeat in every message and stay cached.
+    long Map Run's control process about a MiB more than a short one's
+    (tests/unit/test_message_memory.py). Field names repeat in every message and stay cached.
     """
 
     model_config = ConfigDict(cache_strings="keys")

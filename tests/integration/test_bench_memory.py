@@ -94,32 +94,27 @@ time.sleep(60)
 """
 
 
-def test_a_csv_run_waits_for_the_worker_to_give_its_heap_back() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", SHRINK, "1.0"], stdout=subprocess.PIPE,
-                            text=True)
+def _wait_on_shrinking(frees_after: float, idle_seconds: float) -> tuple[float, int]:
+    """(seconds :func:`wait_trimmed` waited, the RSS after) on a SHRINK process."""
+    proc = subprocess.Popen([sys.executable, "-c", SHRINK, str(frees_after)],
+                            stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         started = time.monotonic()
-        wait_trimmed([proc.pid], idle_seconds=2.0)
-        waited = time.monotonic() - started
-        rss = psutil.Process(proc.pid).memory_info().rss
+        wait_trimmed([proc.pid], idle_seconds=idle_seconds)
+        return time.monotonic() - started, psutil.Process(proc.pid).memory_info().rss
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_csv_run_waits_for_the_worker_to_give_its_heap_back() -> None:
+    waited, rss = _wait_on_shrinking(1.0, idle_seconds=2.0)
     # Then it waited for the drop (at 1 s), not its 7 s at most
     assert 0.9 <= waited < 5.0
     assert rss < 24 * MiB
 
 
 def test_with_no_trim_to_come_the_wait_is_bounded() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", SHRINK, "60"], stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        started = time.monotonic()
-        wait_trimmed([proc.pid], idle_seconds=0.1)
-        waited = time.monotonic() - started
-    finally:
-        proc.kill()
-        proc.wait()
+    waited, _ = _wait_on_shrinking(60, idle_seconds=0.1)
     assert 1.3 <= waited < 3.0  # 3 x 0.1 + 1 s
