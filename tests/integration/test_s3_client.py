@@ -52,3 +52,18 @@ def test_a_put_object_is_unsigned_with_a_checksum(settings: Settings, bucket: st
     assert sent[0]["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
     assert any(name.startswith("x-amz-checksum-") for name in sent[0])
     assert client.get_object(Bucket=bucket, Key="small.json")["Body"].read() == b'{"a":1}'
+
+
+def test_a_spooled_file_body_arrives_whole(settings: Settings, bucket: str) -> None:
+    from orchestrator.writer import PartSpool
+
+    client = s3_client(settings)
+    sent = _sent_headers(client)
+    spool = PartSpool()
+    for n in range(2000):
+        spool.write(f'{{"n":{n},"pad":"{"y" * 100}"}},'.encode())
+    expected = spool.body().read()
+    client.put_object(Bucket=bucket, Key="spooled.json", Body=spool.body())
+    spool.close()
+    assert sent[0]["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+    assert client.get_object(Bucket=bucket, Key="spooled.json")["Body"].read() == expected
