@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from orchestrator.writer._files import (
     CATEGORIES,
+    PART_CHECKSUM,
     PART_SIZE,
     ResultFileWriter,
     encode_entries,
@@ -21,6 +22,7 @@ from orchestrator.writer._files import (
     manifest,
     result_prefix,
     s3_write_errors,
+    uploaded_part,
 )
 from orchestrator.writer._records import (
     CATEGORY,
@@ -34,6 +36,7 @@ from orchestrator.writer._spool import PartSpool
 __all__ = [
     "CATEGORIES",
     "CATEGORY",
+    "PART_CHECKSUM",
     "PART_SIZE",
     "PartSpool",
     "ResultFileWriter",
@@ -47,4 +50,5 @@ __all__ = [
     "result_prefix",
     "result_record",
     "transform_results",
+    "uploaded_part",
 ]

@@ -34,6 +34,20 @@ PART_SIZE = 8 * 1024 * 1024
 #: Result-file categories, in the manifest's order.
 CATEGORIES = ("FAILED", "PENDING", "SUCCEEDED")
 
+#: The checksum of the result files' multipart uploads (the streamed ones and this writer's): S3
+#: checks every part, and the completion combines the parts' checksums (a server that checks a
+#: whole-object checksum instead reads the whole object once more when it completes: moto's
+#: took 0.25 s for 57 MB, 0.15 s with this).
+PART_CHECKSUM = "CRC32"
+
+
+def uploaded_part(sent: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """An uploaded part as CompleteMultipartUpload lists it (with its checksum)."""
+    part = {"ETag": sent["ETag"], "PartNumber": number}
+    if sent.get("ChecksumCRC32"):
+        part["ChecksumCRC32"] = sent["ChecksumCRC32"]
+    return part
+
 
 @contextmanager
 def s3_write_errors(bucket: str, key: str) -> Iterator[None]:
@@ -138,8 +152,8 @@ class _StreamedObject:
         if self._upload_id is None:
             with s3_write_errors(self._bucket, self.key):
                 started = self._s3.create_multipart_upload(
-                    Bucket=self._bucket, Key=self.key, ContentType="application/json"
-                )
+                    Bucket=self._bucket, Key=self.key, ContentType="application/json",
+                    ChecksumAlgorithm=PART_CHECKSUM)
             self._upload_id = started["UploadId"]
         number = len(self._parts) + 1
         part, self._spool = self._spool, PartSpool()
@@ -153,10 +167,10 @@ class _StreamedObject:
             with s3_write_errors(self._bucket, self.key):
                 sent = self._s3.upload_part(Bucket=self._bucket, Key=self.key,
                                             UploadId=upload_id, PartNumber=number,
-                                            Body=part.body())
+                                            Body=part.body(), ChecksumAlgorithm=PART_CHECKSUM)
         finally:
             part.close()
-        return {"ETag": sent["ETag"], "PartNumber": number}
+        return uploaded_part(sent, number)
 
     def _settle(self) -> None:
         """Wait for the part in flight (raising its failure) and record it."""
