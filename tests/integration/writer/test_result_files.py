@@ -170,6 +170,13 @@ def test_compact_and_flatten_apply_to_succeeded_records_only(s3_client: Any, buc
 
 
 def test_large_files_are_streamed_with_multipart_upload(s3_client: Any, bucket: str) -> None:
+    sent: dict[str, Any] = {}
+
+    def seen(request: Any, event_name: str, **_: Any) -> None:
+        sent[event_name.rsplit(".", 1)[-1]] = request
+
+    for operation in ("CreateMultipartUpload", "CompleteMultipartUpload"):
+        s3_client.meta.events.register(f"before-send.s3.{operation}", seen)
     writer = ResultFileWriter(s3_client, bucket=bucket, prefix="big", map_run_arn=MAP_RUN_ARN,
                               writer_config={"OutputType": "JSONL"}, part_size=5 * 1024 * 1024)
     payload = "x" * 100_000
@@ -180,6 +187,10 @@ def test_large_files_are_streamed_with_multipart_upload(s3_client: Any, bucket: 
     head = s3_client.head_object(Bucket=bucket, Key=entry["Key"])
     assert head["ContentLength"] == entry["Size"]
     assert head["ETag"].endswith('-3"')  # a multipart object of three parts
+    # the upload is a CRC32 one and its completion lists every part's CRC32
+    # (writer.PART_CHECKSUM), as the streamed files' are
+    assert sent["CreateMultipartUpload"].headers["x-amz-checksum-algorithm"] == b"CRC32"
+    assert sent["CompleteMultipartUpload"].body.count(b"<ChecksumCRC32>") == 3
     body = s3_client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read().decode()
     assert [json.loads(json.loads(line)["Output"])["n"] for line in body.splitlines()] == list(
         range(120)
